@@ -1,0 +1,55 @@
+"""Measurements of audio: loudness, true peak, levels and spectrum. See `analyze` for the full report."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from . import levels, loudness, truepeak
+
+__all__ = ["Metrics", "analyze", "levels", "loudness", "truepeak"]
+
+
+@dataclass(frozen=True)
+class Metrics:
+    integrated_lufs: float
+    loudness_range_lu: float
+    true_peak_dbtp: float
+    sample_peak_dbfs: float
+    clipped_samples: int
+    crest_factor_db: float
+    dc_offset: float
+    noise_floor_dbfs: float
+    bandwidth_hz: float
+    duration_s: float
+    sample_rate: int
+    channels: int
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        # JSON has no infinity: silence reads as None.
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else
+                    (round(v, 4) if isinstance(v, float) else v)) for k, v in asdict(self).items()}
+
+
+def analyze(audio: np.ndarray, sample_rate: int) -> Metrics:
+    """Every measure of the report for float audio shaped (channels, frames)."""
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 1:
+        audio = audio[None, :]
+    power = loudness.weighted_power(audio, sample_rate)
+    return Metrics(
+        integrated_lufs=loudness.integrated_from_power(power, sample_rate),
+        loudness_range_lu=loudness.loudness_range_from_power(power, sample_rate),
+        true_peak_dbtp=truepeak.true_peak_db(audio),
+        sample_peak_dbfs=levels.db(levels.sample_peak(audio)),
+        clipped_samples=levels.clipped_samples(audio),
+        crest_factor_db=levels.crest_factor_db(audio),
+        dc_offset=levels.dc_offset(audio),
+        noise_floor_dbfs=levels.noise_floor_db(audio, sample_rate),
+        bandwidth_hz=levels.spectral_bandwidth_hz(audio, sample_rate),
+        duration_s=audio.shape[-1] / sample_rate,
+        sample_rate=int(sample_rate),
+        channels=int(audio.shape[0]),
+    )

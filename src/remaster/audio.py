@@ -1,0 +1,190 @@
+"""Audio I/O at the edges of the package.
+
+Inside Sori audio is one type: float32 samples shaped (channels, frames) plus a sample rate, the convention
+pedalboard uses. Conversion happens here, once, on load and on save.
+
+Writes are atomic (a temporary file in the destination folder, fsynced, then renamed over the target), and
+integer outputs get TPDF dither (triangular, 2 LSB peak-to-peak), which decorrelates the quantisation error
+from the signal as bit-depth reduction requires.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from .errors import AudioError
+
+READ_SUFFIXES = {".wav": "WAV", ".wave": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".oga": "OGG", ".mp3": "MP3"}
+WRITE_FORMATS = {"wav": (16, 24, 32), "flac": (16, 24)}
+MIN_RATE, MAX_RATE = 8_000, 192_000
+TEMP_MARK = ".sori-tmp-"
+
+_SUBTYPES = {("wav", 16): "PCM_16", ("wav", 24): "PCM_24", ("wav", 32): "FLOAT",
+             ("flac", 16): "PCM_16", ("flac", 24): "PCM_24"}
+
+
+def _allowed_read() -> str:
+    return ", ".join(sorted({s.lstrip(".") for s in READ_SUFFIXES}))
+
+
+def check_readable(path: str | os.PathLike) -> Path:
+    """Fail with one line when `path` is not a readable, non-empty file of a supported format."""
+    p = Path(path)
+    if p.is_symlink() and not p.exists():
+        raise AudioError(f"{p}: broken symbolic link; point it at an audio file")
+    if not p.exists():
+        raise AudioError(f"{p}: no such file")
+    if p.is_dir():
+        raise AudioError(f"{p}: is a folder, not an audio file")
+    if p.suffix.lower() not in READ_SUFFIXES:
+        raise AudioError(f"{p}: unsupported format '{p.suffix or '(no extension)'}'; allowed: {_allowed_read()}")
+    if not os.access(p, os.R_OK):
+        raise AudioError(f"{p}: permission denied; make the file readable")
+    if p.stat().st_size == 0:
+        raise AudioError(f"{p}: empty file (0 bytes)")
+    return p
+
+
+def _check_wav_complete(p: Path) -> None:
+    """libsndfile quietly reads a truncated WAV's remainder; a master must not be made from half a file."""
+    size = p.stat().st_size
+    with open(p, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+            return  # not RIFF/WAVE: libsndfile decides (and fails with its own reason)
+        if head[:4] == b"RF64":
+            return
+        pos = 12
+        while pos + 8 <= size:
+            f.seek(pos)
+            chunk_id, chunk_size = struct.unpack("<4sI", f.read(8))
+            if chunk_id == b"data":
+                # 0 and 0xFFFFFFFF are what streaming writers leave when they cannot seek back.
+                if chunk_size not in (0, 0xFFFFFFFF) and pos + 8 + chunk_size > size:
+                    missing = pos + 8 + chunk_size - size
+                    raise AudioError(
+                        f"{p}: truncated WAV: the header promises {chunk_size} bytes of audio, "
+                        f"{missing} are missing; re-export or re-download the file")
+                return
+            pos += 8 + chunk_size + (chunk_size & 1)
+        raise AudioError(f"{p}: WAV file has no audio data chunk (truncated or corrupt)")
+
+
+def info(path: str | os.PathLike) -> sf._SoundFileInfo:
+    """Header information, after the same checks as `read`."""
+    p = check_readable(path)
+    try:
+        return sf.info(str(p))
+    except (RuntimeError, sf.LibsndfileError) as e:
+        raise AudioError(f"{p}: not a readable {READ_SUFFIXES[p.suffix.lower()]} file ({_reason(e)})") from None
+
+
+def _reason(e: Exception) -> str:
+    msg = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+    return msg.replace("Error opening", "error opening")
+
+
+def read(path: str | os.PathLike, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
+    """Read WAV, FLAC, OGG or MP3 at 8–192 kHz, any channel count and sample format.
+
+    Returns float32 samples shaped (channels, frames) and the sample rate.
+    """
+    p = check_readable(path)
+    if p.suffix.lower() in (".wav", ".wave"):
+        _check_wav_complete(p)
+    head = info(p)
+    if not MIN_RATE <= head.samplerate <= MAX_RATE:
+        raise AudioError(f"{p}: sample rate {head.samplerate} Hz is outside the supported "
+                         f"{MIN_RATE}–{MAX_RATE} Hz; resample it first")
+    if max_seconds is not None and head.frames > 0 and head.frames / head.samplerate > max_seconds:
+        raise AudioError(f"{p}: {head.frames / head.samplerate / 60:.1f} min long; the limit is "
+                         f"{max_seconds / 60:.0f} min; split the file first")
+    try:
+        data, rate = sf.read(str(p), dtype="float32", always_2d=True)
+    except (RuntimeError, sf.LibsndfileError, ValueError) as e:
+        raise AudioError(f"{p}: corrupt or unreadable audio ({_reason(e)})") from None
+    if data.shape[0] == 0:
+        raise AudioError(f"{p}: contains no audio frames")
+    return np.ascontiguousarray(data.T), int(rate)
+
+
+def tpdf_quantize(audio: np.ndarray, bits: int, seed: int = 0) -> np.ndarray:
+    """Quantise float audio to `bits`-bit integers with TPDF dither; returns int32 on the `bits` grid."""
+    scale = float(2 ** (bits - 1))
+    rng = np.random.default_rng(seed)
+    noise = rng.random(audio.shape, dtype=np.float32) - rng.random(audio.shape, dtype=np.float32)
+    q = np.round(audio.astype(np.float64) * scale + noise)
+    return np.clip(q, -scale, scale - 1).astype(np.int32)
+
+
+def encode(audio: np.ndarray, bit_depth: int, dither: bool = True, seed: int = 0) -> np.ndarray:
+    """The samples exactly as a file of `bit_depth` will hold them, as float32 (channels, frames)."""
+    if bit_depth == 32:
+        return audio.astype(np.float32, copy=False)
+    scale = float(2 ** (bit_depth - 1))
+    if dither:
+        q = tpdf_quantize(audio, bit_depth, seed)
+    else:
+        q = np.clip(np.round(audio.astype(np.float64) * scale), -scale, scale - 1).astype(np.int32)
+    return (q / scale).astype(np.float32)
+
+
+def write(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, bit_depth: int = 24,
+          fmt: str | None = None, dither: bool = True, seed: int = 0) -> np.ndarray:
+    """Write WAV (16/24-bit PCM, 32-bit float) or FLAC (16/24-bit) atomically.
+
+    Returns the samples as written (after dither and quantisation), so callers can measure the file itself.
+    """
+    p = Path(path)
+    fmt = (fmt or p.suffix.lower().lstrip(".")).lower()
+    if fmt == "wave":
+        fmt = "wav"
+    if fmt not in WRITE_FORMATS:
+        raise AudioError(f"{p}: cannot write format '{fmt}'; allowed: {', '.join(WRITE_FORMATS)}")
+    if bit_depth not in WRITE_FORMATS[fmt]:
+        raise AudioError(f"{p}: {fmt} cannot hold {bit_depth}-bit audio; allowed: "
+                         f"{', '.join(map(str, WRITE_FORMATS[fmt]))}")
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 1:
+        audio = audio[None, :]
+    if not np.isfinite(audio).all():
+        raise AudioError(f"{p}: refusing to write NaN or infinite samples")
+    written = encode(audio, bit_depth, dither=dither, seed=seed)
+    if bit_depth == 16:
+        data: np.ndarray = np.round(written * 32768.0).astype(np.int16)
+    elif bit_depth == 24:
+        # libsndfile takes int32 and keeps its top 24 bits.
+        data = (np.round(written.astype(np.float64) * 8388608.0).astype(np.int32) << 8)
+    else:
+        data = written
+    atomic_write(p, lambda f: sf.write(f, data.T, sample_rate, subtype=_SUBTYPES[fmt, bit_depth],
+                                       format=fmt.upper()))
+    return written
+
+
+def atomic_write(path: Path, writer, mode: str = "wb") -> None:
+    """Run `writer(fileobj)` on a temporary file beside `path`, then rename it over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}{TEMP_MARK}")
+    try:
+        with os.fdopen(fd, mode) as f:
+            writer(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))

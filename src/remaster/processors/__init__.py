@@ -1,0 +1,21 @@
+"""Processors: one small class each, registered by name for presets.
+
+Import order is the order `sori presets` lists them in.
+"""
+
+from .base import REGISTRY, Context, Params, Processed, Processor, processor_class, register
+from .channels import Channels
+from .cleanup import Cleanup
+from .compressor import Compressor
+from .denoise import Denoise
+from .eq import Eq
+from .fade import Fade
+from .limiter import Limiter
+from .loudness import Loudness
+from .resample import Resample
+from .trim import Trim
+
+__all__ = [
+    "REGISTRY", "Channels", "Cleanup", "Compressor", "Context", "Denoise", "Eq", "Fade", "Limiter", "Loudness",
+    "Params", "Processed", "Processor", "Resample", "Trim", "processor_class", "register",
+]

@@ -1,0 +1,50 @@
+"""Compressor (pedalboard) with make-up gain."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pedalboard
+from pydantic import Field
+
+from ..analysis.levels import db, rms, sample_peak
+from ..analysis.loudness import integrated_loudness
+from ..errors import ProcessingError
+from .base import Context, Params, Processed, Processor, register
+
+
+class CompressorParams(Params):
+    threshold_db: float = Field(-18.0, ge=-60.0, le=30.0)
+    relative: bool = Field(False, description="threshold in dB above the input's integrated loudness, so "
+                           "takes at any level get the same treatment")
+    ratio: float = Field(2.0, ge=1.0, le=30.0)
+    attack_ms: float = Field(10.0, ge=0.1, le=500.0)
+    release_ms: float = Field(150.0, ge=1.0, le=5000.0)
+    makeup_db: float = Field(0.0, ge=-24.0, le=24.0)
+
+
+@register
+class Compressor(Processor):
+    name = "compressor"
+    Params = CompressorParams
+
+    def process(self, audio: np.ndarray, sample_rate: int, context: Context) -> Processed:
+        p = self.params
+        threshold = p.threshold_db
+        info: dict = {}
+        if p.relative:
+            level = integrated_loudness(audio, sample_rate)
+            threshold = min(0.0, (level if math.isfinite(level) else -70.0) + p.threshold_db)
+            info["threshold_db"] = round(threshold, 2)
+        elif p.threshold_db > 0:
+            raise ProcessingError(f"{self.label}.threshold_db: {p.threshold_db} dB is above full scale; "
+                                  "allowed: -60 to 0 (or set relative: true)")
+        plugins = [pedalboard.Compressor(threshold, p.ratio, p.attack_ms, p.release_ms)]
+        if p.makeup_db:
+            plugins.append(pedalboard.Gain(p.makeup_db))
+        out = pedalboard.Pedalboard(plugins)(audio, sample_rate)
+        crest_in = db(sample_peak(audio) / max(rms(audio), 1e-12))
+        crest_out = db(sample_peak(out) / max(rms(out), 1e-12))
+        info.update(crest_in_db=round(crest_in, 2), crest_out_db=round(crest_out, 2))
+        return Processed(out, sample_rate, info)

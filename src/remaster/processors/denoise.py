@@ -1,0 +1,67 @@
+"""Denoise: spectral gating (noisereduce) with the noise profile taken from the quietest stretch."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import noisereduce
+import numpy as np
+from pydantic import Field
+
+from ..analysis.levels import frame_rms_db
+from .base import Context, Params, Processed, Processor, register
+
+FRAME_S = 0.05
+
+
+class DenoiseParams(Params):
+    strength: float = Field(0.6, ge=0.0, le=1.0, description="fraction of the noise removed")
+    stationary: bool = True
+    profile_s: float = Field(0.5, ge=0.1, le=10.0, description="length of the noise profile")
+    skip_below_db: float = Field(-80.0, ge=-140.0, le=0.0,
+                                 description="leave audio alone when its quietest stretch is below this")
+    n_fft: Literal[512, 1024, 2048, 4096] = 1024
+
+
+def quietest_stretch(audio: np.ndarray, sample_rate: int, seconds: float) -> tuple[int, float] | None:
+    """Start frame and level (dBFS) of the quietest `seconds` that hold no digital silence."""
+    levels = frame_rms_db(audio, sample_rate, FRAME_S)
+    width = max(1, round(seconds / FRAME_S))
+    if levels.size < width:
+        return None
+    power = 10 ** (levels / 10)
+    cs = np.concatenate(([0.0], np.cumsum(power)))
+    mean = (cs[width:] - cs[:-width]) / width
+    silent = np.concatenate(([0], np.cumsum(levels < -100)))
+    mean[(silent[width:] - silent[:-width]) > 0] = np.inf
+    if not np.isfinite(mean).any():
+        return None
+    i = int(np.argmin(mean))
+    return int(i * FRAME_S * sample_rate), float(10 * np.log10(mean[i]))
+
+
+@register
+class Denoise(Processor):
+    """Spectral gating. Stationary mode uses the quietest stretch as the noise profile; non-stationary
+    mode tracks the noise over time. Audio whose quietest stretch is below `skip_below_db` is left alone."""
+
+    name = "denoise"
+    Params = DenoiseParams
+
+    def process(self, audio: np.ndarray, sample_rate: int, context: Context) -> Processed:
+        p = self.params
+        found = quietest_stretch(audio, sample_rate, p.profile_s)
+        if found is None:
+            return Processed(audio, sample_rate, {"skipped": "too short for a noise profile"})
+        start, level = found
+        info = {"noise_profile_start_s": round(start / sample_rate, 3), "noise_floor_before_db": round(level, 1)}
+        if level < p.skip_below_db or p.strength == 0:
+            return Processed(audio, sample_rate, {**info, "skipped": f"noise floor below {p.skip_below_db} dBFS"})
+        stop = start + round(p.profile_s * sample_rate)
+        out = noisereduce.reduce_noise(
+            y=audio, sr=sample_rate, stationary=p.stationary, prop_decrease=p.strength, n_fft=p.n_fft,
+            y_noise=audio[:, start:stop] if p.stationary else None,
+        ).astype(np.float32)
+        after = frame_rms_db(out[:, start:stop], sample_rate, FRAME_S)
+        info["noise_floor_after_db"] = round(float(10 * np.log10(np.mean(10 ** (after / 10)))), 1)
+        return Processed(out.reshape(audio.shape), sample_rate, info)

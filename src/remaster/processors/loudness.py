@@ -1,0 +1,84 @@
+"""Loudness normalisation to an integrated target (ITU-R BS.1770-4) under a true-peak ceiling.
+
+Gain alone cannot meet both targets when the crest factor is high, so gain and a look-ahead true-peak
+limiter are solved together: the K-weighted power and the true-peak envelope are measured once, the gain
+that reaches the target through the limiter is found on those (cheap), and the result is then measured
+exactly; the exact error corrects the next round. It stops when the integrated loudness is within 0.05 LU
+of the target and the true peak is at or under the ceiling.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from pydantic import Field
+
+from ..analysis import loudness, truepeak
+from ..errors import ProcessingError
+from .base import Context, Params, Processed, Processor, register
+from .limiter import gain_curve
+
+TOLERANCE_LU = 0.05
+MARGIN_DB = 0.1            # internal ceiling below the requested one: room for dither and resampling
+
+
+class LoudnessParams(Params):
+    target_lufs: float = Field(-14.0, ge=-40.0, le=-5.0)
+    true_peak_db: float = Field(-1.0, ge=-12.0, le=0.0)
+    max_gain_db: float = Field(45.0, ge=0.0, le=60.0, description="never boost more than this")
+    lookahead_ms: float = Field(2.0, ge=0.1, le=20.0)
+    release_ms: float = Field(60.0, ge=1.0, le=2000.0)
+
+
+@register
+class Loudness(Processor):
+    name = "loudness"
+    Params = LoudnessParams
+
+    def process(self, audio: np.ndarray, sample_rate: int, context: Context) -> Processed:
+        p = self.params
+        power = loudness.weighted_power(audio, sample_rate)
+        before = loudness.integrated_from_power(power, sample_rate)
+        if not math.isfinite(before):
+            raise ProcessingError(f"{self.label}: no signal above the -70 LUFS gate; nothing to normalise "
+                                  "(is the input silent?)")
+        ceiling = 10 ** (p.true_peak_db / 20)
+        inner_ceiling = 10 ** ((p.true_peak_db - MARGIN_DB) / 20)
+        gain_db = min(p.target_lufs - before, p.max_gain_db)
+        # Exact envelope wherever the signal could reach the ceiling with up to 12 dB more gain than now.
+        env_gain_db = gain_db + 12
+        env = truepeak.envelope(audio, inner_ceiling / 10 ** (env_gain_db / 20))
+        aim = p.target_lufs
+        out, measured, peak, curve = audio, before, 0.0, np.ones(1, np.float32)
+        for _ in range(6):
+            for _ in range(12):
+                g = 10 ** (gain_db / 20)
+                curve = gain_curve(env * g, inner_ceiling, sample_rate, p.lookahead_ms, p.release_ms)
+                estimate = loudness.integrated_from_power(power * (g * g) * curve.astype(np.float64) ** 2,
+                                                          sample_rate)
+                step = aim - estimate
+                if abs(step) < 0.005 or gain_db >= p.max_gain_db:
+                    break
+                gain_db = min(gain_db + step, p.max_gain_db)
+                if gain_db > env_gain_db:
+                    env_gain_db = gain_db + 12
+                    env = truepeak.envelope(audio, inner_ceiling / 10 ** (env_gain_db / 20))
+            out = (audio * (10 ** (gain_db / 20) * curve)[None, :]).astype(np.float32)
+            measured = loudness.integrated_loudness(out, sample_rate)
+            peak = truepeak.true_peak(out)
+            if peak > ceiling * 10 ** (-MARGIN_DB / 2 / 20):
+                inner_ceiling *= ceiling / peak * 10 ** (-MARGIN_DB / 20)
+            elif abs(measured - p.target_lufs) <= TOLERANCE_LU or gain_db >= p.max_gain_db:
+                break
+            aim += p.target_lufs - measured
+        limited = curve < 1.0
+        return Processed(out, sample_rate, {
+            "input_lufs": round(before, 2),
+            "gain_db": round(gain_db, 2),
+            "output_lufs": round(measured, 2),
+            "output_true_peak_db": round(20 * math.log10(peak), 2) if peak > 0 else None,
+            "limited_fraction": round(float(limited.mean()), 5),
+            "max_limiting_db": round(-20 * math.log10(float(curve.min())), 2) if limited.any() else 0.0,
+            "on_target": abs(measured - p.target_lufs) <= 0.5 and peak <= ceiling,
+        })
