@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.signal import welch
 
 CLIP_LEVEL = 0.9999          # about -0.001 dBFS: at or above full scale once quantised
 FLOOR_DB = -120.0
@@ -59,11 +58,19 @@ def noise_floor_db(audio: np.ndarray, sample_rate: int) -> float:
     return float(max(FLOOR_DB, np.percentile(levels, 10)))
 
 
-def spectral_bandwidth_hz(audio: np.ndarray, sample_rate: int, fraction: float = 0.99) -> float:
-    """Frequency below which `fraction` of the energy lies (Welch average spectrum of the channel mean)."""
+def spectral_bandwidth_hz(audio: np.ndarray, sample_rate: int, fraction: float = 0.99,
+                          n_fft: int = 4096, max_frames: int = 2000) -> float:
+    """Frequency below which `fraction` of the energy lies: Hann-windowed power spectra of up to
+    `max_frames` frames spread evenly over the channel mean, averaged."""
     mono = audio.mean(axis=0) if audio.ndim == 2 else audio
     if mono.size < 64 or not np.any(mono):
         return 0.0
-    freqs, psd = welch(mono, fs=sample_rate, nperseg=min(4096, mono.size))
-    cum = np.cumsum(psd)
+    n_fft = min(n_fft, 1 << (mono.size.bit_length() - 1))
+    count = mono.size // n_fft
+    starts = np.linspace(0, mono.size - n_fft, min(count, max_frames)).astype(np.int64)
+    frames = mono[starts[:, None] + np.arange(n_fft)[None, :]]
+    frames = (frames - frames.mean(axis=1, keepdims=True)) * np.hanning(n_fft).astype(np.float32)
+    power = np.square(np.abs(np.fft.rfft(frames, axis=1))).mean(axis=0)
+    cum = np.cumsum(power)
+    freqs = np.fft.rfftfreq(n_fft, 1 / sample_rate)
     return float(freqs[min(np.searchsorted(cum, fraction * cum[-1]), freqs.size - 1)])

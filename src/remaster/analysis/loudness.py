@@ -53,19 +53,30 @@ def weighted_power(audio: np.ndarray, sample_rate: int) -> np.ndarray:
         # Mono duplicated to stereo (the usual generated take): filter once.
         audio, weights = audio[:1], weights[:1] * 2
     filtered = sosfilt(k_weighting_sos(sample_rate), audio, axis=-1)
-    np.square(filtered, out=filtered)
-    return weights @ filtered
+    power = np.square(filtered[0], out=filtered[0])
+    power *= weights[0]
+    for c in range(1, filtered.shape[0]):
+        power += weights[c] * np.square(filtered[c], out=filtered[c])
+    return power
 
 
-def _window_means(power: np.ndarray, sample_rate: int, window_s: float) -> np.ndarray:
-    """Mean power of windows of `window_s` every 100 ms (cumulative sums, so O(frames))."""
-    win = round(window_s * sample_rate)
-    step = round(STEP_S * sample_rate)
-    if power.size < win:
+def step_length(sample_rate: int) -> int:
+    return round(STEP_S * sample_rate)
+
+
+def step_sums(power: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Sums of `power` over consecutive 100 ms steps (a partial last step is dropped, as BS.1770 drops
+    incomplete blocks). Blocks and short-term windows are whole numbers of steps."""
+    step = step_length(sample_rate)
+    n = power.size // step
+    return power[: n * step].reshape(n, step).sum(axis=1)
+
+
+def _window_means(steps: np.ndarray, step: int, window_s: float) -> np.ndarray:
+    k = round(window_s / STEP_S)
+    if steps.size < k:
         return np.empty(0)
-    cs = np.concatenate(([0.0], np.cumsum(power)))
-    starts = np.arange(0, power.size - win + 1, step)
-    return (cs[starts + win] - cs[starts]) / win
+    return np.convolve(steps, np.ones(k), mode="valid") / (k * step)
 
 
 def _lufs(mean_power: np.ndarray | float) -> np.ndarray | float:
@@ -73,11 +84,11 @@ def _lufs(mean_power: np.ndarray | float) -> np.ndarray | float:
         return -0.691 + 10 * np.log10(mean_power)
 
 
-def integrated_from_power(power: np.ndarray, sample_rate: int) -> float:
-    blocks = _window_means(power, sample_rate, BLOCK_S)
+def integrated_from_steps(steps: np.ndarray, step: int) -> float:
+    """Gated integrated loudness from 100 ms step sums of K-weighted power."""
+    blocks = _window_means(steps, step, BLOCK_S)
     if blocks.size == 0:
-        # Shorter than one 400 ms block: the ungated mean is the only measure there is.
-        return float(_lufs(power.mean())) if power.size else -math.inf
+        return -math.inf
     loud = blocks[_lufs(blocks) > ABSOLUTE_GATE]
     if loud.size == 0:
         return -math.inf
@@ -86,13 +97,20 @@ def integrated_from_power(power: np.ndarray, sample_rate: int) -> float:
     return float(_lufs(gated.mean()))
 
 
+def integrated_from_power(power: np.ndarray, sample_rate: int) -> float:
+    if power.size < round(BLOCK_S * sample_rate):
+        # Shorter than one 400 ms block: the ungated mean is the only measure there is.
+        return float(_lufs(power.mean())) if power.size else -math.inf
+    return integrated_from_steps(step_sums(power, sample_rate), step_length(sample_rate))
+
+
 def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     """Integrated loudness in LUFS (-inf for silence) of float audio shaped (channels, frames)."""
     return integrated_from_power(weighted_power(audio, sample_rate), sample_rate)
 
 
 def loudness_range_from_power(power: np.ndarray, sample_rate: int) -> float:
-    short = _window_means(power, sample_rate, SHORT_TERM_S)
+    short = _window_means(step_sums(power, sample_rate), step_length(sample_rate), SHORT_TERM_S)
     levels = _lufs(short[short > 0]) if short.size else np.empty(0)
     levels = levels[levels > ABSOLUTE_GATE]
     if levels.size < 2:

@@ -21,6 +21,7 @@ class DenoiseParams(Params):
     skip_below_db: float = Field(-80.0, ge=-140.0, le=0.0,
                                  description="leave audio alone when its quietest stretch is below this")
     n_fft: Literal[512, 1024, 2048, 4096] = 1024
+    overlap: Literal[0.5, 0.75] = Field(0.5, description="STFT frame overlap; 0.75 is smoother and twice as slow")
 
 
 def quietest_stretch(audio: np.ndarray, sample_rate: int, seconds: float) -> tuple[int, float] | None:
@@ -58,8 +59,13 @@ class Denoise(Processor):
         if level < p.skip_below_db or p.strength == 0:
             return Processed(audio, sample_rate, {**info, "skipped": f"noise floor below {p.skip_below_db} dBFS"})
         stop = start + round(p.profile_s * sample_rate)
+        hop = round(p.n_fft * (1 - p.overlap))
         out = noisereduce.reduce_noise(
             y=audio, sr=sample_rate, stationary=p.stationary, prop_decrease=p.strength, n_fft=p.n_fft,
+            hop_length=hop,
+            # The mask smoothing must span at least one STFT bin and hop (low rates have wide ones).
+            freq_mask_smooth_hz=max(500.0, 2 * sample_rate / p.n_fft + 1),
+            time_mask_smooth_ms=max(50.0, 1000 * hop / sample_rate + 1),
             y_noise=audio[:, start:stop] if p.stationary else None,
         ).astype(np.float32)
         after = frame_rms_db(out[:, start:stop], sample_rate, FRAME_S)

@@ -17,7 +17,7 @@ from pydantic import Field
 from ..analysis import loudness, truepeak
 from ..errors import ProcessingError
 from .base import Context, Params, Processed, Processor, register
-from .limiter import gain_curve
+from .limiter import block_gains, block_size, expand
 
 TOLERANCE_LU = 0.05
 MARGIN_DB = 0.1            # internal ceiling below the requested one: room for dither and resampling
@@ -49,21 +49,29 @@ class Loudness(Processor):
         # Exact envelope wherever the signal could reach the ceiling with up to 12 dB more gain than now.
         env_gain_db = gain_db + 12
         env = truepeak.envelope(audio, inner_ceiling / 10 ** (env_gain_db / 20))
+        estimator = _Estimator(power, sample_rate)
         aim = p.target_lufs
-        out, measured, peak, curve = audio, before, 0.0, np.ones(1, np.float32)
+        out, measured, peak = audio, before, 0.0
+        curve = np.ones(audio.shape[-1], np.float32)
         for _ in range(6):
+            # Secant search on the cheap estimate for the gain that reaches `aim` through the limiter.
+            tried: list[tuple[float, float]] = []
             for _ in range(12):
                 g = 10 ** (gain_db / 20)
-                curve = gain_curve(env * g, inner_ceiling, sample_rate, p.lookahead_ms, p.release_ms)
-                estimate = loudness.integrated_from_power(power * (g * g) * curve.astype(np.float64) ** 2,
-                                                          sample_rate)
-                step = aim - estimate
-                if abs(step) < 0.005 or gain_db >= p.max_gain_db:
+                blocks = block_gains(env * g, inner_ceiling, sample_rate, p.lookahead_ms, p.release_ms)
+                estimate = estimator(g * blocks)
+                tried.append((gain_db, estimate))
+                if abs(aim - estimate) < 0.005 or gain_db >= p.max_gain_db:
                     break
-                gain_db = min(gain_db + step, p.max_gain_db)
+                slope = 1.0
+                if len(tried) > 1 and abs(tried[-1][1] - tried[-2][1]) > 1e-6:
+                    slope = (tried[-1][1] - tried[-2][1]) / (tried[-1][0] - tried[-2][0])
+                    slope = min(1.0, max(0.05, slope))
+                gain_db = min(gain_db + (aim - estimate) / slope, p.max_gain_db)
                 if gain_db > env_gain_db:
                     env_gain_db = gain_db + 12
                     env = truepeak.envelope(audio, inner_ceiling / 10 ** (env_gain_db / 20))
+            curve = expand(blocks, audio.shape[-1], sample_rate)
             out = (audio * (10 ** (gain_db / 20) * curve)[None, :]).astype(np.float32)
             measured = loudness.integrated_loudness(out, sample_rate)
             peak = truepeak.true_peak(out)
@@ -82,3 +90,29 @@ class Loudness(Processor):
             "max_limiting_db": round(-20 * math.log10(float(curve.min())), 2) if limited.any() else 0.0,
             "on_target": abs(measured - p.target_lufs) <= 0.5 and peak <= ceiling,
         })
+
+
+class _Estimator:
+    """Integrated loudness of the input under a per-block gain, from per-block K-weighted power.
+
+    Treats gain as constant within a block (well under a millisecond); the exact measurement after each
+    round corrects what this approximation misses.
+    """
+
+    def __init__(self, power: np.ndarray, sample_rate: int) -> None:
+        self.d = block_size(sample_rate)
+        self.step = loudness.step_length(sample_rate)
+        m = -(-power.size // self.d)
+        padded = np.zeros(m * self.d)
+        padded[: power.size] = power
+        self.blocks = padded.reshape(m, self.d).sum(axis=1)
+        self.short = power.size < round(loudness.BLOCK_S * sample_rate)
+        self.per_step = self.step // self.d
+
+    def __call__(self, block_gain: np.ndarray) -> float:
+        weighted = self.blocks * block_gain.astype(np.float64) ** 2
+        if self.short:
+            return float(-0.691 + 10 * np.log10(max(weighted.sum() / (weighted.size * self.d), 1e-30)))
+        n = weighted.size // self.per_step
+        steps = weighted[: n * self.per_step].reshape(n, self.per_step).sum(axis=1)
+        return loudness.integrated_from_steps(steps, self.step)
