@@ -10,5 +10,17 @@ from .errors import AudioError, PresetError, ProcessingError, SoriError
 from .processors import Context, Processed, Processor
 
 __version__ = "0.1.0"
-__all__ = ["AudioError", "Chain", "ChainResult", "Context", "Mastered", "PresetError", "Processed", "Processor",
-           "ProcessingError", "SoriError", "remaster", "save"]
+__all__ = [
+           "AudioError",
+           "Chain",
+           "ChainResult",
+           "Context",
+           "Mastered",
+           "PresetError",
+           "Processed",
+           "ProcessingError",
+           "Processor",
+           "SoriError",
+           "remaster",
+           "save",
+]

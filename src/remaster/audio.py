@@ -173,6 +173,7 @@ def atomic_write(path: Path, writer, mode: str = "wb") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}{TEMP_MARK}")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())      # mkstemp makes 0600; outputs get ordinary permissions
         with os.fdopen(fd, mode) as f:
             writer(f)
             f.flush()
@@ -184,6 +185,12 @@ def atomic_write(path: Path, writer, mode: str = "wb") -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: Path, text: str) -> None:
