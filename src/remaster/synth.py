@@ -116,7 +116,6 @@ def gugak_phrase(sample_rate: int, rng: np.random.Generator, mode: list[int] = P
         notes.append(Note(t, min(dur, seconds - t), tonic + mode[step]))
         t += dur
     n = int(seconds * sample_rate)
-    tt = np.arange(n) / sample_rate
     cents = np.zeros(n)
     base = np.zeros(n)
     for note in notes:
