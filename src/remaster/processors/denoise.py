@@ -22,6 +22,10 @@ class DenoiseParams(Params):
                                  description="leave audio alone when its quietest stretch is below this")
     n_fft: Literal[512, 1024, 2048, 4096] = 1024
     overlap: Literal[0.5, 0.75] = Field(0.5, description="STFT frame overlap; 0.75 is smoother and twice as slow")
+    # noisereduce smooths its mask over 500 Hz by default, which averages each harmonic line with the empty
+    # bins around it: on tonal music that cost 10-30 % of the level for no extra noise removed (measured).
+    freq_smooth_hz: float = Field(100.0, ge=0.0, le=2000.0, description="mask smoothing across frequency")
+    time_smooth_ms: float = Field(50.0, ge=0.0, le=500.0, description="mask smoothing across time")
 
 
 def quietest_stretch(audio: np.ndarray, sample_rate: int, seconds: float) -> tuple[int, float] | None:
@@ -64,8 +68,8 @@ class Denoise(Processor):
             y=audio, sr=sample_rate, stationary=p.stationary, prop_decrease=p.strength, n_fft=p.n_fft,
             hop_length=hop,
             # The mask smoothing must span at least one STFT bin and hop (low rates have wide ones).
-            freq_mask_smooth_hz=max(500.0, 2 * sample_rate / p.n_fft + 1),
-            time_mask_smooth_ms=max(50.0, 1000 * hop / sample_rate + 1),
+            freq_mask_smooth_hz=max(p.freq_smooth_hz, 2 * sample_rate / p.n_fft + 1),
+            time_mask_smooth_ms=max(p.time_smooth_ms, 1000 * hop / sample_rate + 1),
             y_noise=audio[:, start:stop] if p.stationary else None,
         ).astype(np.float32)
         after = frame_rms_db(out[:, start:stop], sample_rate, FRAME_S)

@@ -17,22 +17,23 @@ class Band(Params):
     freq_hz: float = Field(ge=10.0, le=40_000.0)
     gain_db: float = Field(0.0, ge=-24.0, le=24.0)
     q: float = Field(0.7071, gt=0.05, le=20.0)
+    slope_db: Literal[6, 12, 18, 24] = Field(12, description="roll-off of highpass/lowpass, dB per octave")
 
 
 class EqParams(Params):
     bands: list[Band] = Field(default_factory=list, max_length=32)
 
 
-def _plugin(band: Band) -> pedalboard.Plugin:
+def _plugins(band: Band) -> list[pedalboard.Plugin]:
     if band.type == "low_shelf":
-        return pedalboard.LowShelfFilter(band.freq_hz, band.gain_db, band.q)
+        return [pedalboard.LowShelfFilter(band.freq_hz, band.gain_db, band.q)]
     if band.type == "high_shelf":
-        return pedalboard.HighShelfFilter(band.freq_hz, band.gain_db, band.q)
+        return [pedalboard.HighShelfFilter(band.freq_hz, band.gain_db, band.q)]
     if band.type == "peak":
-        return pedalboard.PeakFilter(band.freq_hz, band.gain_db, band.q)
-    if band.type == "highpass":
-        return pedalboard.HighpassFilter(band.freq_hz)
-    return pedalboard.LowpassFilter(band.freq_hz)
+        return [pedalboard.PeakFilter(band.freq_hz, band.gain_db, band.q)]
+    # pedalboard's pass filters are first order (6 dB/octave): cascade them for steeper slopes.
+    kind = pedalboard.HighpassFilter if band.type == "highpass" else pedalboard.LowpassFilter
+    return [kind(band.freq_hz) for _ in range(band.slope_db // 6)]
 
 
 @register
@@ -49,5 +50,5 @@ class Eq(Processor):
                     f"{sample_rate} Hz audio; place '{self.label}' after 'resample' or lower the frequency")
         if not bands:
             return Processed(audio, sample_rate, {"bands": 0})
-        board = pedalboard.Pedalboard([_plugin(b) for b in bands])
+        board = pedalboard.Pedalboard([plugin for b in bands for plugin in _plugins(b)])
         return Processed(board(audio, sample_rate), sample_rate, {"bands": len(bands)})

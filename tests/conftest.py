@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+
+def tone(freq: float = 440.0, seconds: float = 3.0, rate: int = 32_000, dbfs: float = -20.0,
+         noise_dbfs: float | None = -70.0, channels: int = 1, seed: int = 0) -> np.ndarray:
+    """A sine at `dbfs` peak with optional white noise, float32 (channels, frames)."""
+    t = np.arange(int(seconds * rate)) / rate
+    x = 10 ** (dbfs / 20) * np.sin(2 * np.pi * freq * t)
+    if noise_dbfs is not None:
+        x = x + 10 ** (noise_dbfs / 20) * np.random.default_rng(seed).standard_normal(t.size)
+    return np.repeat(x[None, :], channels, axis=0).astype(np.float32)
+
+
+def write_wav(path: Path, audio: np.ndarray, rate: int, subtype: str = "PCM_16") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, audio.T, rate, subtype=subtype)
+    return path
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The 30+ file corpus of varied raw generations, including the 10-minute one (built once)."""
+    from remaster.synth import make_corpus
+    return make_corpus(tmp_path_factory.mktemp("corpus"), long_seconds=600.0)
