@@ -55,8 +55,8 @@ def test_denoise_lowers_hiss_and_leaves_clean_audio_alone() -> None:
     assert out.info["noise_floor_after_db"] < out.info["noise_floor_before_db"] - 6
     # The music keeps its level: the mask is not smeared across the spectrum.
     assert levels.rms(out.audio[:, 2 * RATE:]) == pytest.approx(levels.rms(x[:, 2 * RATE:]), rel=0.1)
-    # A clean take: its quietest stretch is at the level of 24-bit dither, far below the skip level.
-    floor = (1e-6 * np.random.default_rng(3).standard_normal((1, RATE))).astype(np.float32)
+    # A clean take: its quietest stretch is a -90 dBFS floor, below the skip level.
+    floor = (3e-5 * np.random.default_rng(3).standard_normal((1, RATE))).astype(np.float32)
     clean = np.concatenate([song(), floor], axis=1)
     untouched = Denoise()(clean, RATE)
     assert "skipped" in untouched.info
