@@ -79,7 +79,7 @@ def test_batch_mirrors_the_tree_and_reports(inputs: Path, reference: Path) -> No
     row = doc["files"][0]
     assert row["report"]["before"]["integrated_lufs"] == pytest.approx(-30, abs=1)
     assert row["report"]["after"]["integrated_lufs"] == pytest.approx(-14, abs=0.5)
-    assert [s["stage"] for s in row["report"]["stages"]][-2:] == ["loudness", "fade"]
+    assert [s["stage"] for s in row["report"]["stages"]][-2:] == ["fade", "loudness"]
     rows = list(csv.DictReader((reference / "report.csv").open()))
     assert len(rows) == 12 and {"before_integrated_lufs", "after_true_peak_dbtp", "stages", "seconds",
                                  "reason"} <= set(rows[0])

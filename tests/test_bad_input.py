@@ -1,0 +1,530 @@
+"""Bad input gets one clear line, a non-zero exit, no traceback and no partial output.
+
+The requirement: an empty file, a truncated WAV, a text file named `.wav`, all-silent audio, NaN or infinite
+samples, 6 channels, an unsupported extension, an unreadable file, a preset with an unknown processor, a
+misspelt key or an out-of-range value gets one line (what, where, what is allowed), a non-zero exit, no
+traceback and no partial output file; in a batch it is a failed row of the report and the other files are
+done. Wrong types passed to `remaster()` raise `SoriError` subclasses, never TypeError or AttributeError.
+
+The CLI is run for real, as `python -m remaster.cli`. Starting Python and importing the package takes about
+two seconds, so every subprocess is started up front by one module fixture, a few at a time in parallel, and
+each test waits only for its own result.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import remaster
+from remaster import SoriError
+
+RATE = 32_000
+SECONDS = 3.0
+TEMP_MARK = ".sori-tmp-"
+
+
+# --- audio, synthesised here: a sine plus a little noise at about -20 dBFS --------------------------------
+
+
+def tone(channels: int = 2, seconds: float = SECONDS, seed: int = 0) -> np.ndarray:
+    """float32 (frames, channels), as soundfile writes it."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * RATE)) / RATE
+    mono = 0.1 * np.sin(2 * np.pi * 220 * t) + 0.003 * rng.standard_normal(t.size)
+    return np.stack([mono * (1 - 0.1 * c) for c in range(channels)], axis=1).astype(np.float32)
+
+
+def write_good(path: Path, seed: int = 0) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, tone(seed=seed), RATE, subtype="PCM_16", format=None if path.suffix else "WAV")
+    return path
+
+
+def write_empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def write_truncated(path: Path) -> None:
+    """A valid 16-bit WAV with its second half cut off: the header still promises the full length."""
+    write_good(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def write_text(path: Path) -> None:
+    path.write_text("this is a lyrics sheet, not audio\n" * 20, encoding="utf-8")
+
+
+def write_silent(path: Path) -> None:
+    sf.write(path, np.zeros((int(SECONDS * RATE), 2), np.float32), RATE, subtype="FLOAT")
+
+
+def write_with(value: float) -> Callable[[Path], None]:
+    def writer(path: Path) -> None:
+        audio = tone()
+        audio[1000, 0] = value
+        sf.write(path, audio, RATE, subtype="FLOAT")
+    return writer
+
+
+def write_six_channels(path: Path) -> None:
+    sf.write(path, tone(channels=6), RATE, subtype="PCM_16")
+
+
+def write_dangling_link(path: Path) -> None:
+    path.symlink_to(path.parent / "no-such-target" / "take.wav")
+
+
+def write_folder(path: Path) -> None:
+    path.mkdir()
+
+
+def write_nothing(path: Path) -> None:
+    pass
+
+
+# (id, file name, how to make it, words the error line must contain besides the file name)
+BAD_INPUTS: list[tuple[str, str, Callable[[Path], None], list[str]]] = [
+    ("empty", "empty.wav", write_empty, ["empty"]),
+    ("truncated", "truncated.wav", write_truncated, ["truncated"]),
+    ("text_named_wav", "lyrics.wav", write_text, ["not a readable WAV"]),
+    ("text_named_mp3", "lyrics.mp3", write_text, ["not a readable MP3"]),
+    ("silent", "silent.wav", write_silent, ["silent"]),
+    ("nan", "nan.wav", write_with(np.nan), ["NaN"]),
+    ("infinite", "inf.wav", write_with(np.inf), ["infinite"]),
+    ("six_channels", "surround.wav", write_six_channels, ["6 channels", "stereo"]),
+    ("unsupported_extension", "take.aiff", write_good, ["unsupported", ".aiff", "allowed", "wav", "flac"]),
+    ("no_extension", "take", write_good, ["unsupported", "allowed", "wav"]),
+    ("dangling_symlink", "x.wav", write_dangling_link, ["link"]),
+    ("directory", "y.wav", write_folder, ["folder"]),
+    ("missing", "missing.wav", write_nothing, ["no such file"]),
+]
+
+# (id, file name, YAML text, words the error line must contain besides the file name)
+PRESET_CASES: list[tuple[str, str, str, list[str]]] = [
+    ("unknown_processor", "unknown_processor.yaml", "chain: {reverbb: {}}\n",
+     ["chain.reverbb", "unknown processor", "allowed", "loudness"]),
+    ("misspelt_key", "misspelt_key.yaml", "chain: {loudness: {target_lufz: -14}}\n",
+     ["chain.loudness.target_lufz", "unknown key", "target_lufs"]),
+    ("two_misspelt_keys", "two_misspelt_keys.yaml", "chain: {loudness: {target_lufz: -14, true_peak_dbb: -1}}\n",
+     ["chain.loudness.target_lufz", "chain.loudness.true_peak_dbb", "true_peak_db"]),
+    ("out_of_range", "out_of_range.yaml", "chain: {loudness: {target_lufs: 5}}\n",
+     ["chain.loudness.target_lufs", "out of range", "-5"]),
+    ("wrong_type", "wrong_type.yaml", "chain: {loudness: {target_lufs: loud}}\n",
+     ["chain.loudness.target_lufs", "number"]),
+    ("bad_output", "bad_output.yaml", "output: {bit_depth: 20}\n", ["output.bit_depth", "16", "24"]),
+    ("misspelt_top_key", "misspelt_top_key.yaml", "outptu: {format: wav}\n", ["outptu", "output"]),
+    ("invalid_yaml", "invalid_yaml.yaml", "chain:\n  loudness: {target_lufs: -14\n  fade: [\n",
+     ["invalid YAML", "line"]),
+    ("unknown_extends", "unknown_extends.yaml", "extends: streamingg\n", ["extends", "streamingg", "streaming"]),
+    ("circular_extends", "circular_a.yaml", "extends: circular_b.yaml\n", ["extends", "circular", "circular_b.yaml"]),
+]
+PRESET_HELPERS = {"circular_b.yaml": "extends: circular_a.yaml\n"}
+GOOD_PRESET = ("good.yaml", "extends: streaming\nchain: {loudness: {target_lufs: -16}}\n")
+
+# (id, --preset value, words); these name no file of their own
+PRESET_REFS: list[tuple[str, str, list[str]]] = [
+    ("unknown_builtin", "streamingg", ["unknown preset", "streamingg", "did you mean 'streaming'"]),
+    ("missing_file", "{root}/nope.yaml", ["nope.yaml", "not found"]),
+]
+
+# (id, --set value, words)
+SET_CASES: list[tuple[str, str, list[str]]] = [
+    ("unknown_key", "loudness.nope=1", ["loudness.nope", "unknown key", "target_lufs"]),
+    ("bad_value", "loudness.target_lufs=abc", ["loudness.target_lufs", "number"]),
+    ("out_of_range", "loudness.target_lufs=5", ["loudness.target_lufs", "-5"]),
+    ("unknown_stage", "reverbb.mix=1", ["reverbb", "unknown processor"]),
+    ("no_equals", "loudness.target_lufs", ["--set", "KEY.PATH=VALUE"]),
+]
+
+BATCH_GOOD = ["a.wav", "sub/b.wav", "sub/deeper/c.flac"]
+BATCH_GOOD_OUT = ["a.wav", "sub/b.wav", "sub/deeper/c.wav"]
+
+
+# --- running the CLI --------------------------------------------------------------------------------------
+
+
+def sori(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "remaster.cli", *map(str, args)]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+
+
+class Runs:
+    """Subprocesses started up front; `runs[name]` waits for that one."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.pool = ThreadPoolExecutor(max_workers=max(2, min(8, os.cpu_count() or 2)))
+        self.futures: dict[str, Future[subprocess.CompletedProcess[str]]] = {}
+        self.snapshots: dict[str, dict[str, str]] = {}
+
+    def start(self, name: str, *args: str | Path) -> None:
+        self.futures[name] = self.pool.submit(sori, *args, cwd=self.root)
+
+    def __getitem__(self, name: str) -> subprocess.CompletedProcess[str]:
+        return self.futures[name].result()
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every entry under `folder` with what it is: file content hash, link target or 'dir'."""
+    out: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            rel = str(p.relative_to(folder))
+            if p.is_symlink():
+                out[rel] = "link -> " + os.readlink(p)
+            elif p.is_dir():
+                out[rel] = "dir"
+            else:
+                out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def temps(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if TEMP_MARK in p.name] if folder.exists() else []
+
+
+def error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    """The one line a bad input must produce: non-zero exit, no traceback, one `sori: error:` line."""
+    assert proc.returncode != 0, f"exit 0 for bad input; stdout: {proc.stdout!r}"
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}:\n{proc.stderr}"
+    line = lines[0]
+    assert line.startswith("sori: error: "), f"not a clear error line (an internal error?): {line}"
+    assert len(line) > len("sori: error: ") + 10
+    return line
+
+
+# --- the subprocesses, all started once ---------------------------------------------------------------------
+
+
+def _start_bad_inputs(runs: Runs) -> None:
+    for case_id, name, make, _ in BAD_INPUTS:
+        folder = runs.root / "single" / case_id
+        (folder / "out").mkdir(parents=True)
+        make(folder / name)
+        runs.start(f"input:{case_id}", "remaster", folder / name, "-o", folder / "out" / "master.wav")
+
+    good = write_good(runs.root / "good" / "take.wav")
+    # A control: the good take masters through the same entry point.
+    runs.start("control", "remaster", good, "-o", runs.root / "good-out" / "master.wav")
+    # The output's folder cannot be made: its parent is a file.
+    blocker = runs.root / "blocked" / "blocker"
+    blocker.parent.mkdir()
+    blocker.write_text("a file, not a folder\n")
+    runs.start("output:parent_is_file", "remaster", good, "-o", blocker / "master.wav")
+    # The output is the input.
+    runs.snapshots["output:is_input"] = snapshot(good.parent)
+    runs.start("output:is_input", "remaster", good, "-o", good)
+
+
+def _start_presets(runs: Runs) -> None:
+    good = runs.root / "good" / "take.wav"
+    folder = runs.root / "presets"
+    folder.mkdir()
+    for name, text in [*((name, text) for _, name, text, _ in PRESET_CASES), *PRESET_HELPERS.items(), GOOD_PRESET]:
+        (folder / name).write_text(text, encoding="utf-8")
+    for case_id, name, _, _ in PRESET_CASES:
+        out = runs.root / "preset-out" / case_id
+        out.mkdir(parents=True)
+        runs.start(f"preset:{case_id}", "remaster", good, "-o", out / "master.wav", "--preset", folder / name)
+    for case_id, ref, _ in PRESET_REFS:
+        out = runs.root / "preset-out" / case_id
+        out.mkdir(parents=True)
+        runs.start(f"preset:{case_id}", "remaster", good, "-o", out / "master.wav",
+                   "--preset", ref.format(root=runs.root))
+    # One `presets validate` with every bad file and one good one: a line for each bad file.
+    runs.start("validate", "presets", "validate", *(folder / name for _, name, _, _ in PRESET_CASES),
+               folder / GOOD_PRESET[0])
+    for case_id, value, _ in SET_CASES:
+        out = runs.root / "set-out" / case_id
+        out.mkdir(parents=True)
+        runs.start(f"set:{case_id}", "remaster", good, "-o", out / "master.wav", "--set", value)
+
+
+def _start_batch(runs: Runs) -> None:
+    in_dir = runs.root / "batch" / "in"
+    for i, rel in enumerate(BATCH_GOOD):
+        write_good(in_dir / rel, seed=i)
+    (in_dir / "sub").mkdir(exist_ok=True)
+    for case_id, name, make, _ in BAD_INPUTS:
+        if case_id in ("missing", "directory"):
+            continue        # not files: nothing to report (a folder named y.wav is just a folder)
+        make(in_dir / ("sub" if case_id == "truncated" else "") / name)
+    (in_dir / "y.wav").mkdir()
+    runs.snapshots["batch"] = snapshot(in_dir)
+    runs.start("batch", "batch", in_dir, runs.root / "batch" / "out", "--quiet")
+
+    # The output folder inside the input folder, or the input folder itself: refused, nothing written.
+    small = runs.root / "batch-small" / "in"
+    write_good(small / "a.wav")
+    runs.snapshots["batch-small"] = snapshot(small)
+    runs.start("batch:out_inside_in", "batch", small, small / "masters", "--quiet")
+    runs.start("batch:out_is_in", "batch", small, small, "--quiet")
+    runs.start("batch:bad_preset", "batch", small, runs.root / "batch-small" / "out", "--quiet",
+               "--preset", runs.root / "presets" / "misspelt_key.yaml")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
+    r = Runs(tmp_path_factory.mktemp("bad_input"))
+    try:
+        _start_bad_inputs(r)
+        _start_presets(r)
+        _start_batch(r)
+        yield r
+    finally:
+        r.pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --- 1. one bad input file --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("case_id", "name", "words"), [(c, n, w) for c, n, _, w in BAD_INPUTS],
+                         ids=[c for c, *_ in BAD_INPUTS])
+def test_bad_input_file_is_one_line_and_writes_nothing(runs: Runs, case_id: str, name: str,
+                                                       words: list[str]) -> None:
+    proc = runs[f"input:{case_id}"]
+    line = error_line(proc)
+    assert name in line, f"the line does not say which file: {line}"
+    for word in words:
+        assert word.lower() in line.lower(), f"{word!r} missing from: {line}"
+    assert proc.stdout.strip() == ""
+    out_dir = runs.root / "single" / case_id / "out"
+    assert not (out_dir / "master.wav").exists()
+    assert sorted(p.name for p in out_dir.iterdir()) == [], "partial output or temp file left"
+
+
+def test_python_m_remaster_cli_runs_the_cli(runs: Runs) -> None:
+    # The good take masters through the entry point the bad-input tests use: their failures are the input's.
+    proc = runs["control"]
+    out = runs.root / "good-out" / "master.wav"
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert sf.info(str(out)).samplerate == 48_000
+    assert temps(out.parent) == []
+
+
+def test_output_folder_that_cannot_be_made_is_a_clear_error(runs: Runs) -> None:
+    line = error_line(runs["output:parent_is_file"])
+    assert "blocker" in line
+    assert sorted(p.name for p in (runs.root / "blocked").iterdir()) == ["blocker"]
+
+
+def test_output_that_is_the_input_is_refused(runs: Runs) -> None:
+    line = error_line(runs["output:is_input"])
+    assert "take.wav" in line and "input" in line
+    assert snapshot(runs.root / "good") == runs.snapshots["output:is_input"]
+
+
+# --- 2. bad presets ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("case_id", "name", "words"), [(c, n, w) for c, n, _, w in PRESET_CASES],
+                         ids=[c for c, *_ in PRESET_CASES])
+def test_bad_preset_file_via_remaster(runs: Runs, case_id: str, name: str, words: list[str]) -> None:
+    line = error_line(runs[f"preset:{case_id}"])
+    assert name in line, f"the line does not name the preset file: {line}"
+    for word in words:
+        assert word in line, f"{word!r} missing from: {line}"
+    assert list((runs.root / "preset-out" / case_id).iterdir()) == []
+
+
+@pytest.mark.parametrize(("case_id", "name", "words"), [(c, n, w) for c, n, _, w in PRESET_CASES],
+                         ids=[c for c, *_ in PRESET_CASES])
+def test_bad_preset_file_via_presets_validate(runs: Runs, case_id: str, name: str, words: list[str]) -> None:
+    proc = runs["validate"]
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    path = str(runs.root / "presets" / name)
+    mine = [ln for ln in lines if ln.startswith(f"sori: error: {path}:")]
+    assert len(mine) == 1, f"expected one line for {name}:\n{proc.stderr}"
+    for word in words:
+        assert word in mine[0], f"{word!r} missing from: {mine[0]}"
+
+
+def test_presets_validate_one_line_per_bad_file_and_ok_for_the_good_one(runs: Runs) -> None:
+    proc = runs["validate"]
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == len(PRESET_CASES), proc.stderr
+    assert all(ln.startswith("sori: error: ") for ln in lines), proc.stderr
+    assert f"ok: {runs.root / 'presets' / GOOD_PRESET[0]}" in proc.stdout
+
+
+@pytest.mark.parametrize(("case_id", "words"), [(c, w) for c, _, w in PRESET_REFS], ids=[c for c, *_ in PRESET_REFS])
+def test_bad_preset_reference(runs: Runs, case_id: str, words: list[str]) -> None:
+    line = error_line(runs[f"preset:{case_id}"])
+    for word in words:
+        assert word in line, f"{word!r} missing from: {line}"
+    assert list((runs.root / "preset-out" / case_id).iterdir()) == []
+
+
+# --- 5. --set overrides -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("case_id", "words"), [(c, w) for c, _, w in SET_CASES], ids=[c for c, *_ in SET_CASES])
+def test_bad_set_override(runs: Runs, case_id: str, words: list[str]) -> None:
+    line = error_line(runs[f"set:{case_id}"])
+    for word in words:
+        assert word in line, f"{word!r} missing from: {line}"
+    assert list((runs.root / "set-out" / case_id).iterdir()) == []
+
+
+@pytest.mark.parametrize(("case_id", "value"), [(c, v) for c, v, _ in SET_CASES[:4]],
+                         ids=[c for c, *_ in SET_CASES[:4]])
+def test_bad_set_override_is_blamed_on_the_override_not_the_preset_file(runs: Runs, case_id: str,
+                                                                       value: str) -> None:
+    # "where" is the --set option the user typed; the built-in preset file holds no such key.
+    line = error_line(runs[f"set:{case_id}"])
+    assert "--set" in line, f"the line does not point at the --set override: {line}"
+    assert "streaming.yaml" not in line, f"the line blames the built-in preset for a --set typo: {line}"
+
+
+# --- 3. batch ---------------------------------------------------------------------------------------------
+
+
+def test_batch_reports_every_bad_file_and_masters_the_rest(runs: Runs) -> None:
+    proc = runs["batch"]
+    in_dir, out_dir = runs.root / "batch" / "in", runs.root / "batch" / "out"
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
+
+    # The good files are mastered, mirroring the tree, as readable 48 kHz WAVs; nothing else is written.
+    for rel in BATCH_GOOD_OUT:
+        info = sf.info(str(out_dir / rel))
+        assert (info.samplerate, info.format, info.channels) == (48_000, "WAV", 2)
+        assert info.frames > 48_000 * 2
+    masters = sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*")
+                     if p.is_file() and ".sori" not in p.parts and p.name not in ("report.json", "report.csv"))
+    assert masters == sorted(BATCH_GOOD_OUT)
+
+    doc = json.loads((out_dir / "report.json").read_text(encoding="utf-8"))
+    rows = {r["input"]: r for r in doc["files"]}
+    bad = {str(Path("sub" if c == "truncated" else "") / n) for c, n, *_ in BAD_INPUTS
+           if c not in ("missing", "directory")}
+    assert set(rows) == set(BATCH_GOOD) | bad
+    for rel in BATCH_GOOD:
+        assert rows[rel]["status"] == "done", rows[rel]
+    for rel in bad:
+        row = rows[rel]
+        assert row["status"] == "failed", row
+        assert row["output"] is None, row
+        assert isinstance(row["reason"], str) and row["reason"].strip(), row
+        assert "\n" not in row["reason"] and "Traceback" not in row["reason"], row
+    assert doc["summary"] == {"done": len(BATCH_GOOD), "skipped": 0, "failed": len(bad)}
+
+    with open(out_dir / "report.csv", newline="", encoding="utf-8") as f:
+        csv_rows = list(csv.DictReader(f))
+    assert len(csv_rows) == len(doc["files"])
+    assert {r["input"]: r["status"] for r in csv_rows} == {k: r["status"] for k, r in rows.items()}
+    assert all(r["reason"].strip() for r in csv_rows if r["status"] == "failed")
+
+    # Nothing was written into the input tree, and no temp files are left anywhere.
+    assert snapshot(in_dir) == runs.snapshots["batch"]
+    assert temps(out_dir) == [] and temps(in_dir) == []
+
+
+@pytest.mark.parametrize("case_id", ["out_inside_in", "out_is_in"])
+def test_batch_output_inside_input_is_refused(runs: Runs, case_id: str) -> None:
+    line = error_line(runs[f"batch:{case_id}"])
+    assert "outside" in line
+    assert snapshot(runs.root / "batch-small" / "in") == runs.snapshots["batch-small"]
+
+
+def test_batch_with_a_bad_preset_writes_nothing(runs: Runs) -> None:
+    line = error_line(runs["batch:bad_preset"])
+    assert "misspelt_key.yaml" in line and "target_lufs" in line
+    assert not (runs.root / "batch-small" / "out").exists()
+
+
+# --- 4. the Python API ------------------------------------------------------------------------------------
+
+
+def _array(channels: int = 2) -> np.ndarray:
+    return np.ascontiguousarray(tone(channels).T)           # (channels, frames)
+
+
+def _with(value: float) -> np.ndarray:
+    a = _array()
+    a[0, 1000] = value
+    return a
+
+
+# (id, positional args, keyword args, words the message must contain)
+API_CASES: list[tuple[str, tuple, dict, list[str]]] = [
+    ("list", ([0.1, 0.2, 0.3], RATE), {}, ["numpy array", "list"]),
+    ("none", (None,), {}, ["numpy array"]),
+    ("bytes", (b"take.wav",), {}, ["numpy array"]),
+    ("missing_path", ("{tmp}/no-such-take.wav",), {}, ["no-such-take.wav", "no such file"]),
+    ("no_sample_rate", (_array(),), {}, ["sample_rate", "required"]),
+    ("frames_channels", (np.ascontiguousarray(tone()), RATE), {}, ["(channels, frames)"]),
+    ("bool_sample_rate", (_array(), True), {}, ["sample_rate", "integer", "bool"]),
+    ("str_sample_rate", (_array(), "32000"), {}, ["sample_rate", "integer"]),
+    ("sample_rate_out_of_range", (_array(), 100), {}, ["100", "8000"]),
+    ("three_dims", (_array()[None], RATE), {}, ["shape", "(channels, frames)"]),
+    ("string_dtype", (np.array(["a", "b"]), RATE), {}, ["dtype", "float or integer"]),
+    ("bool_dtype", (_array() > 0, RATE), {}, ["dtype", "float or integer"]),
+    ("empty_array", (np.zeros((2, 0), np.float32), RATE), {}, ["no audio"]),
+    ("nan", (_with(np.nan), RATE), {}, ["NaN"]),
+    ("infinite", (_with(np.inf), RATE), {}, ["infinite"]),
+    ("silent", (np.zeros((2, 3 * RATE), np.float32), RATE), {}, ["silent"]),
+    ("six_channels", (_array(6), RATE), {}, ["6 channels", "stereo"]),
+    ("unknown_preset", (_array(), RATE), {"preset": "streamingg"}, ["did you mean 'streaming'"]),
+    ("misspelt_override", (_array(), RATE), {"loudness": {"target_lufz": -14}}, ["target_lufz", "target_lufs"]),
+    ("override_not_a_mapping", (_array(), RATE), {"loudness": "loud"}, ["loudness", "mapping"]),
+    ("out_of_range_override", (_array(), RATE), {"loudness": {"target_lufs": 5}}, ["target_lufs", "-5"]),
+    ("context_not_a_context", (_array(), RATE), {"context": "studio"}, ["context"]),
+    ("max_seconds_not_a_number", (_array(), RATE), {"max_seconds": "long"}, ["max_seconds"]),
+]
+
+
+@pytest.mark.parametrize(("args", "kwargs", "words"), [(a, k, w) for _, a, k, w in API_CASES],
+                         ids=[c for c, *_ in API_CASES])
+def test_api_wrong_input_raises_sori_error(tmp_path: Path, args: tuple, kwargs: dict, words: list[str]) -> None:
+    args = tuple(a.format(tmp=tmp_path) if isinstance(a, str) and "{tmp}" in a else a for a in args)
+    with pytest.raises(SoriError) as info:
+        remaster.remaster(*args, **kwargs)
+    message = str(info.value)
+    assert "\n" not in message
+    for word in words:
+        assert word in message, f"{word!r} missing from: {message}"
+
+
+def test_api_errors_are_the_documented_subclasses(tmp_path: Path) -> None:
+    with pytest.raises(remaster.AudioError):
+        remaster.remaster(_with(np.nan), RATE)
+    with pytest.raises(remaster.PresetError):
+        remaster.remaster(_array(), RATE, loudness={"target_lufz": -14})
+    missing = tmp_path / "missing.wav"
+    with pytest.raises(remaster.AudioError, match="no such file"):
+        remaster.remaster(missing)
+    assert not missing.exists()
+
+
+def test_api_reads_the_same_bad_files_as_the_cli(tmp_path: Path) -> None:
+    # The file checks are shared: through the API every bad file is an AudioError naming the file.
+    for case_id, name, make, _ in BAD_INPUTS:
+        if case_id == "text_named_mp3":
+            continue        # covered through the CLI (libmpg123 writes to the process's stderr)
+        folder = tmp_path / case_id
+        folder.mkdir()
+        make(folder / name)
+        with pytest.raises(remaster.AudioError) as info:
+            remaster.remaster(folder / name)
+        assert name in str(info.value), case_id
