@@ -72,20 +72,24 @@ def _block_envelope(padded: np.ndarray, blocks: np.ndarray) -> np.ndarray:
 
 
 def envelope(audio: np.ndarray, level: float) -> np.ndarray:
-    """Per-frame true-peak envelope (max over channels), exact wherever it can exceed `level` (linear)."""
+    """Per-frame upper bound of the true-peak envelope (max over channels), exact wherever it can exceed
+    `level` (linear). Elsewhere it is the block's sample peak times the filter's largest gain, which is at
+    or under `level`."""
     audio = _distinct(audio)
-    env = np.abs(audio).max(axis=0)
-    blocks, _ = _candidate_blocks(env, level)
+    peak = np.abs(audio).max(axis=0)
+    blocks, ext = _candidate_blocks(peak, level)
+    _, bound = _phases()
+    nblk = ext.size
+    full = np.repeat((ext * bound).astype(np.float32)[:, None], BLOCK, axis=1)
     if blocks.size:
         padded = _pad(audio)
-        full = np.zeros(math.ceil(env.size / BLOCK) * BLOCK, dtype=np.float32)
-        full[: env.size] = env
-        full = full.reshape(-1, BLOCK)
+        exact = np.zeros(nblk * BLOCK, dtype=np.float32)
+        exact[: peak.size] = peak
+        exact = exact.reshape(nblk, BLOCK)
         for start in range(0, blocks.size, 256):
             chunk = blocks[start: start + 256]
-            full[chunk] = np.maximum(full[chunk], _block_envelope(padded, chunk))
-        env = full.reshape(-1)[: env.size]
-    return env
+            full[chunk] = np.maximum(exact[chunk], _block_envelope(padded, chunk))
+    return full.reshape(-1)[: peak.size]
 
 
 def _distinct(audio: np.ndarray) -> np.ndarray:
@@ -93,6 +97,16 @@ def _distinct(audio: np.ndarray) -> np.ndarray:
     if audio.ndim == 2 and audio.shape[0] == 2 and np.array_equal(audio[0], audio[1]):
         return audio[:1]
     return audio
+
+
+def peak_of_blocks(audio: np.ndarray, blocks: np.ndarray) -> float:
+    """Exact true peak over the given blocks (indices of BLOCK frames) only."""
+    audio = _distinct(audio)
+    padded = _pad(audio)
+    best = 0.0
+    for start in range(0, blocks.size, 256):
+        best = max(best, float(_block_envelope(padded, blocks[start: start + 256]).max()))
+    return best
 
 
 def true_peak(audio: np.ndarray) -> float:
@@ -117,3 +131,8 @@ def true_peak(audio: np.ndarray) -> float:
 def true_peak_db(audio: np.ndarray) -> float:
     tp = true_peak(audio)
     return 20 * math.log10(tp) if tp > 0 else -math.inf
+
+
+def filter_gain() -> float:
+    """The largest L1 gain of any interpolation phase: |interpolated| <= this * max |nearby samples|."""
+    return _phases()[1]
