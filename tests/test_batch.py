@@ -109,7 +109,7 @@ def test_sigkill_then_resume_redoes_nothing_and_ends_identical(inputs: Path, ref
     done_records = len(list(records.rglob("*.json")))
 
     again = sori("batch", str(inputs), str(out), "--quiet")
-    stdout, stderr = again.communicate(timeout=300)
+    _, stderr = again.communicate(timeout=300)
     assert again.returncode == 0, stderr
     doc = json.loads((out / "report.json").read_text())
     assert doc["summary"]["skipped"] >= done_records

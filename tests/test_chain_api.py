@@ -56,7 +56,8 @@ def _registered():
 
 def test_a_new_processor_runs_from_a_preset_without_touching_the_chain(tmp_path: Path) -> None:
     preset = tmp_path / "p.yaml"
-    preset.write_text(yaml.safe_dump({"chain": {"test_gain": {"db": -6}, "loudness": {"target_lufs": -20}}}, sort_keys=False))
+    chain = {"test_gain": {"db": -6}, "loudness": {"target_lufs": -20}}
+    preset.write_text(yaml.safe_dump({"chain": chain}, sort_keys=False))
     audio, rate, report = remaster(tone(), 32_000, preset=preset)
     assert [s["stage"] for s in report["stages"]] == ["test_gain", "loudness"]
     assert report["stages"][0]["db"] == -6
@@ -98,7 +99,7 @@ def test_remaster_overrides_and_save_writes_exactly_the_returned_samples(tmp_pat
     m = remaster(tone(seconds=4), 32_000, loudness={"target_lufs": -20}, output={"bit_depth": 16})
     assert m.report["after"]["integrated_lufs"] == pytest.approx(-20, abs=0.1)
     out = save(tmp_path / "m.wav", m, "streaming", output={"bit_depth": 16})
-    back, rate = read(out)
+    back, _ = read(out)
     np.testing.assert_array_equal(back, m.audio)
 
 

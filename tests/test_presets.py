@@ -66,7 +66,7 @@ def test_overrides_from_python_and_from_set() -> None:
     assert p.resolved()["chain"]["loudness"]["target_lufs"] == -16 and p.output.bit_depth == 16
     assert presets.parse_override("loudness.target_lufs=-16") == {"loudness": {"target_lufs": -16}}
     assert presets.parse_override("denoise.enabled=false") == {"denoise": {"enabled": False}}
-    with pytest.raises(PresetError, match="KEY.PATH=VALUE"):
+    with pytest.raises(PresetError, match=r"KEY\.PATH=VALUE"):
         presets.parse_override("loudness")
 
 

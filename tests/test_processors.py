@@ -85,7 +85,7 @@ def test_eq_bands_do_what_they_say() -> None:
 
 
 def test_eq_above_nyquist_is_a_clear_error() -> None:
-    with pytest.raises(ProcessingError, match="Nyquist.*after 'resample'"):
+    with pytest.raises(ProcessingError, match=r"Nyquist.*after 'resample'"):
         Eq(bands=[{"type": "high_shelf", "freq_hz": 9000}])(tone(rate=8000), 8000)
 
 
