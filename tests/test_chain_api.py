@@ -111,3 +111,11 @@ def test_remaster_is_safe_from_threads() -> None:
         together = list(pool.map(lambda job: remaster(job[0], 32_000, preset=job[1]).audio, jobs))
     for a, b in zip(alone, together, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_unsigned_arrays_are_centred() -> None:
+    x = tone(330, 4, 32_000, -20, -60)
+    u8 = np.round(x * 127 + 128).astype(np.uint8)
+    m = remaster(u8, 32_000)
+    assert abs(m.report["before"]["dc_offset"]) < 0.01
+    assert m.report["targets"]["ok"]

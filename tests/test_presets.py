@@ -118,3 +118,22 @@ def test_presets_ship_inside_the_wheel(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     for name in BUILTIN:
         assert f"remaster/presets/builtin/{name}.yaml" in names
+
+
+def test_a_mistake_in_a_parent_names_the_parent_and_an_override_names_the_override(tmp_path: Path) -> None:
+    parent = write(tmp_path / "parent.yaml", {"chain": {"loudness": {"target_lufz": -14}}})
+    child = write(tmp_path / "child.yaml", {"extends": "parent.yaml"})
+    with pytest.raises(PresetError, match=r"parent\.yaml: chain\.loudness\.target_lufz") as err:
+        presets.load(child)
+    assert str(err.value).startswith(str(parent))
+    with pytest.raises(PresetError, match=r"^overrides \(--set or keyword arguments\): chain\.loudness\.nope"):
+        presets.load("streaming", {"loudness": {"nope": 1}})
+    with pytest.raises(PresetError, match=r"no value; to switch a stage off use loudness\.enabled=false"):
+        presets.parse_override("loudness=")
+
+
+def test_every_bad_key_of_a_stage_is_named_in_full(tmp_path: Path) -> None:
+    path = write(tmp_path / "two.yaml", {"chain": {"loudness": {"target_lufz": -14, "true_peak_dbb": -1}}})
+    with pytest.raises(PresetError) as err:
+        presets.load(path)
+    assert "chain.loudness.target_lufz" in str(err.value) and "chain.loudness.true_peak_dbb" in str(err.value)

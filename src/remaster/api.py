@@ -63,7 +63,10 @@ def as_audio(source: str | os.PathLike | np.ndarray, sample_rate: int | None = N
         if source.shape[0] > 16 and source.shape[1] <= 16:
             raise AudioError(f"input array: shape {source.shape} looks like (frames, channels); "
                              "pass it transposed, as (channels, frames)")
-        if np.issubdtype(source.dtype, np.integer):
+        if np.issubdtype(source.dtype, np.unsignedinteger):
+            half = (np.iinfo(source.dtype).max + 1) / 2          # unsigned PCM is offset by half its range
+            data = ((source.astype(np.float64) - half) / half).astype(np.float32)
+        elif np.issubdtype(source.dtype, np.integer):
             info = np.iinfo(source.dtype)
             data = (source.astype(np.float64) / max(abs(info.min), info.max)).astype(np.float32)
         else:
@@ -79,7 +82,8 @@ def as_audio(source: str | os.PathLike | np.ndarray, sample_rate: int | None = N
                          "(mix it down to stereo first)")
     if not np.isfinite(data).all():
         bad = int(np.count_nonzero(~np.isfinite(data)))
-        raise AudioError(f"{where}: {bad} NaN or infinite samples; the file is corrupt, re-export it")
+        fix = "the file is corrupt, re-export it" if path else "replace or drop them before mastering"
+        raise AudioError(f"{where}: {bad} NaN or infinite samples; {fix}")
     peak = float(np.abs(data).max())
     if peak == 0 or 20 * math.log10(peak) < SILENCE_DBFS:
         raise AudioError(f"{where}: silent (peak below {SILENCE_DBFS:g} dBFS); there is nothing to master")
@@ -125,6 +129,10 @@ def remaster(source: str | os.PathLike | np.ndarray, sample_rate: int | None = N
     file will hold them, their sample rate, and a report.
     """
     start = time.perf_counter()
+    if context is not None and not isinstance(context, Context):
+        raise AudioError(f"context: expected a remaster.Context, got {type(context).__name__}")
+    if isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float)) or max_seconds <= 0:
+        raise AudioError(f"max_seconds: expected a positive number of seconds, got {max_seconds!r}")
     resolved = presets.load(preset, overrides or None)
     chain = resolved.chain()
     data, rate, path = as_audio(source, sample_rate, max_seconds)

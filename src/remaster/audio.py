@@ -10,9 +10,13 @@ from the signal as bit-depth reduction requires.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
+import sys
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -76,18 +80,45 @@ def _check_wav_complete(p: Path) -> None:
         raise AudioError(f"{p}: WAV file has no audio data chunk (truncated or corrupt)")
 
 
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _decoder_quiet(path: Path) -> Iterator[None]:
+    """libmpg123 (inside libsndfile) prints notes about odd MP3 frames straight to file descriptor 2;
+    the user gets our one line instead. Only around MP3 decoding, and one thread at a time."""
+    if path.suffix.lower() != ".mp3":
+        yield
+        return
+    with _STDERR_LOCK:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def info(path: str | os.PathLike) -> sf._SoundFileInfo:
     """Header information, after the same checks as `read`."""
     p = check_readable(path)
     try:
-        return sf.info(str(p))
+        with _decoder_quiet(p):
+            return sf.info(str(p))
     except (RuntimeError, sf.LibsndfileError) as e:
-        raise AudioError(f"{p}: not a readable {READ_SUFFIXES[p.suffix.lower()]} file ({_reason(e)})") from None
+        kind = READ_SUFFIXES[p.suffix.lower()]
+        raise AudioError(f"{p}: not a valid {kind} file ({_reason(e)}); check it plays, or re-export it") from None
 
 
 def _reason(e: Exception) -> str:
     msg = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-    return msg.replace("Error opening", "error opening")
+    # libsndfile says this of any file whose contents it does not recognise.
+    if "not a regular file" in msg or "Format not recognised" in msg or "unknown format" in msg.lower():
+        return "its contents are not audio of that format"
+    return msg.split(": ", 1)[-1] if msg.startswith("Error opening") else msg
 
 
 def read(path: str | os.PathLike, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
@@ -106,7 +137,8 @@ def read(path: str | os.PathLike, max_seconds: float | None = None) -> tuple[np.
         raise AudioError(f"{p}: {head.frames / head.samplerate / 60:.1f} min long; the limit is "
                          f"{max_seconds / 60:.0f} min; split the file first")
     try:
-        data, rate = sf.read(str(p), dtype="float32", always_2d=True)
+        with _decoder_quiet(p):
+            data, rate = sf.read(str(p), dtype="float32", always_2d=True)
     except (RuntimeError, sf.LibsndfileError, ValueError) as e:
         raise AudioError(f"{p}: corrupt or unreadable audio ({_reason(e)})") from None
     if data.shape[0] == 0:
@@ -173,7 +205,12 @@ def write(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, bit_dept
 
 def atomic_write(path: Path, writer, mode: str = "wb") -> None:
     """Run `writer(fileobj)` on a temporary file beside `path`, then rename it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise AudioError(f"{path.parent}: cannot be the output folder: part of that path is a file") from None
+    except PermissionError:
+        raise AudioError(f"{path.parent}: permission denied creating the output folder") from None
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}{TEMP_MARK}")
     try:
         os.fchmod(fd, 0o666 & ~_umask())      # mkstemp makes 0600; outputs get ordinary permissions

@@ -187,9 +187,11 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, preset: str
         task = bar.add_task("", total=len(work))
         for job in work:
             try:
+                audio_io.check_readable(job.source)
                 input_sha = sha256_file(job.source)
-            except OSError as e:
-                rows.append(_failed_row(job.rel, f"cannot read: {e.strerror or e}"))
+            except (SoriError, OSError) as e:
+                reason = str(e) if isinstance(e, SoriError) else f"{job.rel}: cannot read: {e.strerror or e}"
+                rows.append(_failed_row(job.rel, reason))
                 bar.advance(task)
                 continue
             record = _finished(job, input_sha, resolved.sha256)

@@ -59,6 +59,9 @@ def remaster_cmd(
         output = output.with_name(output.name + f".{resolved.output.format}")
     if output.exists() and source.exists() and output.resolve() == source.resolve():
         raise SoriError(f"{output}: is the input; Sori never overwrites its input, choose another output")
+    blocker = next((p for p in output.parents if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise SoriError(f"{blocker}: is a file, so {output} cannot be written; choose another output path")
     mastered = remaster(source, preset=resolved)
     written = save(output, mastered, resolved)
     report = {**mastered.report, "output_path": str(written)}

@@ -116,7 +116,9 @@ def _resolve_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         parent_path = _locate(parent_ref, relative_to=path.parent)
     except PresetError as e:
         raise PresetError(f"{path}: extends: {e}") from None
-    return merge(_resolve_raw(parent_path, (*seen, path.resolve())), data)
+    parent = _resolve_raw(parent_path, (*seen, path.resolve()))
+    from_data(parent, parent_path.stem, parent_path)       # a mistake in the parent names the parent
+    return merge(parent, data)
 
 
 @dataclass(frozen=True)
@@ -183,18 +185,21 @@ def _stages(data: dict[str, Any], where: str) -> tuple[Stage, ...]:
             raise PresetError(f"{where}chain.{label}.enabled: expected true or false, got {enabled!r}")
         cls = processor_class(str(kind), where=f"{where}chain.{label}: ")
         try:
-            cls(label=label, **params)      # validates the parameters
-        except PresetError as e:
-            raise PresetError(f"{where}chain.{e}") from None
+            cls.Params(**params)
+        except ValidationError as e:
+            raise PresetError(where + format_validation_error(e, prefix=f"chain.{label}", model=cls.Params)) from None
         stages.append(Stage(label, str(kind), params, enabled))
     return tuple(stages)
 
 
 def from_data(data: dict[str, Any], name: str = "<inline>", path: Path | None = None,
               overrides: dict[str, Any] | None = None) -> Preset:
-    where = f"{path}: " if path else ""
     if overrides:
-        data = merge(data, _route_overrides(overrides))
+        # The preset itself first, so that a mistake in an override is blamed on the override.
+        from_data(data, name, path)
+        data, where = merge(data, _route_overrides(overrides)), "overrides (--set or keyword arguments): "
+    else:
+        where = f"{path}: " if path else ""
     try:
         model = PresetFile.model_validate({k: v for k, v in data.items() if k not in ("chain", "order")})
     except ValidationError as e:
@@ -224,6 +229,8 @@ def parse_override(text: str) -> dict[str, Any]:
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
         raise PresetError(f"--set {text!r}: expected KEY.PATH=VALUE, e.g. loudness.target_lufs=-16")
+    if not value.strip():
+        raise PresetError(f"--set {text!r}: no value; to switch a stage off use {key.split('.')[0]}.enabled=false")
     try:
         parsed = yaml.safe_load(value)
     except yaml.YAMLError:
