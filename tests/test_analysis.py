@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pyloudnorm
 import pytest
-from scipy.signal import butter, resample_poly, sosfilt
+from scipy.signal import butter, resample, resample_poly, sosfilt
 
 from remaster.analysis import analyze, levels, loudness, truepeak
 from remaster.synth import drum_loop, mix, pluck_melody
@@ -78,20 +78,35 @@ def test_true_peak_agrees_with_16x_oversampling_and_pruning_is_exact() -> None:
         x = (0.3 * x).astype(np.float32)
         tp = truepeak.true_peak(x)
         assert 20 * np.log10(tp / brute_true_peak(x)) == pytest.approx(0.0, abs=0.05)
-        # The pruned search returns exactly what oversampling every block gives.
-        everything = truepeak._block_envelope(truepeak._pad(x), np.arange(-(-x.shape[1] // truepeak.BLOCK))).max()
-        assert tp == pytest.approx(float(max(everything, np.abs(x).max())), rel=1e-6)
+        # The pruned search returns exactly what the accurate interpolator gives on every frame.
+        everything = truepeak._fine_peaks(x, np.arange(x.shape[1])).max()
+        assert tp == pytest.approx(float(everything), rel=1e-6)
 
 
-def test_envelope_is_exact_above_its_level() -> None:
+def test_envelope_is_exact_above_its_level_and_a_bound_below() -> None:
     rate = 48_000
     x = (0.5 * sosfilt(butter(8, 18_000, fs=rate, output="sos"), RNG.standard_normal((1, rate)))).astype(np.float32)
     level = 0.6 * truepeak.true_peak(x)
     env = truepeak.envelope(x, level)
-    full = truepeak._interpolated_peaks(x).max(axis=0)
+    full = truepeak._fine_peaks(x, np.arange(x.shape[1]))
     above = full > level
     assert above.any()
     np.testing.assert_allclose(env[above], full[above], rtol=1e-5)
+    below = env <= level
+    assert np.all(full[below] <= level * 1.0001)          # where it says "under the level", it is
+
+
+@pytest.mark.parametrize("freq", [5_000, 15_000, 19_000, 20_000, 21_000])
+def test_true_peak_never_reads_low_by_more_than_a_tenth_of_a_db(freq: int) -> None:
+    # Short bursts put the crest at every fractional position between samples: the case a limiter that
+    # pushes every peak to the ceiling will find. The reference is a 64x FFT interpolation.
+    rate, t = 48_000, np.arange(400)
+    for offset in np.linspace(0, 1, 17)[:-1]:
+        centre = 200 + offset
+        x = np.exp(-0.5 * ((t - centre) / 20) ** 2) * np.cos(2 * np.pi * freq / rate * (t - centre) + 0.3)
+        ideal = np.abs(resample(x, x.size * 64)).max()
+        error_db = 20 * np.log10(truepeak.true_peak(x[None].astype(np.float32)) / ideal)
+        assert -0.11 <= error_db <= 0.6
 
 
 def test_levels() -> None:

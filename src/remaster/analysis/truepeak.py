@@ -1,8 +1,17 @@
-"""True peak per ITU-R BS.1770-4 Annex 2: the peak of the signal oversampled 4x.
+"""True peak per ITU-R BS.1770-4 Annex 2: the peak of the signal oversampled, read between the samples.
 
-Interpolation uses a 4-phase windowed-sinc filter. Only blocks whose sample peak, times the largest gain any
-phase of the filter can have, could exceed the level of interest are oversampled: that bound is exact, so
-the result equals oversampling everything, at a fraction of the cost on typical music.
+Two tiers, because mastering measures the true peak of long files many times:
+
+- a fast 4x polyphase interpolator (16 taps a phase). Its grid and its roll-off near Nyquist can read up
+  to about 0.4 dB low on content above 19 kHz, and the accurate tier below up to 0.6 dB high there, so
+  the fast reading times FAST_MARGIN (+1.2 dB) bounds the accurate one; blocks whose sample peak times
+  the filter's largest gain cannot reach the level of interest are not interpolated at all;
+- an accurate 8x interpolator (24 taps a phase, cut-off just past Nyquist, so it errs on the high side:
+  under 0.1 dB low anywhere, up to 1 dB high only for content above 20 kHz). It is evaluated only at the
+  frames the fast tier cannot clear, and its reading is the true peak this module reports.
+
+A limiter that pushes peaks to exactly the meter's ceiling finds the meter's worst case on every peak,
+which is why the ceiling is checked against the accurate tier and not the fast one.
 """
 
 from __future__ import annotations
@@ -11,17 +20,21 @@ import math
 from functools import lru_cache
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import correlate1d
 from scipy.signal import firwin
 
 OVERSAMPLE = 4
 TAPS_PER_PHASE = 16
 BLOCK = 2048
+FAST_MARGIN = 10 ** (1.2 / 20)
+FINE_OVERSAMPLE = 8
+FINE_TAPS = 24
 
 
 @lru_cache(maxsize=1)
 def _phases() -> tuple[np.ndarray, float]:
-    """Sub-filters for the three in-between phases, and the largest L1 gain of any phase."""
+    """Sub-filters of the fast tier's three in-between phases, and the largest L1 gain of any phase."""
     n = OVERSAMPLE * TAPS_PER_PHASE + 1
     h = firwin(n, 1.0 / OVERSAMPLE, window=("kaiser", 8.0)) * OVERSAMPLE
     subs = [h[p::OVERSAMPLE][:TAPS_PER_PHASE].astype(np.float32) for p in range(1, OVERSAMPLE)]
@@ -29,8 +42,29 @@ def _phases() -> tuple[np.ndarray, float]:
     return np.stack(subs), bound
 
 
+@lru_cache(maxsize=1)
+def _fine_matrix() -> tuple[np.ndarray, float]:
+    """(FINE_TAPS, 7) matrix: a window x[n-11 .. n+12] times it gives the 7 values between n and n+1."""
+    n = FINE_OVERSAMPLE * FINE_TAPS + 1
+    h = firwin(n, 1.02 / FINE_OVERSAMPLE, window=("kaiser", 8.0)) * FINE_OVERSAMPLE
+    half = FINE_TAPS // 2
+    m = np.empty((FINE_TAPS, FINE_OVERSAMPLE - 1), dtype=np.float32)
+    for p in range(1, FINE_OVERSAMPLE):
+        # Phase p/8 after frame n is sum_k h[p + 8k] x[n + half - k]; window index i holds x[n - half + 1 + i].
+        taps = h[p::FINE_OVERSAMPLE][:FINE_TAPS]
+        m[:, p - 1] = taps[::-1]
+    bound = float(np.abs(m).sum(axis=0).max())
+    assert half == 12
+    return m, bound
+
+
+def filter_gain() -> float:
+    """The largest L1 gain of any interpolation phase of either tier: |interpolated| <= this * max |nearby|."""
+    return max(_phases()[1], _fine_matrix()[1])
+
+
 def _interpolated_peaks(x: np.ndarray) -> np.ndarray:
-    """Per-frame max |sample| over the original and the 3 interpolated phases; x is (..., frames)."""
+    """Fast tier: per-frame max |sample| over the original and the 3 in-between phases; x is (..., frames)."""
     subs, _ = _phases()
     out = np.abs(x)
     for sub in subs:
@@ -42,7 +76,7 @@ def _interpolated_peaks(x: np.ndarray) -> np.ndarray:
 
 
 def _candidate_blocks(mono_peak: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-    _, bound = _phases()
+    bound = filter_gain()
     nblk = math.ceil(mono_peak.size / BLOCK)
     padded = np.zeros(nblk * BLOCK, dtype=np.float32)
     padded[: mono_peak.size] = mono_peak
@@ -63,76 +97,103 @@ def _pad(audio: np.ndarray) -> np.ndarray:
 
 
 def _block_envelope(padded: np.ndarray, blocks: np.ndarray) -> np.ndarray:
-    """Interpolated per-frame peaks (max over channels) of the given blocks, shape (len(blocks), BLOCK)."""
+    """Fast-tier readings (max over channels) of the given blocks, shape (len(blocks), BLOCK): for frame n
+    the largest of frame n's and frame n+1's, since a crest just before n+1 lies nearest the grid point
+    at n+1, which belongs to the next frame."""
     halo = TAPS_PER_PHASE
     idx = blocks[:, None] * BLOCK + np.arange(BLOCK + 2 * halo)[None, :]
     segs = padded[:, idx]                                   # (channels, nblocks, BLOCK + 2 halo)
     peaks = _interpolated_peaks(segs).max(axis=0)
-    return peaks[:, halo: halo + BLOCK]
+    return np.maximum(peaks[:, halo: halo + BLOCK], peaks[:, halo + 1: halo + BLOCK + 1])
 
 
-def envelope(audio: np.ndarray, level: float) -> np.ndarray:
-    """Per-frame upper bound of the true-peak envelope (max over channels), exact wherever it can exceed
-    `level` (linear). Elsewhere it is the block's sample peak times the filter's largest gain, which is at
-    or under `level`."""
-    audio = _distinct(audio)
+def _fine_peaks(audio: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """Accurate tier at the given frames: max over channels of |x[n]| and the 7 values up to x[n+1]."""
+    m, _ = _fine_matrix()
+    half = FINE_TAPS // 2
+    padded = np.zeros((audio.shape[0], audio.shape[-1] + FINE_TAPS), dtype=np.float32)
+    padded[:, half - 1: half - 1 + audio.shape[-1]] = audio
+    windows = sliding_window_view(padded, FINE_TAPS, axis=-1)   # window n holds x[n-11 .. n+12]
+    out = np.zeros(frames.size, dtype=np.float32)
+    for start in range(0, frames.size, 1 << 18):
+        chunk = frames[start: start + (1 << 18)]
+        for c in range(audio.shape[0]):
+            w = windows[c, chunk]
+            vals = np.abs(w @ m).max(axis=1)
+            np.maximum(vals, np.abs(w[:, half - 1]), out=vals)
+            np.maximum(out[start: start + chunk.size], vals, out=out[start: start + chunk.size])
+    return out
+
+
+def _fast_envelope(audio: np.ndarray, level: float) -> np.ndarray:
+    """Per-frame upper bound of the true peak from the fast tier: interpolated (times FAST_MARGIN) where it
+    can exceed `level`, and the neighbourhood's sample peak times the filter gain elsewhere (<= `level`)."""
     peak = np.abs(audio).max(axis=0)
-    blocks, ext = _candidate_blocks(peak, level)
-    _, bound = _phases()
-    nblk = ext.size
-    full = np.repeat((ext * bound).astype(np.float32)[:, None], BLOCK, axis=1)
+    blocks, ext = _candidate_blocks(peak, level / FAST_MARGIN)
+    full = np.repeat((ext * filter_gain()).astype(np.float32)[:, None], BLOCK, axis=1)
     if blocks.size:
         padded = _pad(audio)
-        exact = np.zeros(nblk * BLOCK, dtype=np.float32)
-        exact[: peak.size] = peak
-        exact = exact.reshape(nblk, BLOCK)
         for start in range(0, blocks.size, 256):
             chunk = blocks[start: start + 256]
-            full[chunk] = np.maximum(exact[chunk], _block_envelope(padded, chunk))
+            full[chunk] = _block_envelope(padded, chunk) * FAST_MARGIN
     return full.reshape(-1)[: peak.size]
 
 
 def _distinct(audio: np.ndarray) -> np.ndarray:
     audio = np.asarray(audio, dtype=np.float32)
     if audio.ndim == 2 and audio.shape[0] == 2 and np.array_equal(audio[0], audio[1]):
-        return audio[:1]
+        return audio[:1]                     # dual mono: one channel tells all
     return audio
 
 
-def peak_of_blocks(audio: np.ndarray, blocks: np.ndarray) -> float:
-    """Exact true peak over the given blocks (indices of BLOCK frames) only."""
+def envelope(audio: np.ndarray, level: float) -> np.ndarray:
+    """Per-frame true peak (max over channels, linear): the accurate reading wherever the true peak can
+    exceed `level`, an upper bound that is at or under `level` elsewhere."""
     audio = _distinct(audio)
-    padded = _pad(audio)
-    best = 0.0
-    for start in range(0, blocks.size, 256):
-        best = max(best, float(_block_envelope(padded, blocks[start: start + 256]).max()))
-    return best
+    env = _fast_envelope(audio, level)
+    frames = np.nonzero(env > level)[0]
+    if frames.size:
+        env[frames] = _fine_peaks(audio, frames)
+    return env
 
 
 def true_peak(audio: np.ndarray) -> float:
-    """True peak (linear, max over channels) of float audio shaped (channels, frames)."""
+    """True peak (linear, max over channels) of float audio shaped (channels, frames).
+
+    Loudest blocks first; a block is skipped once its bound cannot beat the best accurate reading so far.
+    """
     audio = _distinct(audio)
     if audio.size == 0:
         return 0.0
-    mono_peak = np.abs(audio).max(axis=0)
-    _, bound = _phases()
-    blocks, ext = _candidate_blocks(mono_peak, 0.0)
-    order = blocks[np.argsort(-ext[blocks], kind="stable")]
-    best = float(mono_peak.max())
+    peak = np.abs(audio).max(axis=0)
+    best = float(peak.max())                 # the accurate reading is never below the sample peak
+    _, ext = _candidate_blocks(peak, 0.0)
+    order = np.argsort(-ext, kind="stable")
     padded = _pad(audio)
-    for start in range(0, order.size, 256):
-        chunk = order[start: start + 256]
-        if ext[chunk[0]] * bound <= best:
+    gain = filter_gain()
+    for start in range(0, order.size, 64):
+        chunk = order[start: start + 64]
+        chunk = chunk[ext[chunk] * gain > best]
+        if chunk.size == 0:
             break
-        best = max(best, float(_block_envelope(padded, chunk).max()))
+        bound = _block_envelope(padded, chunk) * FAST_MARGIN          # (blocks, BLOCK) upper bounds
+        rows, cols = np.nonzero(bound > best)
+        if rows.size:
+            frames = chunk[rows] * BLOCK + cols
+            frames = frames[frames < audio.shape[-1]]
+            if frames.size:
+                best = max(best, float(_fine_peaks(audio, frames).max()))
     return best
+
+
+def peak_of_blocks(audio: np.ndarray, blocks: np.ndarray) -> float:
+    """Accurate true peak over the given blocks (indices of BLOCK frames) only."""
+    audio = _distinct(audio)
+    frames = (blocks[:, None] * BLOCK + np.arange(BLOCK)[None, :]).reshape(-1)
+    frames = frames[frames < audio.shape[-1]]
+    return float(_fine_peaks(audio, frames).max()) if frames.size else 0.0
 
 
 def true_peak_db(audio: np.ndarray) -> float:
     tp = true_peak(audio)
     return 20 * math.log10(tp) if tp > 0 else -math.inf
-
-
-def filter_gain() -> float:
-    """The largest L1 gain of any interpolation phase: |interpolated| <= this * max |nearby samples|."""
-    return _phases()[1]

@@ -20,7 +20,7 @@ from .base import Context, Params, Processed, Processor, register
 from .limiter import block_gains, block_size, expand
 
 TOLERANCE_LU = 0.05
-MARGIN_DB = 0.1            # internal ceiling below the requested one: room for dither and resampling
+MARGIN_DB = 0.15           # internal ceiling below the requested one: the meter's 0.1 dB and dither
 
 
 class LoudnessParams(Params):
@@ -46,8 +46,8 @@ class Loudness(Processor):
         ceiling = 10 ** (p.true_peak_db / 20)
         inner_ceiling = 10 ** ((p.true_peak_db - MARGIN_DB) / 20)
         gain_db = min(p.target_lufs - before, p.max_gain_db)
-        # Exact envelope wherever the signal could reach the ceiling with up to 12 dB more gain than now.
-        env_gain_db = gain_db + 12
+        # Accurate envelope wherever the signal could reach the ceiling with up to 3 dB more gain than now.
+        env_gain_db = gain_db + 3
         env = truepeak.envelope(audio, inner_ceiling / 10 ** (env_gain_db / 20))
         estimator = _Estimator(power, sample_rate)
         local_peak = _local_peaks(audio, sample_rate)
@@ -70,7 +70,7 @@ class Loudness(Processor):
                     slope = min(1.0, max(0.05, slope))
                 gain_db = min(gain_db + (aim - estimate) / slope, p.max_gain_db)
                 if gain_db > env_gain_db:
-                    env_gain_db = gain_db + 12
+                    env_gain_db = gain_db + 3
                     env = truepeak.envelope(audio, inner_ceiling / 10 ** (env_gain_db / 20))
             curve = expand(blocks, audio.shape[-1], sample_rate)
             g = 10 ** (gain_db / 20)
