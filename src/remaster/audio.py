@@ -148,11 +148,15 @@ def read(path: str | os.PathLike, max_seconds: float | None = None) -> tuple[np.
 
 def tpdf_quantize(audio: np.ndarray, bits: int, seed: int = 0) -> np.ndarray:
     """Quantise float audio to `bits`-bit integers with TPDF dither; returns int32 on the `bits` grid."""
-    scale = float(2 ** (bits - 1))
+    scale = np.float32(2 ** (bits - 1))
     rng = np.random.default_rng(seed)
-    noise = rng.random(audio.shape, dtype=np.float32) - rng.random(audio.shape, dtype=np.float32)
-    q = np.round(audio.astype(np.float64) * scale + noise)
-    return np.clip(q, -scale, scale - 1).astype(np.int32)
+    # float32 holds every 24-bit integer exactly, so no float64 copy of the whole file is needed.
+    q = audio * scale
+    q += rng.random(audio.shape, dtype=np.float32)
+    q -= rng.random(audio.shape, dtype=np.float32)
+    np.round(q, out=q)
+    np.clip(q, -scale, scale - 1, out=q)
+    return q.astype(np.int32)
 
 
 def encode(audio: np.ndarray, bit_depth: int, dither: bool = True, seed: int = 0) -> np.ndarray:
@@ -166,8 +170,8 @@ def encode(audio: np.ndarray, bit_depth: int, dither: bool = True, seed: int = 0
     if dither:
         q = tpdf_quantize(audio, bit_depth, seed)
     else:
-        q = np.clip(np.round(audio.astype(np.float64) * scale), -scale, scale - 1).astype(np.int32)
-    return (q / scale).astype(np.float32)
+        q = np.clip(np.round(audio * np.float32(scale)), -scale, scale - 1).astype(np.int32)
+    return q.astype(np.float32) / np.float32(scale)
 
 
 def write(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, bit_depth: int = 24,
@@ -192,10 +196,10 @@ def write(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, bit_dept
         raise AudioError(f"{p}: refusing to write NaN or infinite samples")
     written = encode(audio, bit_depth, dither=dither, seed=seed)
     if bit_depth == 16:
-        data: np.ndarray = np.round(written * 32768.0).astype(np.int16)
+        data: np.ndarray = (written * np.float32(32768.0)).astype(np.int16)      # exact: already on the grid
     elif bit_depth == 24:
-        # libsndfile takes int32 and keeps its top 24 bits.
-        data = (np.round(written.astype(np.float64) * 8388608.0).astype(np.int32) << 8)
+        # libsndfile takes int32 and keeps its top 24 bits; float32 holds 24-bit values exactly.
+        data = (written * np.float32(8388608.0)).astype(np.int32) << 8
     else:
         data = written
     atomic_write(p, lambda f: sf.write(f, data.T, sample_rate, subtype=_SUBTYPES[fmt, bit_depth],

@@ -38,10 +38,12 @@ def analyze(audio: np.ndarray, sample_rate: int) -> Metrics:
     audio = np.asarray(audio, dtype=np.float32)
     if audio.ndim == 1:
         audio = audio[None, :]
-    power = loudness.weighted_power(audio, sample_rate)
+    step = loudness.step_length(sample_rate)
+    steps = loudness.power_sums(audio, sample_rate, step)
     return Metrics(
-        integrated_lufs=loudness.integrated_from_power(power, sample_rate),
-        loudness_range_lu=loudness.loudness_range_from_power(power, sample_rate),
+        integrated_lufs=loudness.integrated_loudness(audio, sample_rate) if steps.size < 4 else
+        loudness.integrated_from_steps(steps, step),
+        loudness_range_lu=loudness.loudness_range_from_steps(steps, step),
         true_peak_dbtp=truepeak.true_peak_db(audio),
         sample_peak_dbfs=levels.db(levels.sample_peak(audio)),
         clipped_samples=levels.clipped_samples(audio),

@@ -60,6 +60,27 @@ def weighted_power(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     return power
 
 
+def power_sums(audio: np.ndarray, sample_rate: int, block: int, scale: float = 1.0) -> np.ndarray:
+    """Sums of K-weighted, channel-weighted power over consecutive blocks of `block` frames (a partial last
+    block is dropped), filtered in chunks with the filter state carried across: the same numbers as
+    summing `weighted_power`, without a full-length float64 copy of the signal."""
+    weights = channel_weights(audio.shape[0])
+    if audio.shape[0] == 2 and np.array_equal(audio[0], audio[1]):
+        audio, weights = audio[:1], weights[:1] * 2
+    weights = weights * scale
+    sos = k_weighting_sos(sample_rate)
+    state = np.zeros((sos.shape[0], audio.shape[0], 2))
+    n = audio.shape[-1] // block
+    out = np.empty(n)
+    step = block * max(1, (1 << 18) // block)
+    for start in range(0, n * block, step):
+        stop = min(start + step, n * block)
+        y, state = sosfilt(sos, audio[:, start:stop], axis=-1, zi=state)
+        np.square(y, out=y)
+        out[start // block: stop // block] = (weights @ y).reshape(-1, block).sum(axis=1)
+    return out
+
+
 def step_length(sample_rate: int) -> int:
     return round(STEP_S * sample_rate)
 
@@ -106,11 +127,18 @@ def integrated_from_power(power: np.ndarray, sample_rate: int) -> float:
 
 def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     """Integrated loudness in LUFS (-inf for silence) of float audio shaped (channels, frames)."""
-    return integrated_from_power(weighted_power(audio, sample_rate), sample_rate)
+    if audio.shape[-1] < round(BLOCK_S * sample_rate):
+        return integrated_from_power(weighted_power(audio, sample_rate), sample_rate)
+    step = step_length(sample_rate)
+    return integrated_from_steps(power_sums(audio, sample_rate, step), step)
 
 
 def loudness_range_from_power(power: np.ndarray, sample_rate: int) -> float:
-    short = _window_means(step_sums(power, sample_rate), step_length(sample_rate), SHORT_TERM_S)
+    return loudness_range_from_steps(step_sums(power, sample_rate), step_length(sample_rate))
+
+
+def loudness_range_from_steps(steps: np.ndarray, step: int) -> float:
+    short = _window_means(steps, step, SHORT_TERM_S)
     levels = _lufs(short[short > 0]) if short.size else np.empty(0)
     levels = levels[levels > ABSOLUTE_GATE]
     if levels.size < 2:
@@ -125,4 +153,5 @@ def loudness_range_from_power(power: np.ndarray, sample_rate: int) -> float:
 
 def loudness_range(audio: np.ndarray, sample_rate: int) -> float:
     """Loudness range (LU) per EBU Tech 3342: spread of gated 3 s short-term loudness, 10th to 95th percentile."""
-    return loudness_range_from_power(weighted_power(audio, sample_rate), sample_rate)
+    step = step_length(sample_rate)
+    return loudness_range_from_steps(power_sums(audio, sample_rate, step), step)

@@ -189,9 +189,13 @@ def true_peak(audio: np.ndarray) -> float:
 def peak_of_blocks(audio: np.ndarray, blocks: np.ndarray) -> float:
     """Accurate true peak over the given blocks (indices of BLOCK frames) only."""
     audio = _distinct(audio)
-    frames = (blocks[:, None] * BLOCK + np.arange(BLOCK)[None, :]).reshape(-1)
+    bound = _block_envelope(_pad(audio), blocks) * FAST_MARGIN
+    floor = float(np.abs(audio).max(axis=0)[np.minimum(
+        (blocks[:, None] * BLOCK + np.arange(BLOCK)[None, :]).reshape(-1), audio.shape[-1] - 1)].max())
+    rows, cols = np.nonzero(bound > floor)
+    frames = blocks[rows] * BLOCK + cols
     frames = frames[frames < audio.shape[-1]]
-    return float(_fine_peaks(audio, frames).max()) if frames.size else 0.0
+    return max(floor, float(_fine_peaks(audio, frames).max())) if frames.size else floor
 
 
 def true_peak_db(audio: np.ndarray) -> float:

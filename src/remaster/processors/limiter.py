@@ -25,19 +25,24 @@ def block_size(sample_rate: int) -> int:
     return next(d for d in range(32, 0, -1) if step % d == 0)
 
 
-def block_gains(env: np.ndarray, ceiling: float, sample_rate: int, lookahead_ms: float,
-                release_ms: float) -> np.ndarray:
-    """Per-block gain (<= 1) keeping `env * gain` at or under `ceiling` (linear); see `expand`.
-
-    Worked out on blocks of a few dozen frames, each needing the gain of its loudest frame. The average
-    spans one block less than the look-ahead on each side, so both neighbours of a block are also at or
-    under that block's need, and so is any value interpolated between them.
-    """
+def block_peaks(env: np.ndarray, sample_rate: int) -> np.ndarray:
+    """The largest value of each limiter block (see `block_gains`)."""
     d = block_size(sample_rate)
     m = -(-env.size // d)
     padded = np.zeros(m * d, dtype=np.float32)
     padded[: env.size] = env
-    peak = padded.reshape(m, d).max(axis=1)
+    return padded.reshape(m, d).max(axis=1)
+
+
+def block_gains(peak: np.ndarray, ceiling: float, sample_rate: int, lookahead_ms: float,
+                release_ms: float) -> np.ndarray:
+    """Per-block gain (<= 1) keeping each block's `peak * gain` at or under `ceiling` (linear); see `expand`.
+
+    Each block of a few dozen frames needs the gain of its loudest frame. The average spans one block less
+    than the look-ahead on each side, so both neighbours of a block are also at or under that block's need,
+    and so is any value interpolated between them.
+    """
+    d = block_size(sample_rate)
     with np.errstate(divide="ignore"):
         need = np.minimum(1.0, ceiling / np.maximum(peak, 1e-12)).astype(np.float32)
     if need.min() >= 1.0:
@@ -57,18 +62,22 @@ def expand(blocks: np.ndarray, frames: int, sample_rate: int) -> np.ndarray:
     if blocks.min() >= 1.0:
         return np.ones(frames, np.float32)
     offset = (np.arange(d, dtype=np.float32) - (d - 1) / 2) / d          # -0.5 .. 0.5 of a block
+    w = np.abs(offset)
+    half = d // 2                                                        # frames before the centre
     left = np.concatenate((blocks[:1], blocks[:-1]))
     right = np.concatenate((blocks[1:], blocks[-1:]))
-    neighbour = np.where(offset[None, :] < 0, left[:, None], right[:, None])
-    w = np.abs(offset)[None, :]
-    out = blocks[:, None] * (1 - w) + neighbour * w
-    return out.reshape(-1)[:frames].astype(np.float32, copy=False)
+    out = np.empty((blocks.size, d), dtype=np.float32)
+    np.multiply(blocks[:, None], 1 - w[None, :], out=out)
+    out[:, :half] += left[:, None] * w[None, :half]
+    out[:, half:] += right[:, None] * w[None, half:]
+    return out.reshape(-1)[:frames]
 
 
 def gain_curve(env: np.ndarray, ceiling: float, sample_rate: int, lookahead_ms: float,
                release_ms: float) -> np.ndarray:
     """Per-frame gain (<= 1) keeping `env * gain` at or under `ceiling`."""
-    return expand(block_gains(env, ceiling, sample_rate, lookahead_ms, release_ms), env.size, sample_rate)
+    blocks = block_gains(block_peaks(env, sample_rate), ceiling, sample_rate, lookahead_ms, release_ms)
+    return expand(blocks, env.size, sample_rate)
 
 
 def limit(audio: np.ndarray, sample_rate: int, ceiling_db: float, lookahead_ms: float = 2.0,

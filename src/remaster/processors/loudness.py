@@ -17,7 +17,7 @@ from pydantic import Field
 from ..analysis import loudness, truepeak
 from ..errors import ProcessingError
 from .base import Context, Params, Processed, Processor, register
-from .limiter import block_gains, block_size, expand
+from .limiter import block_gains, block_peaks, block_size, expand
 
 TOLERANCE_LU = 0.05
 MARGIN_DB = 0.15           # internal ceiling below the requested one: the meter's 0.1 dB and dither
@@ -36,10 +36,22 @@ class Loudness(Processor):
     name = "loudness"
     Params = LoudnessParams
 
+    @staticmethod
+    def _measure(audio: np.ndarray, sample_rate: int, channel_gain: float) -> float:
+        if audio.shape[-1] < round(loudness.BLOCK_S * sample_rate):
+            return loudness.integrated_from_power(loudness.weighted_power(audio, sample_rate) * channel_gain,
+                                                  sample_rate)
+        step = loudness.step_length(sample_rate)
+        return loudness.integrated_from_steps(loudness.power_sums(audio, sample_rate, step, channel_gain), step)
+
     def process(self, audio: np.ndarray, sample_rate: int, context: Context) -> Processed:
         p = self.params
-        power = loudness.weighted_power(audio, sample_rate)
-        before = loudness.integrated_from_power(power, sample_rate)
+        # Dual mono (the usual generated take after `channels: stereo`): work on one channel, count two.
+        dual = audio.shape[0] == 2 and np.array_equal(audio[0], audio[1])
+        if dual:
+            audio = audio[:1]
+        channel_gain = 2.0 if dual else 1.0
+        before = self._measure(audio, sample_rate, channel_gain)
         if not math.isfinite(before):
             raise ProcessingError(f"{self.label}: no signal above the -70 LUFS gate; nothing to normalise "
                                   "(is the input silent?)")
@@ -49,17 +61,20 @@ class Loudness(Processor):
         # Accurate envelope wherever the signal could reach the ceiling with up to 3 dB more gain than now.
         env_gain_db = gain_db + 3
         env = truepeak.envelope(audio, inner_ceiling / 10 ** (env_gain_db / 20))
-        estimator = _Estimator(power, sample_rate)
+        env_peaks = block_peaks(env, sample_rate)
+        estimator = _Estimator(audio, sample_rate, channel_gain)
         local_peak = _local_peaks(audio, sample_rate)
         aim = p.target_lufs
         out, measured, peak = audio, before, 0.0
         curve = np.ones(audio.shape[-1], np.float32)
-        for _ in range(6):
+        rounds = 0
+        while rounds < 6:
+            rounds += 1
             # Secant search on the cheap estimate for the gain that reaches `aim` through the limiter.
             tried: list[tuple[float, float]] = []
             for _ in range(12):
                 g = 10 ** (gain_db / 20)
-                blocks = block_gains(env * g, inner_ceiling, sample_rate, p.lookahead_ms, p.release_ms)
+                blocks = block_gains(env_peaks * g, inner_ceiling, sample_rate, p.lookahead_ms, p.release_ms)
                 estimate = estimator(g * blocks)
                 tried.append((gain_db, estimate))
                 if abs(aim - estimate) < 0.005 or gain_db >= p.max_gain_db:
@@ -72,10 +87,11 @@ class Loudness(Processor):
                 if gain_db > env_gain_db:
                     env_gain_db = gain_db + 3
                     env = truepeak.envelope(audio, inner_ceiling / 10 ** (env_gain_db / 20))
+                    env_peaks = block_peaks(env, sample_rate)
             curve = expand(blocks, audio.shape[-1], sample_rate)
             g = 10 ** (gain_db / 20)
             out = (audio * (g * curve)[None, :]).astype(np.float32)
-            measured = loudness.integrated_loudness(out, sample_rate)
+            measured = self._measure(out, sample_rate, channel_gain)
             peak = _verified_peak(out, g, env, curve, blocks, local_peak, sample_rate, ceiling)
             if peak > ceiling * 10 ** (-MARGIN_DB / 2 / 20):
                 inner_ceiling *= ceiling / peak * 10 ** (-MARGIN_DB / 20)
@@ -83,12 +99,15 @@ class Loudness(Processor):
                 break
             aim += p.target_lufs - measured
         limited = curve < 1.0
+        if dual:
+            out = np.repeat(out, 2, axis=0)
         return Processed(out, sample_rate, {
             "input_lufs": round(before, 2),
             "gain_db": round(gain_db, 2),
             "output_lufs": round(measured, 2),
             "output_true_peak_db": round(20 * math.log10(peak), 2) if peak > 0 else None,
             "limited_fraction": round(float(limited.mean()), 5),
+            "rounds": rounds,
             "max_limiting_db": round(-20 * math.log10(float(curve.min())), 2) if limited.any() else 0.0,
             "on_target": abs(measured - p.target_lufs) <= 0.5 and peak <= ceiling,
         })
@@ -146,18 +165,22 @@ class _Estimator:
     round corrects what this approximation misses.
     """
 
-    def __init__(self, power: np.ndarray, sample_rate: int) -> None:
+    def __init__(self, audio: np.ndarray, sample_rate: int, channel_gain: float) -> None:
         self.d = block_size(sample_rate)
         self.step = loudness.step_length(sample_rate)
-        m = -(-power.size // self.d)
-        padded = np.zeros(m * self.d)
-        padded[: power.size] = power
-        self.blocks = padded.reshape(m, self.d).sum(axis=1)
-        self.short = power.size < round(loudness.BLOCK_S * sample_rate)
+        self.short = audio.shape[-1] < round(loudness.BLOCK_S * sample_rate)
+        if self.short:
+            power = loudness.weighted_power(audio, sample_rate) * channel_gain
+            m = -(-power.size // self.d)
+            padded = np.zeros(m * self.d)
+            padded[: power.size] = power
+            self.blocks = padded.reshape(m, self.d).sum(axis=1)
+        else:
+            self.blocks = loudness.power_sums(audio, sample_rate, self.d, channel_gain)
         self.per_step = self.step // self.d
 
     def __call__(self, block_gain: np.ndarray) -> float:
-        weighted = self.blocks * block_gain.astype(np.float64) ** 2
+        weighted = self.blocks * block_gain[: self.blocks.size].astype(np.float64) ** 2
         if self.short:
             return float(-0.691 + 10 * np.log10(max(weighted.sum() / (weighted.size * self.d), 1e-30)))
         n = weighted.size // self.per_step
