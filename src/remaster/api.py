@@ -22,8 +22,10 @@ import numpy as np
 from . import audio as audio_io
 from . import presets
 from .analysis import analyze
+from .analysis.levels import frame_rms_db
 from .errors import AudioError
 from .processors.base import Context
+from .processors.loudness import LoudnessParams
 
 MAX_SECONDS = 3 * 3600.0          # longer inputs would need more memory than a mastering job should take
 MAX_CHANNELS = 2
@@ -97,7 +99,6 @@ def dither_seed(audio: np.ndarray) -> int:
 
 def signal_seconds(audio: np.ndarray, sample_rate: int) -> float:
     """Duration of the audio that is not near-silence (50 ms frames above -60 dBFS)."""
-    from .analysis.levels import frame_rms_db
     return float(np.count_nonzero(frame_rms_db(audio, sample_rate) > -60) * 0.05)
 
 
@@ -106,7 +107,6 @@ def compliance(preset: presets.Preset, after: dict[str, Any], audio: np.ndarray,
     stage = next((s for s in preset.stages if s.kind == "loudness" and s.enabled), None)
     out: dict[str, Any] = {"clipped_samples": after["clipped_samples"] == 0}
     if stage is not None:
-        from .processors.loudness import LoudnessParams
         p = LoudnessParams(**stage.params)
         tp = after["true_peak_dbtp"]
         out["true_peak"] = tp is None or tp <= p.true_peak_db + 1e-6

@@ -146,7 +146,7 @@ def presets_validate(files: Annotated[list[Path], typer.Argument(help="preset fi
     bad = 0
     for f in files:
         try:
-            p = presets.load(f if str(f).endswith((".yaml", ".yml")) else f"{f}")
+            p = presets.load(f)
             typer.echo(f"ok: {f} ({len(p.stages)} stages: {', '.join(s.label for s in p.stages)})")
         except SoriError as e:
             bad += 1

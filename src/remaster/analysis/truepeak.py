@@ -47,14 +47,12 @@ def _fine_matrix() -> tuple[np.ndarray, float]:
     """(FINE_TAPS, 7) matrix: a window x[n-11 .. n+12] times it gives the 7 values between n and n+1."""
     n = FINE_OVERSAMPLE * FINE_TAPS + 1
     h = firwin(n, 1.02 / FINE_OVERSAMPLE, window=("kaiser", 8.0)) * FINE_OVERSAMPLE
-    half = FINE_TAPS // 2
     m = np.empty((FINE_TAPS, FINE_OVERSAMPLE - 1), dtype=np.float32)
     for p in range(1, FINE_OVERSAMPLE):
         # Phase p/8 after frame n is sum_k h[p + 8k] x[n + half - k]; window index i holds x[n - half + 1 + i].
         taps = h[p::FINE_OVERSAMPLE][:FINE_TAPS]
         m[:, p - 1] = taps[::-1]
     bound = float(np.abs(m).sum(axis=0).max())
-    assert half == 12
     return m, bound
 
 
@@ -189,9 +187,9 @@ def true_peak(audio: np.ndarray) -> float:
 def peak_of_blocks(audio: np.ndarray, blocks: np.ndarray) -> float:
     """Accurate true peak over the given blocks (indices of BLOCK frames) only."""
     audio = _distinct(audio)
+    frames = (blocks[:, None] * BLOCK + np.arange(BLOCK)[None, :]).reshape(-1)
+    floor = float(np.abs(audio[:, frames[frames < audio.shape[-1]]]).max())     # the sample peak there
     bound = _block_envelope(_pad(audio), blocks) * FAST_MARGIN
-    floor = float(np.abs(audio).max(axis=0)[np.minimum(
-        (blocks[:, None] * BLOCK + np.arange(BLOCK)[None, :]).reshape(-1), audio.shape[-1] - 1)].max())
     rows, cols = np.nonzero(bound > floor)
     frames = blocks[rows] * BLOCK + cols
     frames = frames[frames < audio.shape[-1]]

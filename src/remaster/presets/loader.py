@@ -54,7 +54,8 @@ def available() -> dict[str, Path]:
 
 def _locate(ref: str | os.PathLike, relative_to: Path | None = None) -> Path:
     ref_s = str(ref)
-    looks_like_path = ref_s.endswith((".yaml", ".yml")) or os.sep in ref_s
+    # A Path is always a file; a string is a file when it looks like one, else a built-in name.
+    looks_like_path = isinstance(ref, os.PathLike) or ref_s.endswith((".yaml", ".yml")) or os.sep in ref_s
     if looks_like_path:
         p = Path(ref_s)
         if not p.is_absolute() and relative_to is not None:
