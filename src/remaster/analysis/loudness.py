@@ -125,12 +125,15 @@ def integrated_from_power(power: np.ndarray, sample_rate: int) -> float:
     return integrated_from_steps(step_sums(power, sample_rate), step_length(sample_rate))
 
 
-def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
-    """Integrated loudness in LUFS (-inf for silence) of float audio shaped (channels, frames)."""
+def integrated_loudness(audio: np.ndarray, sample_rate: int, scale: float = 1.0) -> float:
+    """Integrated loudness in LUFS (-inf for silence) of float audio shaped (channels, frames).
+
+    `scale` multiplies the power: 2.0 measures one channel as the dual-mono pair it stands for.
+    """
     if audio.shape[-1] < round(BLOCK_S * sample_rate):
-        return integrated_from_power(weighted_power(audio, sample_rate), sample_rate)
+        return integrated_from_power(weighted_power(audio, sample_rate) * scale, sample_rate)
     step = step_length(sample_rate)
-    return integrated_from_steps(power_sums(audio, sample_rate, step), step)
+    return integrated_from_steps(power_sums(audio, sample_rate, step, scale), step)
 
 
 def loudness_range_from_power(power: np.ndarray, sample_rate: int) -> float:

@@ -36,14 +36,6 @@ class Loudness(Processor):
     name = "loudness"
     Params = LoudnessParams
 
-    @staticmethod
-    def _measure(audio: np.ndarray, sample_rate: int, channel_gain: float) -> float:
-        if audio.shape[-1] < round(loudness.BLOCK_S * sample_rate):
-            return loudness.integrated_from_power(loudness.weighted_power(audio, sample_rate) * channel_gain,
-                                                  sample_rate)
-        step = loudness.step_length(sample_rate)
-        return loudness.integrated_from_steps(loudness.power_sums(audio, sample_rate, step, channel_gain), step)
-
     def process(self, audio: np.ndarray, sample_rate: int, context: Context) -> Processed:
         p = self.params
         # Dual mono (the usual generated take after `channels: stereo`): work on one channel, count two.
@@ -51,7 +43,7 @@ class Loudness(Processor):
         if dual:
             audio = audio[:1]
         channel_gain = 2.0 if dual else 1.0
-        before = self._measure(audio, sample_rate, channel_gain)
+        before = loudness.integrated_loudness(audio, sample_rate, channel_gain)
         if not math.isfinite(before):
             raise ProcessingError(f"{self.label}: no signal above the -70 LUFS gate; nothing to normalise "
                                   "(is the input silent?)")
@@ -91,7 +83,7 @@ class Loudness(Processor):
             curve = expand(blocks, audio.shape[-1], sample_rate)
             g = 10 ** (gain_db / 20)
             out = (audio * (g * curve)[None, :]).astype(np.float32)
-            measured = self._measure(out, sample_rate, channel_gain)
+            measured = loudness.integrated_loudness(out, sample_rate, channel_gain)
             peak = _verified_peak(out, g, env, curve, blocks, local_peak, sample_rate, ceiling)
             if peak > ceiling * 10 ** (-MARGIN_DB / 2 / 20):
                 inner_ceiling *= ceiling / peak * 10 ** (-MARGIN_DB / 20)
