@@ -28,7 +28,8 @@ def test_builtins_validate_and_meet_their_briefs() -> None:
         assert preset.chain()                          # every stage builds
     s = p["streaming"].resolved()["chain"]
     assert s["loudness"]["target_lufs"] == -14 and s["loudness"]["true_peak_db"] == -1.0
-    assert s["resample"]["sample_rate"] == 48_000 and p["streaming"].output.bit_depth == 24
+    assert s["superres"]["sample_rate"] == 48_000 and s["superres"]["backend"] == "bwe"
+    assert p["streaming"].output.bit_depth == 24
     assert p["background"].resolved()["chain"]["loudness"]["target_lufs"] == pytest.approx(-18, abs=1)
     g = p["gugak-solo"].resolved()["chain"]
     assert g["compressor"]["ratio"] < s["compressor"]["ratio"]          # gentler dynamics

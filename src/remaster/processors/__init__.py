@@ -13,9 +13,10 @@ from .fade import Fade
 from .limiter import Limiter
 from .loudness import Loudness
 from .resample import Resample
+from .superres import Superres
 from .trim import Trim
 
 __all__ = [
     "REGISTRY", "Channels", "Cleanup", "Compressor", "Context", "Denoise", "Eq", "Fade", "Limiter", "Loudness",
-    "Params", "Processed", "Processor", "Resample", "Trim", "processor_class", "register",
+    "Params", "Processed", "Processor", "Resample", "Superres", "Trim", "processor_class", "register",
 ]
