@@ -159,3 +159,17 @@ def test_audiosr_long_input_in_overlapping_chunks(tmp_path: Path, monkeypatch: p
     # The seams are invisible on a steady tone: the level holds everywhere.
     env = np.abs(out.audio[0, RATE: -RATE]).reshape(-1, 480).max(axis=1)
     assert env.min() > 0.48 and env.max() < 0.52
+
+
+def test_an_mp3s_encoder_lowpass_is_found_and_filled(music: np.ndarray, tmp_path: Path) -> None:
+    import soundfile as sf
+
+    from remaster.audio import read
+    path = tmp_path / "take.mp3"
+    sf.write(path, music.T, RATE, format="MP3", subtype="MPEG_LAYER_III", compression_level=0.5)  # ~128 kbps
+    decoded, rate = read(path)
+    cutoff = detect_cutoff(decoded, rate)
+    assert 15_000 < cutoff < 19_500
+    out = Superres()(decoded, rate)
+    assert out.info["input_cutoff_hz"] == pytest.approx(cutoff)
+    assert out.info["output_bandwidth_hz"] > cutoff + 1000

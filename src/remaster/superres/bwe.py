@@ -18,7 +18,8 @@ N_FFT = 1024
 HOP = N_FFT // 2
 RAMP_HZ = 400.0            # the new band fades in over this width, just above the cutoff
 GUARD_HZ = 300.0           # the measured band stops this far below the cutoff (the low-pass's slope)
-SLOPE_LIMITS = (-24.0, -3.0)    # dB per octave: no brighter than -3, no darker than -24
+SLOPE_LIMITS = (-80.0, -3.0)    # dB per octave: never brighter than -3; dark instruments fall fast
+ANCHOR_HZ = 2000.0         # each frame's level is read from this band just under the cutoff
 
 
 def _window() -> np.ndarray:
@@ -62,13 +63,15 @@ def extend(audio: np.ndarray, sample_rate: int, cutoff_hz: float, amount: float 
     spec = np.fft.rfft(_frames(audio), axis=-1)                       # (channels, frames, bins)
     freqs = np.fft.rfftfreq(N_FFT, 1 / sample_rate)
     power = np.square(np.abs(spec))
-    lo = max(cutoff_hz / 2, cutoff_hz - 6000.0)
-    src = (freqs >= lo) & (freqs < cutoff_hz - GUARD_HZ)
+    edge = cutoff_hz - GUARD_HZ
+    # The slope is the local trend just under the cutoff (half an octave), where the instrument's own
+    # roll-off shows; a wider fit would let the strong low band speak for the top.
+    long_term = 10 * np.log10(power.mean(axis=(0, 1)) + 1e-20)
+    slope = slope_db_per_octave(freqs, long_term, cutoff_hz / np.sqrt(2), edge)
+    src = (freqs >= edge - ANCHOR_HZ) & (freqs < edge)
     if not src.any():
         return audio
-    long_term = 10 * np.log10(power.mean(axis=(0, 1)) + 1e-20)
-    slope = slope_db_per_octave(freqs, long_term, lo, cutoff_hz - GUARD_HZ)
-    centre = np.sqrt(lo * (cutoff_hz - GUARD_HZ))
+    centre = np.sqrt((edge - ANCHOR_HZ) * edge)
     frame_level = power[:, :, src].mean(axis=-1, keepdims=True)        # per channel and frame
     target = (freqs > cutoff_hz - RAMP_HZ / 2) & (freqs <= top_hz)
     f = freqs[target]
