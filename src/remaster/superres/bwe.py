@@ -1,8 +1,9 @@
 """Model-free bandwidth extension: synthesise the missing band above a detected cutoff.
 
 The band is rebuilt in the STFT domain and added to the untouched signal below it:
-- its spectral envelope continues the slope measured over the octave below the cutoff (dB per octave,
-  fitted on the long-term spectrum), so the new band sits where the instrument's own roll-off points;
+- its spectral envelope continues the slope measured over the half octave below the cutoff (dB per
+  octave, fitted on the long-term spectrum), so the new band sits where the instrument's own roll-off
+  points, and a dark instrument gets almost nothing;
 - its level follows, frame by frame, the energy just below the cutoff, so transients (a pluck, a hi-hat)
   carry into the new band at the same instant instead of being smeared into steady hiss;
 - its fine structure is noise with a smooth magnitude and random phase: nothing is copied up from the
@@ -27,21 +28,18 @@ def _window() -> np.ndarray:
     return np.sqrt(np.hanning(N_FFT + 1)[:N_FFT]).astype(np.float32)
 
 
-def _frames(x: np.ndarray) -> np.ndarray:
-    """(channels, frames, N_FFT) windowed frames of x padded by half a window at both ends."""
-    pad = np.pad(x, ((0, 0), (HOP, HOP + (-x.shape[-1]) % HOP + HOP)))
-    count = (pad.shape[-1] - N_FFT) // HOP + 1
-    idx = np.arange(count)[:, None] * HOP + np.arange(N_FFT)[None, :]
-    return pad[:, idx] * _window()
+CHUNK_FRAMES = 2048           # STFT frames per pass (about 22 s at 48 kHz): memory stays flat
 
 
-def _overlap_add(spec: np.ndarray, length: int) -> np.ndarray:
-    frames = np.fft.irfft(spec, n=N_FFT, axis=-1).astype(np.float32) * _window()
-    channels, count, _ = frames.shape
-    out = np.zeros((channels, (count - 1) * HOP + N_FFT), dtype=np.float32)
-    for i in range(count):        # count is ~100 per second: a Python loop over frames is cheap
-        out[:, i * HOP: i * HOP + N_FFT] += frames[:, i]
-    return out[:, HOP: HOP + length]
+def _padded(x: np.ndarray) -> np.ndarray:
+    """x with half a window of zeros before, and enough after to end on a whole hop plus half a window."""
+    return np.pad(x, ((0, 0), (HOP, HOP + (-x.shape[-1]) % HOP + HOP)))
+
+
+def _spectra(padded: np.ndarray, first: int, count: int) -> np.ndarray:
+    """rfft of `count` windowed frames starting at frame `first`: (channels, count, bins)."""
+    idx = (first + np.arange(count))[:, None] * HOP + np.arange(N_FFT)[None, :]
+    return np.fft.rfft(padded[:, idx] * _window(), axis=-1)
 
 
 def slope_db_per_octave(freqs: np.ndarray, level_db: np.ndarray, lo: float, hi: float) -> float:
@@ -60,27 +58,41 @@ def extend(audio: np.ndarray, sample_rate: int, cutoff_hz: float, amount: float 
     top_hz = min(top_hz, 0.96 * nyquist)
     if amount <= 0 or cutoff_hz >= top_hz - RAMP_HZ or audio.shape[-1] < HOP or not np.any(audio):
         return audio
-    spec = np.fft.rfft(_frames(audio), axis=-1)                       # (channels, frames, bins)
     freqs = np.fft.rfftfreq(N_FFT, 1 / sample_rate)
-    power = np.square(np.abs(spec))
     edge = cutoff_hz - GUARD_HZ
-    # The slope is the local trend just under the cutoff (half an octave), where the instrument's own
-    # roll-off shows; a wider fit would let the strong low band speak for the top.
-    long_term = 10 * np.log10(power.mean(axis=(0, 1)) + 1e-20)
-    slope = slope_db_per_octave(freqs, long_term, cutoff_hz / np.sqrt(2), edge)
     src = (freqs >= edge - ANCHOR_HZ) & (freqs < edge)
     if not src.any():
         return audio
+    padded = _padded(audio)
+    frames = (padded.shape[-1] - N_FFT) // HOP + 1
+    chunks = [(i, min(CHUNK_FRAMES, frames - i)) for i in range(0, frames, CHUNK_FRAMES)]
+    # Pass 1: the long-term spectrum (up to 1024 frames spread over the take), for the slope: the local
+    # trend just under the cutoff (half an octave), where the instrument's own roll-off shows; a wider fit
+    # would let the strong low band speak for the top.
+    sample = np.unique(np.linspace(0, frames - 1, min(frames, 1024)).astype(np.int64))
+    idx = sample[:, None] * HOP + np.arange(N_FFT)[None, :]
+    power = np.square(np.abs(np.fft.rfft(padded[:, idx] * _window(), axis=-1)))
+    long_term = 10 * np.log10(power.mean(axis=(0, 1)) + 1e-20)
+    slope = slope_db_per_octave(freqs, long_term, cutoff_hz / np.sqrt(2), edge)
     centre = np.sqrt((edge - ANCHOR_HZ) * edge)
-    frame_level = power[:, :, src].mean(axis=-1, keepdims=True)        # per channel and frame
     target = (freqs > cutoff_hz - RAMP_HZ / 2) & (freqs <= top_hz)
     f = freqs[target]
     shape = 10 ** (slope * np.log2(f / centre) / 10)                   # power relative to the source band
     ramp = np.clip((f - (cutoff_hz - RAMP_HZ / 2)) / RAMP_HZ, 0, 1)
     ramp *= np.clip((top_hz - f) / 1000.0, 0, 1)                       # a gentle top instead of a wall
-    magnitude = np.sqrt(frame_level * shape[None, None, :]) * ramp[None, None, :] * amount
     rng = np.random.default_rng(seed)
-    phase = np.exp(2j * np.pi * rng.random((1, spec.shape[1], f.size)))   # shared: dual mono stays so
-    new = np.zeros_like(spec)
-    new[:, :, target] = magnitude * phase
-    return (audio + _overlap_add(new, audio.shape[-1])).astype(np.float32)
+    window = _window()
+    out = np.zeros(padded.shape, dtype=np.float32)
+    # Pass 2: per frame, the level just under the cutoff sets the new band's level (transients carry).
+    for first, count in chunks:
+        spec = _spectra(padded, first, count)
+        frame_level = np.square(np.abs(spec[:, :, src])).mean(axis=-1, keepdims=True)
+        magnitude = np.sqrt(frame_level * shape[None, None, :]) * ramp[None, None, :] * amount
+        phase = np.exp(2j * np.pi * rng.random((1, count, f.size)))    # shared: dual mono stays so
+        new = np.zeros_like(spec)
+        new[:, :, target] = magnitude * phase
+        pieces = np.fft.irfft(new, n=N_FFT, axis=-1).astype(np.float32) * window
+        for k in range(count):    # ~100 frames a second: a Python loop over frames is cheap
+            start = (first + k) * HOP
+            out[:, start: start + N_FFT] += pieces[:, k]
+    return (audio + out[:, HOP: HOP + audio.shape[-1]]).astype(np.float32)
