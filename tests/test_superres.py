@@ -112,6 +112,9 @@ def test_lsd() -> None:
 FAKE_AUDIOSR = '''
 import numpy as np, soundfile as sf
 MODE = "{mode}"
+if MODE == "offline_at_import":    # what audiosr 0.0.7 really does offline: its import loads a tokenizer
+    raise OSError("Can't load tokenizer for 'roberta-base'. If you were trying to load it from "
+                  "'https://huggingface.co/models', make sure you don't have a local directory with the same name.")
 def build_model(model_name="basic", device="cpu"):
     if MODE == "offline":
         raise OSError("We couldn't connect to 'https://huggingface.co' to load this file, couldn't find it in "
@@ -131,12 +134,14 @@ def fake_audiosr(tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("PYTHONPATH", str(pkg.parent))
 
 
-def test_audiosr_offline_is_one_clear_paragraph(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_audiosr(tmp_path, "offline", monkeypatch)
+@pytest.mark.parametrize("mode", ["offline", "offline_at_import"])
+def test_audiosr_offline_is_one_clear_paragraph(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    fake_audiosr(tmp_path, mode, monkeypatch)
     with pytest.raises(ProcessingError) as err:
         Superres(backend="audiosr")(np.zeros((1, 32_000), np.float32), 32_000)
     message = str(err.value)
-    assert "haoheliu/audiosr_basic" in message and "HF_HUB_OFFLINE" in message and "backend: bwe" in message
+    assert "haoheliu/audiosr_basic" in message and "roberta-base" in message and "HF_HUB_OFFLINE" in message
+    assert "backend: bwe" in message and "not in the local cache" in message
     assert "\n" not in message
 
 

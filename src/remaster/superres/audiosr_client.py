@@ -30,7 +30,8 @@ def _not_installed(python: str, detail: str) -> ProcessingError:
     return ProcessingError(
         f"superres: the AudioSR backend needs the `audiosr` package, which the interpreter {python} cannot "
         f"import ({detail}). AudioSR pins numpy<=1.23.5 and transformers 4.30.2, so give it an environment of "
-        "its own: `python3.9 -m venv ~/.audiosr && ~/.audiosr/bin/pip install audiosr==0.0.7 soundfile`, then "
+        "its own: `python3 -m venv ~/.audiosr && ~/.audiosr/bin/pip install audiosr==0.0.7 soundfile "
+        "'torch==2.11.*' 'torchaudio==2.11.*' 'torchvision==0.26.*'` (one torch release for all three), then "
         f"point Sori at it with `python: ~/.audiosr/bin/python` in the superres stage or {PYTHON_ENV}=... ; "
         "or use `backend: bwe`, which needs no model.")
 
@@ -38,8 +39,9 @@ def _not_installed(python: str, detail: str) -> ProcessingError:
 def _weights_missing(model: str, detail: str) -> ProcessingError:
     hub = HUB_IDS.get(model, model)
     return ProcessingError(
-        f"superres: the AudioSR model '{model}' (Hugging Face `{hub}`, file pytorch_model.bin) is not in the "
-        "local cache, and this machine cannot download it. Provide it by running AudioSR once on a machine "
+        f"superres: the AudioSR model '{model}' (Hugging Face `{hub}`, file pytorch_model.bin, and the "
+        "`roberta-base` tokenizer AudioSR loads when it is imported) is not in the local cache, and this "
+        "machine cannot download it. Provide it by running AudioSR once on a machine "
         "with internet access and copying its Hugging Face cache (~/.cache/huggingface/hub, or $HF_HOME/hub) "
         "to the same place here, or by setting HF_HOME to a folder that holds it; with the weights in place, "
         "set HF_HUB_OFFLINE=1 so nothing tries the network. Or use `backend: bwe`, which needs no model. "

@@ -16,8 +16,11 @@ import json
 import sys
 import traceback
 
+# AudioSR fetches the roberta-base tokenizer when it is imported, and its own checkpoint when a model is
+# built: offline, either shows up as one of these.
 OFFLINE_HINTS = ("offline", "couldn't connect", "could not connect", "connection", "localentrynotfound",
-                 "cannot find the requested files", "max retries", "name resolution", "not found in cache")
+                 "cannot find the requested files", "max retries", "name resolution", "not found in cache",
+                 "can't load tokenizer", "huggingface.co", "hf_hub")
 
 
 def reply(**message):
@@ -42,8 +45,13 @@ def main():
         if cmd == "load":
             try:
                 import audiosr
-            except Exception as error:   # ImportError, or audiosr's own import-time failures
+            except ImportError as error:
                 reply(ok=False, kind="not_installed", message=f"{type(error).__name__}: {error}")
+                continue
+            except Exception as error:   # audiosr's own import-time work (the tokenizer download, torch checks)
+                kind = classify(error)
+                reply(ok=False, kind="not_installed" if kind == "error" else kind,
+                      message=f"{type(error).__name__}: {error}")
                 continue
             device = request.get("device", "auto")
             if device == "auto":
