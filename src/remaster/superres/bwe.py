@@ -14,6 +14,7 @@ The band is rebuilt in the STFT domain and added to the untouched signal below i
 from __future__ import annotations
 
 import numpy as np
+from scipy import fft as sp_fft
 
 N_FFT = 1024
 HOP = N_FFT // 2
@@ -39,7 +40,7 @@ def _padded(x: np.ndarray) -> np.ndarray:
 def _spectra(padded: np.ndarray, first: int, count: int) -> np.ndarray:
     """rfft of `count` windowed frames starting at frame `first`: (channels, count, bins)."""
     idx = (first + np.arange(count))[:, None] * HOP + np.arange(N_FFT)[None, :]
-    return np.fft.rfft(padded[:, idx] * _window(), axis=-1)
+    return sp_fft.rfft(padded[:, idx] * _window(), axis=-1)
 
 
 def slope_db_per_octave(freqs: np.ndarray, level_db: np.ndarray, lo: float, hi: float) -> float:
@@ -71,7 +72,7 @@ def extend(audio: np.ndarray, sample_rate: int, cutoff_hz: float, amount: float 
     # would let the strong low band speak for the top.
     sample = np.unique(np.linspace(0, frames - 1, min(frames, 1024)).astype(np.int64))
     idx = sample[:, None] * HOP + np.arange(N_FFT)[None, :]
-    power = np.square(np.abs(np.fft.rfft(padded[:, idx] * _window(), axis=-1)))
+    power = np.square(np.abs(sp_fft.rfft(padded[:, idx] * _window(), axis=-1)))
     long_term = 10 * np.log10(power.mean(axis=(0, 1)) + 1e-20)
     slope = slope_db_per_octave(freqs, long_term, cutoff_hz / np.sqrt(2), edge)
     centre = np.sqrt((edge - ANCHOR_HZ) * edge)
@@ -91,7 +92,7 @@ def extend(audio: np.ndarray, sample_rate: int, cutoff_hz: float, amount: float 
         phase = np.exp(2j * np.pi * rng.random((1, count, f.size)))    # shared: dual mono stays so
         new = np.zeros_like(spec)
         new[:, :, target] = magnitude * phase
-        pieces = np.fft.irfft(new, n=N_FFT, axis=-1).astype(np.float32) * window
+        pieces = sp_fft.irfft(new, n=N_FFT, axis=-1).astype(np.float32) * window
         for k in range(count):    # ~100 frames a second: a Python loop over frames is cheap
             start = (first + k) * HOP
             out[:, start: start + N_FFT] += pieces[:, k]
