@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from .analysis.levels import dual_mono
 from .errors import AudioError
 
 READ_SUFFIXES = {".wav": "WAV", ".wave": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".oga": "OGG", ".mp3": "MP3"}
@@ -163,7 +164,7 @@ def encode(audio: np.ndarray, bit_depth: int, dither: bool = True, seed: int = 0
     """The samples exactly as a file of `bit_depth` will hold them, as float32 (channels, frames)."""
     if bit_depth == 32:
         return audio.astype(np.float32, copy=False)
-    if audio.shape[0] == 2 and np.array_equal(audio[0], audio[1]):
+    if dual_mono(audio):
         # Dual mono stays dual mono: the same dither on both channels (mono compatibility stays exact).
         return np.repeat(encode(audio[:1], bit_depth, dither, seed), 2, axis=0)
     scale = float(2 ** (bit_depth - 1))

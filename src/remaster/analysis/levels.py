@@ -14,6 +14,11 @@ def db(x: float) -> float:
     return 20 * math.log10(x) if x > 0 else -math.inf
 
 
+def dual_mono(audio: np.ndarray) -> bool:
+    """Two identical channels: the usual generated take after mono is duplicated to stereo."""
+    return audio.ndim == 2 and audio.shape[0] == 2 and bool(np.array_equal(audio[0], audio[1]))
+
+
 def sample_peak(audio: np.ndarray) -> float:
     return float(np.abs(audio).max()) if audio.size else 0.0
 

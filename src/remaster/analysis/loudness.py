@@ -14,6 +14,8 @@ import math
 import numpy as np
 from scipy.signal import sosfilt
 
+from .levels import dual_mono
+
 ABSOLUTE_GATE = -70.0
 RELATIVE_GATE = -10.0
 LRA_RELATIVE_GATE = -20.0
@@ -48,16 +50,7 @@ def channel_weights(channels: int) -> np.ndarray:
 
 def weighted_power(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     """K-weighted, channel-weighted instantaneous power summed over channels, shape (frames,)."""
-    weights = channel_weights(audio.shape[0])
-    if audio.shape[0] == 2 and np.array_equal(audio[0], audio[1]):
-        # Mono duplicated to stereo (the usual generated take): filter once.
-        audio, weights = audio[:1], weights[:1] * 2
-    filtered = sosfilt(k_weighting_sos(sample_rate), audio, axis=-1)
-    power = np.square(filtered[0], out=filtered[0])
-    power *= weights[0]
-    for c in range(1, filtered.shape[0]):
-        power += weights[c] * np.square(filtered[c], out=filtered[c])
-    return power
+    return power_sums(audio, sample_rate, 1)
 
 
 def power_sums(audio: np.ndarray, sample_rate: int, block: int, scale: float = 1.0) -> np.ndarray:
@@ -65,7 +58,7 @@ def power_sums(audio: np.ndarray, sample_rate: int, block: int, scale: float = 1
     block is dropped), filtered in chunks with the filter state carried across: the same numbers as
     summing `weighted_power`, without a full-length float64 copy of the signal."""
     weights = channel_weights(audio.shape[0])
-    if audio.shape[0] == 2 and np.array_equal(audio[0], audio[1]):
+    if dual_mono(audio):                     # filter one channel, count it twice
         audio, weights = audio[:1], weights[:1] * 2
     weights = weights * scale
     sos = k_weighting_sos(sample_rate)
@@ -85,14 +78,6 @@ def step_length(sample_rate: int) -> int:
     return round(STEP_S * sample_rate)
 
 
-def step_sums(power: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Sums of `power` over consecutive 100 ms steps (a partial last step is dropped, as BS.1770 drops
-    incomplete blocks). Blocks and short-term windows are whole numbers of steps."""
-    step = step_length(sample_rate)
-    n = power.size // step
-    return power[: n * step].reshape(n, step).sum(axis=1)
-
-
 def _window_means(steps: np.ndarray, step: int, window_s: float) -> np.ndarray:
     k = round(window_s / STEP_S)
     if steps.size < k:
@@ -100,7 +85,7 @@ def _window_means(steps: np.ndarray, step: int, window_s: float) -> np.ndarray:
     return np.convolve(steps, np.ones(k), mode="valid") / (k * step)
 
 
-def _lufs(mean_power: np.ndarray | float) -> np.ndarray | float:
+def lufs(mean_power: np.ndarray | float) -> np.ndarray | float:
     with np.errstate(divide="ignore"):
         return -0.691 + 10 * np.log10(mean_power)
 
@@ -110,19 +95,12 @@ def integrated_from_steps(steps: np.ndarray, step: int) -> float:
     blocks = _window_means(steps, step, BLOCK_S)
     if blocks.size == 0:
         return -math.inf
-    loud = blocks[_lufs(blocks) > ABSOLUTE_GATE]
+    loud = blocks[lufs(blocks) > ABSOLUTE_GATE]
     if loud.size == 0:
         return -math.inf
-    relative = _lufs(loud.mean()) + RELATIVE_GATE
-    gated = loud[_lufs(loud) > relative]
-    return float(_lufs(gated.mean()))
-
-
-def integrated_from_power(power: np.ndarray, sample_rate: int) -> float:
-    if power.size < round(BLOCK_S * sample_rate):
-        # Shorter than one 400 ms block: the ungated mean is the only measure there is.
-        return float(_lufs(power.mean())) if power.size else -math.inf
-    return integrated_from_steps(step_sums(power, sample_rate), step_length(sample_rate))
+    relative = lufs(loud.mean()) + RELATIVE_GATE
+    gated = loud[lufs(loud) > relative]
+    return float(lufs(gated.mean()))
 
 
 def integrated_loudness(audio: np.ndarray, sample_rate: int, scale: float = 1.0) -> float:
@@ -131,22 +109,19 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int, scale: float = 1.0)
     `scale` multiplies the power: 2.0 measures one channel as the dual-mono pair it stands for.
     """
     if audio.shape[-1] < round(BLOCK_S * sample_rate):
-        return integrated_from_power(weighted_power(audio, sample_rate) * scale, sample_rate)
+        # Shorter than one 400 ms block: the ungated mean is the only measure there is.
+        return float(lufs(scale * weighted_power(audio, sample_rate).mean())) if audio.shape[-1] else -math.inf
     step = step_length(sample_rate)
     return integrated_from_steps(power_sums(audio, sample_rate, step, scale), step)
 
 
-def loudness_range_from_power(power: np.ndarray, sample_rate: int) -> float:
-    return loudness_range_from_steps(step_sums(power, sample_rate), step_length(sample_rate))
-
-
 def loudness_range_from_steps(steps: np.ndarray, step: int) -> float:
     short = _window_means(steps, step, SHORT_TERM_S)
-    levels = _lufs(short[short > 0]) if short.size else np.empty(0)
+    levels = lufs(short[short > 0]) if short.size else np.empty(0)
     levels = levels[levels > ABSOLUTE_GATE]
     if levels.size < 2:
         return 0.0
-    relative = _lufs(np.mean(10 ** ((levels + 0.691) / 10))) + LRA_RELATIVE_GATE
+    relative = lufs(np.mean(10 ** ((levels + 0.691) / 10))) + LRA_RELATIVE_GATE
     gated = levels[levels > relative]
     if gated.size < 2:
         return 0.0

@@ -24,6 +24,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import correlate1d
 from scipy.signal import firwin
 
+from .levels import dual_mono
+
 OVERSAMPLE = 4
 TAPS_PER_PHASE = 16
 BLOCK = 2048
@@ -139,9 +141,7 @@ def _fast_envelope(audio: np.ndarray, level: float) -> np.ndarray:
 
 def _distinct(audio: np.ndarray) -> np.ndarray:
     audio = np.asarray(audio, dtype=np.float32)
-    if audio.ndim == 2 and audio.shape[0] == 2 and np.array_equal(audio[0], audio[1]):
-        return audio[:1]                     # dual mono: one channel tells all
-    return audio
+    return audio[:1] if dual_mono(audio) else audio       # dual mono: one channel tells all
 
 
 def envelope(audio: np.ndarray, level: float) -> np.ndarray:

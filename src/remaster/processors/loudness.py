@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import Field
 
 from ..analysis import loudness, truepeak
+from ..analysis.levels import dual_mono
 from ..errors import ProcessingError
 from .base import Context, Params, Processed, Processor, register
 from .limiter import block_gains, block_peaks, block_size, expand
@@ -39,7 +40,7 @@ class Loudness(Processor):
     def process(self, audio: np.ndarray, sample_rate: int, context: Context) -> Processed:
         p = self.params
         # Dual mono (the usual generated take after `channels: stereo`): work on one channel, count two.
-        dual = audio.shape[0] == 2 and np.array_equal(audio[0], audio[1])
+        dual = dual_mono(audio)
         if dual:
             audio = audio[:1]
         channel_gain = 2.0 if dual else 1.0
@@ -174,7 +175,7 @@ class _Estimator:
     def __call__(self, block_gain: np.ndarray) -> float:
         weighted = self.blocks * block_gain[: self.blocks.size].astype(np.float64) ** 2
         if self.short:
-            return float(-0.691 + 10 * np.log10(max(weighted.sum() / (weighted.size * self.d), 1e-30)))
+            return float(loudness.lufs(max(weighted.sum() / (weighted.size * self.d), 1e-30)))
         n = weighted.size // self.per_step
         steps = weighted[: n * self.per_step].reshape(n, self.per_step).sum(axis=1)
         return loudness.integrated_from_steps(steps, self.step)
