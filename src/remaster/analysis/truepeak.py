@@ -75,12 +75,16 @@ def _interpolated_peaks(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _candidate_blocks(mono_peak: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-    bound = filter_gain()
+def _block_max(mono_peak: np.ndarray) -> np.ndarray:
     nblk = math.ceil(mono_peak.size / BLOCK)
     padded = np.zeros(nblk * BLOCK, dtype=np.float32)
     padded[: mono_peak.size] = mono_peak
-    bm = padded.reshape(nblk, BLOCK).max(axis=1)
+    return padded.reshape(nblk, BLOCK).max(axis=1)
+
+
+def _candidate_blocks(mono_peak: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    bound = filter_gain()
+    bm = _block_max(mono_peak)
     # Neighbouring blocks feed the filter's edges.
     ext = bm.copy()
     ext[1:] = np.maximum(ext[1:], bm[:-1])
@@ -155,8 +159,9 @@ def envelope(audio: np.ndarray, level: float) -> np.ndarray:
     return env
 
 
-def true_peak(audio: np.ndarray) -> float:
-    """True peak (linear, max over channels) of float audio shaped (channels, frames).
+def true_peak(audio: np.ndarray, blocks: np.ndarray | None = None) -> float:
+    """True peak (linear, max over channels) of float audio shaped (channels, frames), or of the given
+    blocks (indices of BLOCK frames) only.
 
     Loudest blocks first; a block is skipped once its bound cannot beat the best accurate reading so far.
     """
@@ -164,9 +169,11 @@ def true_peak(audio: np.ndarray) -> float:
     if audio.size == 0:
         return 0.0
     peak = np.abs(audio).max(axis=0)
-    best = float(peak.max())                 # the accurate reading is never below the sample peak
+    own = _block_max(peak)
     _, ext = _candidate_blocks(peak, 0.0)
-    order = np.argsort(-ext, kind="stable")
+    blocks = np.arange(own.size) if blocks is None else blocks
+    best = float(own[blocks].max())          # the accurate reading is never below the sample peak
+    order = blocks[np.argsort(-ext[blocks], kind="stable")]
     padded = _pad(audio)
     gain = filter_gain()
     for start in range(0, order.size, 64):
@@ -182,18 +189,6 @@ def true_peak(audio: np.ndarray) -> float:
             if frames.size:
                 best = max(best, float(_fine_peaks(audio, frames).max()))
     return best
-
-
-def peak_of_blocks(audio: np.ndarray, blocks: np.ndarray) -> float:
-    """Accurate true peak over the given blocks (indices of BLOCK frames) only."""
-    audio = _distinct(audio)
-    frames = (blocks[:, None] * BLOCK + np.arange(BLOCK)[None, :]).reshape(-1)
-    floor = float(np.abs(audio[:, frames[frames < audio.shape[-1]]]).max())     # the sample peak there
-    bound = _block_envelope(_pad(audio), blocks) * FAST_MARGIN
-    rows, cols = np.nonzero(bound > floor)
-    frames = blocks[rows] * BLOCK + cols
-    frames = frames[frames < audio.shape[-1]]
-    return max(floor, float(_fine_peaks(audio, frames).max())) if frames.size else floor
 
 
 def true_peak_db(audio: np.ndarray) -> float:

@@ -147,7 +147,7 @@ def _verified_peak(out: np.ndarray, g: float, env: np.ndarray, curve: np.ndarray
     peak = float(safe.max()) if safe.size else 0.0
     if risky.size:
         first, last = (risky * d) // truepeak.BLOCK, ((risky + 1) * d - 1) // truepeak.BLOCK
-        peak = max(peak, truepeak.peak_of_blocks(out, np.unique(np.concatenate([first, last]))))
+        peak = max(peak, truepeak.true_peak(out, np.unique(np.concatenate([first, last]))))
     return peak
 
 
