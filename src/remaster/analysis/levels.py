@@ -63,19 +63,28 @@ def noise_floor_db(audio: np.ndarray, sample_rate: int) -> float:
     return float(max(FLOOR_DB, np.percentile(levels, 10)))
 
 
-def spectral_bandwidth_hz(audio: np.ndarray, sample_rate: int, fraction: float = 0.99,
-                          n_fft: int = 4096, max_frames: int = 2000) -> float:
-    """Frequency below which `fraction` of the energy lies: Hann-windowed power spectra of up to
-    `max_frames` frames spread evenly over the channel mean, averaged."""
+def mean_power_spectrum(audio: np.ndarray, sample_rate: int, n_fft: int = 4096, max_frames: int = 600,
+                        remove_dc: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Frequencies and mean power spectrum of the channel mean: Hann-windowed frames, up to `max_frames`
+    of them spread evenly over the audio (never closer than half a frame)."""
     mono = audio.mean(axis=0) if audio.ndim == 2 else audio
-    if mono.size < 64 or not np.any(mono):
-        return 0.0
-    n_fft = min(n_fft, 1 << (mono.size.bit_length() - 1))
-    count = mono.size // n_fft
-    starts = np.linspace(0, mono.size - n_fft, min(count, max_frames)).astype(np.int64)
+    n_fft = min(n_fft, 1 << max(6, (mono.size.bit_length() - 1)))
+    if mono.size < n_fft:
+        mono = np.pad(mono, (0, n_fft - mono.size))
+    count = max(1, min(max_frames, (mono.size - n_fft) // (n_fft // 2) + 1))
+    starts = np.linspace(0, mono.size - n_fft, count).astype(np.int64)
     frames = mono[starts[:, None] + np.arange(n_fft)[None, :]]
-    frames = (frames - frames.mean(axis=1, keepdims=True)) * np.hanning(n_fft).astype(np.float32)
+    if remove_dc:
+        frames = frames - frames.mean(axis=1, keepdims=True)
+    frames = frames * np.hanning(n_fft).astype(np.float32)
     power = np.square(np.abs(np.fft.rfft(frames, axis=1))).mean(axis=0)
+    return np.fft.rfftfreq(n_fft, 1 / sample_rate), power
+
+
+def spectral_bandwidth_hz(audio: np.ndarray, sample_rate: int, fraction: float = 0.99) -> float:
+    """Frequency below which `fraction` of the energy lies (mean spectrum of up to 2000 frames)."""
+    if audio.shape[-1] < 64 or not np.any(audio):
+        return 0.0
+    freqs, power = mean_power_spectrum(audio, sample_rate, max_frames=2000, remove_dc=True)
     cum = np.cumsum(power)
-    freqs = np.fft.rfftfreq(n_fft, 1 / sample_rate)
     return float(freqs[min(np.searchsorted(cum, fraction * cum[-1]), freqs.size - 1)])

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
+from ..analysis.levels import mean_power_spectrum
+
 N_FFT = 4096
 ABOVE_FLOOR_DB = 20.0      # a band counts as content when this far above the floor
 STEEP_DB = 25.0            # and a cutoff when the level falls at least this much ...
@@ -20,16 +22,9 @@ STEEP_HZ = 1500.0          # ... within this distance above it
 
 def long_term_spectrum_db(audio: np.ndarray, sample_rate: int, n_fft: int = N_FFT,
                           max_frames: int = 600) -> tuple[np.ndarray, np.ndarray]:
-    """Frequencies and mean power spectrum (dB) of the channel mean, from up to `max_frames` Hann frames."""
-    mono = audio.mean(axis=0) if audio.ndim == 2 else audio
-    n_fft = min(n_fft, 1 << max(6, (mono.size.bit_length() - 1)))
-    if mono.size < n_fft:
-        mono = np.pad(mono, (0, n_fft - mono.size))
-    count = max(1, min(max_frames, (mono.size - n_fft) // (n_fft // 2) + 1))
-    starts = np.linspace(0, mono.size - n_fft, count).astype(np.int64)
-    frames = mono[starts[:, None] + np.arange(n_fft)[None, :]] * np.hanning(n_fft).astype(np.float32)
-    power = np.square(np.abs(np.fft.rfft(frames, axis=1))).mean(axis=0)
-    return np.fft.rfftfreq(n_fft, 1 / sample_rate), 10 * np.log10(power + 1e-20)
+    """Frequencies and mean power spectrum (dB) of the channel mean."""
+    freqs, power = mean_power_spectrum(audio, sample_rate, n_fft, max_frames)
+    return freqs, 10 * np.log10(power + 1e-20)
 
 
 def detect_cutoff(audio: np.ndarray, sample_rate: int) -> float:
