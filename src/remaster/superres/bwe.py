@@ -37,9 +37,9 @@ def _padded(x: np.ndarray) -> np.ndarray:
     return np.pad(x, ((0, 0), (HOP, HOP + (-x.shape[-1]) % HOP + HOP)))
 
 
-def _spectra(padded: np.ndarray, first: int, count: int) -> np.ndarray:
-    """rfft of `count` windowed frames starting at frame `first`: (channels, count, bins)."""
-    idx = (first + np.arange(count))[:, None] * HOP + np.arange(N_FFT)[None, :]
+def _spectra(padded: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """rfft of the windowed frames with these indices: (channels, frames, bins)."""
+    idx = frames[:, None] * HOP + np.arange(N_FFT)[None, :]
     return sp_fft.rfft(padded[:, idx] * _window(), axis=-1)
 
 
@@ -71,8 +71,7 @@ def extend(audio: np.ndarray, sample_rate: int, cutoff_hz: float, amount: float 
     # trend just under the cutoff (half an octave), where the instrument's own roll-off shows; a wider fit
     # would let the strong low band speak for the top.
     sample = np.unique(np.linspace(0, frames - 1, min(frames, 1024)).astype(np.int64))
-    idx = sample[:, None] * HOP + np.arange(N_FFT)[None, :]
-    power = np.square(np.abs(sp_fft.rfft(padded[:, idx] * _window(), axis=-1)))
+    power = np.square(np.abs(_spectra(padded, sample)))
     long_term = 10 * np.log10(power.mean(axis=(0, 1)) + 1e-20)
     slope = slope_db_per_octave(freqs, long_term, cutoff_hz / np.sqrt(2), edge)
     centre = np.sqrt((edge - ANCHOR_HZ) * edge)
@@ -86,7 +85,7 @@ def extend(audio: np.ndarray, sample_rate: int, cutoff_hz: float, amount: float 
     out = np.zeros(padded.shape, dtype=np.float32)
     # Pass 2: per frame, the level just under the cutoff sets the new band's level (transients carry).
     for first, count in chunks:
-        spec = _spectra(padded, first, count)
+        spec = _spectra(padded, first + np.arange(count))
         frame_level = np.square(np.abs(spec[:, :, src])).mean(axis=-1, keepdims=True)
         magnitude = np.sqrt(frame_level * shape[None, None, :]) * ramp[None, None, :] * amount
         phase = np.exp(2j * np.pi * rng.random((1, count, f.size)))    # shared: dual mono stays so
