@@ -4,9 +4,10 @@ Both tools target -14 LUFS integrated and -1.0 dBTP true peak and write 48 kHz 2
 the synthetic corpus (`remaster.synth.make_corpus`: ~34 files, WAV/FLAC/OGG/MP3, 8-192 kHz, mono and
 stereo, 1 s to 10 min) is mastered by each tool, one file at a time:
 
-* Sori: `remaster(path)` + `save(out, m)` in this process, timed as wall time per file (what `sori batch`
-  does per file, including its before/after analysis). One untimed warm-up call on a short file comes first,
-  so import and first-call costs are excluded.
+* Sori: `remaster(path, dissonance=None)` + `save(out, m)` in this process (the preset's pitch check is
+  left out, as ffmpeg does nothing of the kind; `--with-dissonance` keeps it), timed as wall time per file
+  (what `sori batch` does per file, including its before/after analysis). One untimed warm-up call on a
+  short file comes first, so import and first-call costs are excluded.
 * ffmpeg: pass 1 measures with `loudnorm=...:print_format=json`, pass 2 applies it with the measured values
   and `linear=true`, resampling to 48 kHz and writing pcm_s24le. Both passes (two ffmpeg processes, start-up
   included) are timed together. Pass 2 reports whether loudnorm stayed linear or fell back to dynamic mode.
@@ -155,10 +156,13 @@ def run_ffmpeg_loudnorm(src: Path, dst: Path) -> dict[str, Any]:
             "normalization_type": second.get("normalization_type", "?"), "measured_used": usable}
 
 
+SORI_OVERRIDES: dict[str, Any] = {"dissonance": None}
+
+
 def run_sori(src: Path, dst: Path) -> dict[str, Any]:
     """remaster() + save(), timed together, exactly the per-file work of `sori batch`."""
     start = time.perf_counter()
-    m = remaster(src)
+    m = remaster(src, **SORI_OVERRIDES)
     written = save(dst, m)
     seconds = time.perf_counter() - start
     after = m.report.get("after", {})
@@ -392,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path, help="corpus folder: reused when it holds audio files, else generated")
     ap.add_argument("--out", type=Path, help="keep both tools' outputs here (default: a temporary folder, removed)")
     ap.add_argument("--json", type=Path, help="write the per-file rows and summaries as JSON to this path")
+    ap.add_argument("--with-dissonance", action="store_true", help="keep the preset's pitch check in Sori's chain")
     args = ap.parse_args(argv)
 
     ensure_ffmpeg()
@@ -411,7 +416,9 @@ def _run(args: argparse.Namespace, scratch: Path) -> int:
 
     warm = min(files, key=lambda p: p.stat().st_size)
     start = time.perf_counter()
-    save(out_dir / "warmup" / "warmup.wav", remaster(warm))
+    if args.with_dissonance:
+        SORI_OVERRIDES.clear()
+    save(out_dir / "warmup" / "warmup.wav", remaster(warm, **SORI_OVERRIDES))
     subprocess.run(["ffmpeg", "-version"], capture_output=True)
     print(f"warm-up: one untimed Sori remaster+save of {warm.name} ({time.perf_counter() - start:.2f} s) and one"
           " `ffmpeg -version`, so imports and first-call costs are excluded from the timings")

@@ -14,7 +14,7 @@ How a clip is made:
    vibrato on some instruments), chord progressions played as sustained, strummed or broken chords, bass
    lines, and drum patterns (rock, sixteenth-note, ride, latin, half-time) with fills and crashes, all
    with shaped and jittered velocities. The Standard MIDI File (format 0, 480 ticks per beat) is written
-   with `struct`; there is no MIDI dependency.
+   by midi.py (shared with the other data sets) with `struct`; there is no MIDI dependency.
 2. Rendering. `fluidsynth -ni -q -g 0.7 -r 48000 -T wav -O float -F out.wav SOUNDFONT clip.mid`: 48 kHz
    stereo, 32-bit float, so loud mixes do not clip before normalisation. The MIDI file ends 2 s after the
    last note so releases and reverb tails are rendered.
@@ -54,12 +54,8 @@ or from another script: `from superres_data import prepare; paths = prepare(Path
 from __future__ import annotations
 
 import argparse
-import glob
 import math
 import os
-import shutil
-import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -70,6 +66,19 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from midi import (
+    control_change,
+    ensure_tools,
+    fluidsynth_version,
+    note_off,
+    note_on,
+    pitch_bend,
+    program_change,
+    render_midi,
+    smf_bytes,
+    tempo_event,
+    time_signature_event,
+)
 
 try:
     from remaster.analysis.loudness import integrated_loudness
@@ -83,57 +92,13 @@ PEAK_CEILING_DB = -1.0
 HF_CUTOFF_HZ = 16_000.0
 MEANINGFUL_HF_DB = -60.0
 DEFAULT_MIN_HF_DB = -70.0
-SOUNDFONT_GLOB = "/usr/share/sounds/sf2/*.sf2"
 TPB = 480  # MIDI ticks per beat
 MAX_SECONDS = 12.0  # longer clips (long reverb or ringing tails) are cut, with a fade
 TAIL_S = 2.0  # silence after the last note, so releases and reverb are rendered
 DRUM_CHANNEL = 9
 
 # --------------------------------------------------------------------------------------------------------
-# Tools
-# --------------------------------------------------------------------------------------------------------
-
-
-def find_soundfont() -> Path | None:
-    """The FluidR3 GM soundfont if present, else any other .sf2 in Debian's soundfont folder."""
-    found = sorted(Path(p) for p in glob.glob(SOUNDFONT_GLOB))
-    for path in found:
-        if path.name == "FluidR3_GM.sf2":
-            return path
-    for path in found:
-        if path.exists():  # default-GM.sf2 may be a dangling alternatives link
-            return path.resolve()
-    return None
-
-
-def ensure_tools(log=print) -> tuple[str, Path]:
-    """Path of the fluidsynth executable and of a GM soundfont, installing both with apt-get when missing."""
-    exe, soundfont = shutil.which("fluidsynth"), find_soundfont()
-    if exe is None or soundfont is None:
-        missing = [name for name, have in (("fluidsynth", exe), ("a GM soundfont", soundfont)) if have is None]
-        log(f"missing {' and '.join(missing)}: installing the Debian packages fluidsynth and fluid-soundfont-gm")
-        prefix = [] if os.geteuid() == 0 else ["sudo"]
-        for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "fluidsynth",
-                                                   "fluid-soundfont-gm"]):
-            log("$ " + " ".join(prefix + cmd))
-            env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-            subprocess.run(prefix + cmd, check=True, env=env, stdout=subprocess.DEVNULL)
-        exe, soundfont = shutil.which("fluidsynth"), find_soundfont()
-        if exe is None or soundfont is None:
-            raise RuntimeError("fluidsynth or the GM soundfont is still missing after apt-get install")
-    return exe, soundfont
-
-
-def fluidsynth_version(exe: str) -> str:
-    out = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout
-    for line in out.splitlines():
-        if line.startswith("FluidSynth runtime version"):
-            return line.split()[-1]
-    return out.strip().splitlines()[0] if out.strip() else "unknown"
-
-
-# --------------------------------------------------------------------------------------------------------
-# Standard MIDI File writer
+# Standard MIDI File (the writer and FluidSynth tools are in midi.py)
 # --------------------------------------------------------------------------------------------------------
 
 
@@ -157,28 +122,17 @@ class Song:
     bends: list[tuple[float, int, int]] = field(default_factory=list)  # (beat, channel, -8192..8191)
 
 
-def _vlq(value: int) -> bytes:
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))
-
-
 def midi_bytes(song: Song) -> bytes:
     """A format-0 Standard MIDI File: tempo, metre, programs, controllers, notes and pitch bends."""
     events: list[tuple[int, int, bytes]] = []  # (tick, order at equal ticks, message)
-    usec = round(60_000_000 / song.tempo)
-    events.append((0, 0, b"\xff\x51\x03" + usec.to_bytes(3, "big")))
-    events.append((0, 0, bytes([0xFF, 0x58, 0x04, song.beats_per_bar, 2, 24, 8])))
+    events.append((0, 0, tempo_event(song.tempo)))
+    events.append((0, 0, time_signature_event(song.beats_per_bar)))
     for chan, program in sorted(song.programs.items()):
-        events.append((0, 1, bytes([0xC0 | chan, program & 0x7F])))
+        events.append((0, 1, program_change(chan, program)))
     for chan, ctrl, value in song.controls:
-        events.append((0, 2, bytes([0xB0 | chan, ctrl & 0x7F, max(0, min(127, value))])))
+        events.append((0, 2, control_change(chan, ctrl, value)))
     for beat, chan, value in song.bends:
-        v = max(0, min(16383, value + 8192))
-        events.append((max(0, round(beat * TPB)), 3, bytes([0xE0 | chan, v & 0x7F, v >> 7])))
+        events.append((max(0, round(beat * TPB)), 3, pitch_bend(chan, value)))
     # A note ends no later than the next note on the same key and channel starts, so a ringing note's
     # note-off never cuts the re-struck one short.
     notes = sorted(song.notes, key=lambda n: (n.chan, n.pitch, n.start))
@@ -187,18 +141,10 @@ def midi_bytes(song: Song) -> bytes:
         off = max(on + 1, round((n.start + n.dur) * TPB))
         if k + 1 < len(notes) and (notes[k + 1].chan, notes[k + 1].pitch) == (n.chan, n.pitch):
             off = max(on + 1, min(off, round(notes[k + 1].start * TPB)))
-        vel = max(1, min(127, n.vel))
-        events.append((off, 4, bytes([0x80 | n.chan, n.pitch, 0])))
-        events.append((on, 5, bytes([0x90 | n.chan, n.pitch, vel])))
-    last = max(t for t, _, _ in events)
-    end = max(last, round((song.total_beats + TAIL_S * song.tempo / 60) * TPB))
-    events.sort(key=lambda e: (e[0], e[1]))
-    track, now = bytearray(), 0
-    for tick, _, msg in events:
-        track += _vlq(tick - now) + msg
-        now = tick
-    track += _vlq(end - now) + b"\xff\x2f\x00"
-    return b"MThd" + struct.pack(">IHHH", 6, 0, 1, TPB) + b"MTrk" + struct.pack(">I", len(track)) + bytes(track)
+        events.append((off, 4, note_off(n.chan, n.pitch)))
+        events.append((on, 5, note_on(n.chan, n.pitch, n.vel)))
+    end = round((song.total_beats + TAIL_S * song.tempo / 60) * TPB)
+    return smf_bytes(events, end, TPB)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -639,21 +585,6 @@ def compose(spec: ClipSpec, seed: int) -> tuple[Song, str]:
 # --------------------------------------------------------------------------------------------------------
 
 
-def render(exe: str, soundfont: Path, midi: bytes, workdir: Path, name: str) -> np.ndarray:
-    """Float audio (channels, frames) at 48 kHz rendered by fluidsynth from MIDI bytes."""
-    mid, wav = workdir / f"{name}.mid", workdir / f"{name}.wav"
-    mid.write_bytes(midi)
-    cmd = [exe, "-ni", "-q", "-g", "0.7", "-r", str(SAMPLE_RATE), "-T", "wav", "-O", "float",
-           "-F", str(wav), str(soundfont), str(mid)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0 or not wav.exists():
-        raise RuntimeError(f"fluidsynth failed on {name}: {proc.stderr.strip()[-400:]}")
-    audio, rate = sf.read(wav, dtype="float32", always_2d=True)
-    if rate != SAMPLE_RATE:
-        raise RuntimeError(f"fluidsynth wrote {rate} Hz, asked for {SAMPLE_RATE}")
-    return np.ascontiguousarray(audio.T)
-
-
 def cap_length(audio: np.ndarray, max_s: float = MAX_SECONDS, fade_s: float = 0.3) -> np.ndarray:
     """Cut a clip that rings on past `max_s`, with a half-cosine fade-out."""
     limit = round(max_s * SAMPLE_RATE)
@@ -735,7 +666,7 @@ def make_clip(spec: ClipSpec, seed: int, out_dir: Path, exe: str, soundfont: Pat
         return Result(spec, path, status, stats, "already there")
     song, desc = compose(spec, seed)
     try:
-        audio = render(exe, soundfont, midi_bytes(song), workdir, spec.name)
+        audio = render_midi(exe, soundfont, midi_bytes(song), workdir, spec.name, SAMPLE_RATE)
     except RuntimeError as exc:
         return Result(spec, path, "failed", None, str(exc))
     audio = cap_length(trim(audio))

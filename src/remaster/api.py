@@ -14,6 +14,7 @@ import math
 import os
 import time
 import zlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -26,6 +27,7 @@ from .analysis.levels import frame_rms_db
 from .errors import AudioError
 from .processors.base import Context
 from .processors.loudness import LoudnessParams
+from .regenerate import load_sidecar
 
 MAX_SECONDS = 3 * 3600.0          # longer inputs would need more memory than a mastering job should take
 MAX_CHANNELS = 2
@@ -125,8 +127,9 @@ def remaster(source: str | os.PathLike | np.ndarray, sample_rate: int | None = N
     `source` is a path (WAV, FLAC, OGG, MP3) or float/int samples shaped (channels, frames) or (frames,)
     with `sample_rate`. `preset` is a built-in name, a YAML path or a loaded Preset; keyword overrides are
     merged into it: a stage name takes a mapping of its parameters (`loudness={"target_lufs": -16}`),
-    `output={"bit_depth": 16}` changes the file format. Returns the mastered samples, exactly as the output
-    file will hold them, their sample rate, and a report.
+    `output={"bit_depth": 16}` changes the file format. A take read from `take.wav` brings its sidecar
+    `take.json` (prompt, seed, model) into the context, for stages that have a take generated again.
+    Returns the mastered samples, exactly as the output file will hold them, their sample rate, and a report.
     """
     start = time.perf_counter()
     if context is not None and not isinstance(context, Context):
@@ -138,6 +141,10 @@ def remaster(source: str | os.PathLike | np.ndarray, sample_rate: int | None = N
     data, rate, path = as_audio(source, sample_rate, max_seconds)
     if context is None:
         context = Context(source=path)
+    sidecar_error = None
+    if path is not None and context.sidecar is None:
+        sidecar, sidecar_error = load_sidecar(path)
+        context = replace(context, source=context.source or path, sidecar=sidecar)
     before = analyze(data, rate).to_dict() if measure else None
     result = chain(data, rate, context)
     out = audio_io.encode(result.audio, resolved.output.bit_depth, resolved.output.dither,
@@ -149,6 +156,8 @@ def remaster(source: str | os.PathLike | np.ndarray, sample_rate: int | None = N
         "output": resolved.output.model_dump(),
         "stages": [s.to_dict() for s in result.stages],
     }
+    if sidecar_error:
+        report["sidecar_error"] = sidecar_error
     if measure:
         after = analyze(out, result.sample_rate).to_dict()
         report.update(before=before, after=after, targets=compliance(resolved, after, out, result.sample_rate))

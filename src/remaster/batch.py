@@ -217,7 +217,9 @@ def _run(pending: list[tuple[Job, str]], preset: presets.Preset, out_dir: Path, 
             bar.advance(task)
         return
     ctx = multiprocessing.get_context("spawn")   # no fork: worker state never inherits locks or threads
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_limit_threads,
+                             initargs=(threads,)) as pool:
         futures = {pool.submit(master_one, job, preset, sha, out_dir): job for job, sha in pending}
         for fut in as_completed(futures):
             job = futures[fut]
@@ -228,6 +230,16 @@ def _run(pending: list[tuple[Job, str]], preset: presets.Preset, out_dir: Path, 
             bar.update(task, description=str(job.rel))
             bar.advance(task)
             yield row
+
+
+def _limit_threads(threads: int) -> None:
+    """Share the cores between workers: torch (the pitch check) would otherwise take all of them in each."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(threads)
 
 
 def _flat(row: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 import typer
 import yaml
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from . import audio as audio_io
 from . import presets
@@ -18,6 +20,7 @@ from .api import remaster, save
 from .batch import run_batch
 from .errors import SoriError
 from .presets.loader import merge
+from .processors.dissonance import Dissonance
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Sori: master generated music to streaming grade.")
@@ -124,6 +127,62 @@ def analyze_cmd(
                 f"{m['channels']} ch")
     if failed:
         raise typer.Exit(1)
+
+
+@app.command("check")
+def check_cmd(
+    files: Annotated[list[Path], typer.Argument(help="audio files to check")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON; each finding has start and end in seconds")]
+    = False,
+    style: Annotated[str, typer.Option("--style", help="western | gugak | auto: scales and ornament tolerance")]
+    = "auto",
+    model: Annotated[str, typer.Option("--model", help="CREPE model: tiny (fast) or full (slower, finer)")] = "tiny",
+    set_: SetOpt = None,
+) -> None:
+    """Find sour notes: detuned or out-of-key notes (CREPE pitch) and rough stretches. Exit 1 when any is found."""
+    params = {"style": style, "model": model, **_overrides(set_).get("dissonance", {})}
+    extra = set(_overrides(set_)) - {"dissonance"}
+    if extra:
+        raise SoriError(f"--set: check takes dissonance.* keys only, got {', '.join(sorted(extra))}")
+    stage = Dissonance(**params)
+    results: dict[str, Any] = {}
+    failed = 0
+    for f in _progress(files, "checking", quiet=as_json or len(files) < 2):
+        try:
+            data, rate = audio_io.read(f)
+            results[str(f)] = stage.analyse(data, rate).summary()
+        except SoriError as e:
+            failed += 1
+            typer.echo(f"sori: error: {e}", err=True)
+    if as_json:
+        typer.echo(json.dumps(results, indent=1))
+    else:
+        for name, r in results.items():
+            count = len(r["findings"])
+            typer.echo(f"{name}: {count} finding{'s' if count != 1 else ''} (score {r['score']:.1f}), "
+                       f"{r['notes']} notes, tuning A4 = {r['tuning_reference_hz']:.1f} Hz "
+                       f"({r['tuning_reference_cents']:+.0f} cents), scale {r['scale'] or '-'}")
+            for x in r["findings"]:
+                what = (f"{x['cents']:+.0f} cents, found {x['found']}, expected {x['expected']}"
+                        if x["kind"] != "rough" else f"roughness {x['roughness']:.3f}")
+                typer.echo(f"  {x['start']:8.2f} – {x['end']:8.2f} s  {x['kind']:<10} {what}")
+    if failed:
+        raise typer.Exit(2)
+    if any(r["findings"] for r in results.values()):
+        raise typer.Exit(1)
+
+
+def _progress(items: list[Path], label: str, quiet: bool):
+    if quiet:
+        yield from items
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=len(items))
+        for item in items:
+            bar.update(task, description=str(item))
+            yield item
+            bar.advance(task)
 
 
 @presets_app.command("list")

@@ -8,6 +8,7 @@ from .channels import Channels
 from .cleanup import Cleanup
 from .compressor import Compressor
 from .denoise import Denoise
+from .dissonance import Dissonance
 from .eq import Eq
 from .fade import Fade
 from .limiter import Limiter
@@ -17,6 +18,6 @@ from .superres import Superres
 from .trim import Trim
 
 __all__ = [
-    "REGISTRY", "Channels", "Cleanup", "Compressor", "Context", "Denoise", "Eq", "Fade", "Limiter", "Loudness",
-    "Params", "Processed", "Processor", "Resample", "Superres", "Trim", "processor_class", "register",
+    "REGISTRY", "Channels", "Cleanup", "Compressor", "Context", "Denoise", "Dissonance", "Eq", "Fade", "Limiter",
+    "Loudness", "Params", "Processed", "Processor", "Resample", "Superres", "Trim", "processor_class", "register",
 ]

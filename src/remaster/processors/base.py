@@ -129,6 +129,8 @@ def format_validation_error(e: ValidationError, prefix: str = "", model: type[Ba
             lines.append(f"{path}: {err['input']!r} is out of range; {err['msg'].lower()}")
         elif kind in ("literal_error", "enum"):
             lines.append(f"{path}: {err['input']!r} is not allowed; {err['msg'].lower()}")
+        elif kind == "value_error":      # our own validators' messages, kept as written (note names have case)
+            lines.append(f"{path}: {err['msg'].removeprefix('Value error, ')}")
         else:
             lines.append(f"{path}: {err['msg'].lower()} (got {err.get('input')!r})")
     return "; ".join(lines)

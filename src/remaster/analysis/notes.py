@@ -1,0 +1,145 @@
+"""Notes from an f0 track: where each note lies and the stable centre of its pitch.
+
+Intended pitch movement is not error. A note's centre is judged on its stable part only:
+
+- vibrato (gugak's 농현 nonghyeon, a semitone or more wide at 5–6 Hz) is removed by a running median over
+  about one vibrato cycle, which keeps the edges of real note changes sharp;
+- slides into and out of a note (추성 chuseong, 퇴성 toeseong) and quick shakes (전성 jeonseong) are frames
+  that stray from the note's median, so they are left out of its centre and reported as ornaments;
+- a short piece whose pitch travels more than `split_cents`, mostly one way, is a slide and joins the note
+  it leads into or out of; other pieces shorter than `min_note_s` are transitions, not notes.
+
+A note boundary is where the smoothed pitch leaves the current note's median by more than `split_cents` and
+stays away for `hold_s`, or where the track loses its pitch for longer than `max_gap_s`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import median_filter
+
+from .pitch import PitchTrack
+
+
+@dataclass(frozen=True)
+class NoteParams:
+    smooth_s: float = 0.18        # about one cycle of 5.5 Hz vibrato
+    split_cents: float = 40.0
+    hold_s: float = 0.06
+    max_gap_s: float = 0.06
+    max_glide_s: float = 0.25
+    min_note_s: float = 0.1
+    stable_cents: float = 35.0
+    min_stable_s: float = 0.08
+
+
+@dataclass(frozen=True)
+class Note:
+    start: float              # seconds
+    end: float
+    centre: float             # MIDI cents (6900 = A4 at 440 Hz) of the stable part
+    stable_s: float           # seconds of the note that are stable
+    vibrato_cents: float      # half the 5–95 % spread of the raw pitch over the stable part
+    slide_in_cents: float     # smoothed pitch at the start relative to the centre (negative: from below)
+    slide_out_cents: float
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) index pairs of the True runs of a boolean array."""
+    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
+
+
+def _bridge(cents: np.ndarray, max_gap: int, max_jump: float) -> np.ndarray:
+    """Fill unpitched gaps of at most `max_gap` frames by linear interpolation, where the pitch on either side
+    is within `max_jump` cents (a gap at a note change is left: it is a boundary)."""
+    out = cents.copy()
+    voiced = np.isfinite(cents)
+    for a, b in _runs(~voiced):
+        if a > 0 and b < len(cents) and b - a <= max_gap and abs(cents[b] - cents[a - 1]) <= max_jump:
+            out[a:b] = np.linspace(cents[a - 1], cents[b], b - a + 2)[1:-1]
+    return out
+
+
+def _segments(smooth: np.ndarray, split: float, hold: int, memory: int) -> list[tuple[int, int]]:
+    """Split one pitched run wherever the pitch leaves the median of the last `memory` frames of the current
+    segment for `hold` frames (a recent median, so a slide at a note's start does not skew it)."""
+    bounds, start, away = [], 0, 0
+    for j in range(1, len(smooth)):
+        settled = j - away
+        centre = np.median(smooth[max(start, settled - memory):settled]) if settled > start else smooth[start]
+        away = away + 1 if abs(smooth[j] - centre) > split else 0
+        if away >= hold:
+            cut = j - away + 1
+            bounds.append((start, cut))
+            start, away = cut, 0
+    bounds.append((start, len(smooth)))
+    return bounds
+
+
+def _is_glide(light: np.ndarray, split: float) -> bool:
+    """Pitch that travels more than `split` cents, mostly in one direction (vibrato goes both ways)."""
+    if len(light) < 4:
+        return False
+    travel = np.median(light[-3:]) - np.median(light[:3])
+    steps = np.diff(light)
+    return abs(travel) > split and np.mean(np.sign(steps) == np.sign(travel)) >= 0.7
+
+
+def _merge_glides(bounds: list[tuple[int, int]], smooth: np.ndarray, light: np.ndarray, split: float,
+                  max_glide: int) -> list[tuple[int, int]]:
+    """A short segment that is a slide joins the neighbour it slides towards (a 추성 into the next note, a 퇴성
+    out of the previous one), where it is left out of that note's centre as unstable."""
+    out = list(bounds)
+    k = 0
+    while k < len(out):
+        s, e = out[k]
+        if len(out) > 1 and e - s <= max_glide and _is_glide(light[s:e], split):
+            nxt = np.median(smooth[slice(*out[k + 1])]) if k + 1 < len(out) else None
+            prev = np.median(smooth[slice(*out[k - 1])]) if k > 0 else None
+            # towards the next note when the slide ends nearer to it than it started
+            if nxt is not None and (prev is None or abs(light[e - 1] - nxt) < abs(light[s] - nxt)):
+                out[k + 1] = (s, out[k + 1][1])
+            else:
+                out[k - 1] = (out[k - 1][0], e)
+            del out[k]
+            continue
+        k += 1
+    return out
+
+
+def find_notes(track: PitchTrack, params: NoteParams | None = None) -> list[Note]:
+    p = params or NoteParams()
+    hop = track.hop_s
+    cents = _bridge(track.cents, max(0, round(p.max_gap_s / hop)), p.split_cents)
+    width = max(1, round(p.smooth_s / hop)) | 1
+    hold = max(1, round(p.hold_s / hop))
+    notes: list[Note] = []
+    for a, b in _runs(np.isfinite(cents)):
+        if (b - a) * hop < p.min_note_s:
+            continue
+        raw = cents[a:b]
+        smooth = median_filter(raw, size=width, mode="nearest")
+        light = median_filter(raw, size=3, mode="nearest")
+        bounds = _merge_glides(_segments(smooth, p.split_cents, hold, width), smooth, light, p.split_cents,
+                               round(p.max_glide_s / hop))
+        for s, e in bounds:
+            if (e - s) * hop < p.min_note_s:
+                continue
+            seg = smooth[s:e]
+            stable = np.abs(seg - np.median(seg)) <= p.stable_cents
+            if stable.sum() * hop < p.min_stable_s:
+                continue
+            centre = float(np.median(seg[stable]))
+            lo, hi = np.percentile(raw[s:e][stable], [5, 95])
+            notes.append(Note(
+                start=float(track.times[a + s] - hop / 2), end=float(track.times[a + e - 1] + hop / 2),
+                centre=centre, stable_s=float(stable.sum() * hop), vibrato_cents=float((hi - lo) / 2),
+                slide_in_cents=float(seg[0] - centre), slide_out_cents=float(seg[-1] - centre)))
+    return notes

@@ -1,0 +1,151 @@
+"""The tuning reference and the scale of a take, estimated from its notes.
+
+Gugak is not tuned to A = 440 Hz and its intonation is not twelve-tone equal temperament, so nothing here
+assumes either: the reference is the offset of the twelve-tone grid (in cents from A = 440 Hz) that best fits
+the notes' centres, a duration-weighted circular mean over the 100-cent cycle refined once without the notes
+that sit far off it. The scale is the candidate (a mode on one of the twelve tonics) that holds the largest
+share of note duration on that grid; `SCALES` is the table of modes, `STYLES` says which a style considers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .notes import Note
+
+# Semitones above the mode's own tonic. The gugak modes as in ../shared/reference/gugak.md: 평조 pyeongjo is
+# sol–la–do–re–mi counted from sol, 계면조 gyemyeonjo la–do–re–mi–sol counted from la.
+SCALES: dict[str, tuple[int, ...]] = {
+    "major": (0, 2, 4, 5, 7, 9, 11),
+    "minor": (0, 2, 3, 5, 7, 8, 10),
+    "harmonic_minor": (0, 2, 3, 5, 7, 8, 11),
+    "melodic_minor": (0, 2, 3, 5, 7, 9, 11),
+    "pyeongjo": (0, 2, 5, 7, 9),
+    "gyemyeonjo": (0, 3, 5, 7, 10),
+}
+STYLES: dict[str, tuple[str, ...]] = {
+    "western": ("major", "minor", "harmonic_minor", "melodic_minor"),
+    "gugak": ("pyeongjo", "gyemyeonjo"),
+    "auto": tuple(SCALES),
+}
+# A gugak piece that fits no pentatonic mode (fusion, a borrowed tone) is judged against the western modes.
+GUGAK_FALLBACK_FIT = 0.9
+NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+_ALIASES = {"Db": 1, "D#": 3, "Gb": 6, "G#": 8, "A#": 10, "Cb": 11, "B#": 0, "E#": 5, "Fb": 4}
+SIZE_PENALTY = 0.03     # per tone, so a smaller scale that fits as well wins (only between modes of unequal size)
+
+
+@dataclass(frozen=True)
+class Scale:
+    tonic: int                  # pitch class, 0 = C
+    mode: str
+    degrees: tuple[int, ...]    # semitones above the tonic
+    fit: float = 1.0            # share of note duration on the scale
+
+    @property
+    def pitch_classes(self) -> frozenset[int]:
+        return frozenset((self.tonic + d) % 12 for d in self.degrees)
+
+    @property
+    def name(self) -> str:
+        return f"{NAMES[self.tonic]} {self.mode}"
+
+
+def pitch_class(name: str | int) -> int:
+    """'Eb', 'F#', 'C' or 0..11."""
+    if isinstance(name, int):
+        return name % 12
+    key = name.strip().capitalize().replace("♭", "b").replace("♯", "#")
+    if key in NAMES:
+        return NAMES.index(key)
+    if key in _ALIASES:
+        return _ALIASES[key]
+    raise ValueError(f"'{name}' is not a note name; allowed: {', '.join(NAMES)} (and sharps/flats)")
+
+
+def note_name(cents: float, reference: float = 0.0) -> str:
+    """'E4+23': the nearest equal-tempered note on A = 440 Hz and the offset from it."""
+    midi = round(cents / 100)
+    off = cents - midi * 100
+    return f"{NAMES[midi % 12]}{midi // 12 - 1}{'+' if off >= 0 else '-'}{abs(off):.0f}"
+
+
+def _wrap(cents: np.ndarray | float) -> np.ndarray | float:
+    """Into [-50, 50)."""
+    return (np.asarray(cents) + 50.0) % 100.0 - 50.0
+
+
+def estimate_reference(notes: Sequence[Note], outlier_cents: float = 25.0) -> float:
+    """Offset of the twelve-tone grid from A = 440 Hz, in cents within [-50, 50)."""
+    if not notes:
+        return 0.0
+    centres = np.array([n.centre for n in notes])
+    weights = np.array([n.stable_s for n in notes])
+
+    def circular_mean(mask: np.ndarray) -> float:
+        angle = 2 * np.pi * centres[mask] / 100.0
+        z = np.sum(weights[mask] * np.exp(1j * angle))
+        return float(_wrap(np.angle(z) * 100.0 / (2 * np.pi))) if abs(z) > 0 else 0.0
+
+    first = circular_mean(np.ones(len(notes), bool))
+    close = np.abs(_wrap(centres - first)) <= outlier_cents
+    return circular_mean(close) if close.any() else first
+
+
+def _histogram(notes: Sequence[Note], reference: float) -> np.ndarray:
+    hist = np.zeros(12)
+    for n in notes:
+        hist[round((n.centre - reference) / 100) % 12] += n.stable_s
+    return hist / hist.sum() if hist.sum() > 0 else hist
+
+
+def _tonic_salience(hist: np.ndarray, tonic: int, last_pc: int | None) -> float:
+    """Breaks ties between rotations of one pitch set (C major vs A minor, 평조 vs 계면조): tonic and fifth
+    weight, and the last note. It names the scale; it does not change which notes lie outside it."""
+    return 2 * hist[tonic] + hist[(tonic + 7) % 12] + (0.5 if last_pc == tonic else 0.0)
+
+
+def estimate_scale(notes: Sequence[Note], reference: float, style: str = "auto") -> Scale | None:
+    if not notes:
+        return None
+    hist = _histogram(notes, reference)
+    last_pc = round((notes[-1].centre - reference) / 100) % 12
+    sizes = {len(SCALES[m]) for m in STYLES[style]}
+
+    def best(modes: Sequence[str]) -> Scale:
+        scored = []
+        for mode in modes:
+            degrees = SCALES[mode]
+            for tonic in range(12):
+                fit = float(sum(hist[(tonic + d) % 12] for d in degrees))
+                penalty = SIZE_PENALTY * len(degrees) if len(sizes) > 1 else 0.0
+                scored.append((round(fit - penalty, 9), _tonic_salience(hist, tonic, last_pc),
+                               Scale(tonic, mode, degrees, fit)))
+        return max(scored, key=lambda s: (s[0], s[1]))[2]
+
+    scale = best(STYLES[style])
+    if style == "gugak" and scale.fit < GUGAK_FALLBACK_FIT:
+        western = best(STYLES["western"])
+        if western.fit > scale.fit:
+            return western
+    return scale
+
+
+def declared_scale(tonic: str | int, mode: str | None = None, degrees: Sequence[int] | None = None) -> Scale:
+    """A scale the preset names: a mode from `SCALES`, or explicit degrees in semitones above the tonic."""
+    if degrees is not None:
+        return Scale(pitch_class(tonic), mode or "custom", tuple(sorted({int(d) % 12 for d in degrees})))
+    if mode not in SCALES:
+        raise ValueError(f"mode '{mode}' is unknown; allowed: {', '.join(SCALES)}")
+    return Scale(pitch_class(tonic), mode, SCALES[mode])
+
+
+def deviation(centre: float, reference: float) -> tuple[float, int]:
+    """Cents from the nearest grid tone, and that tone as a MIDI number on the take's grid."""
+    steps = (centre - reference) / 100.0
+    nearest = math.floor(steps + 0.5)
+    return float((steps - nearest) * 100.0), int(nearest)
