@@ -105,10 +105,29 @@ def pluck_melody(sample_rate: int, rng: np.random.Generator, bars: int = 4, toni
     return Piece(out[None, :], sample_rate, notes, defects)
 
 
+def wind_line(notes: list[Note], sample_rate: int, rng: np.random.Generator, vibrato_cents: float = 0.0,
+              vibrato_hz: float = 5.5, slide_cents: float = 0.0, slide_s: float = 0.12,
+              offset_cents: float = 0.0, seconds: float | None = None) -> np.ndarray:
+    """A legato wind voice playing `notes` (each with its own `cents` detune), with nonghyeon-style vibrato
+    that grows over half a second, a slide of `slide_cents` into every note (chuseong), and a global tuning
+    offset. Returns float32 samples."""
+    n = int((seconds or max(x.start + x.seconds for x in notes)) * sample_rate)
+    base = np.full(n, float(notes[0].midi))
+    cents = np.full(n, offset_cents)
+    for note in notes:
+        i, j = int(note.start * sample_rate), min(n, int((note.start + note.seconds) * sample_rate))
+        base[i:j] = note.midi
+        k = np.arange(j - i) / sample_rate
+        slide = slide_cents * np.clip(1 - k / slide_s, 0, 1)
+        vib = vibrato_cents * np.clip(k / 0.5, 0, 1) * np.sin(2 * np.pi * vibrato_hz * k)
+        cents[i:j] = offset_cents + note.cents + slide + vib
+    return wind(A4 * 2 ** ((base - 69 + cents / 100) / 12), sample_rate, rng=rng)
+
+
 def gugak_phrase(sample_rate: int, rng: np.random.Generator, mode: list[int] = PYEONGJO, tonic: int = 63,
                  seconds: float = 12.0, vibrato_cents: float = 80.0) -> Piece:
-    """A daegeum-like wind line in a gugak mode with wide nonghyeon vibrato and slides into notes,
-    over a gayageum-like plucked drone on the tonic and fifth."""
+    """A daegeum-like wind line in a gugak mode with wide nonghyeon vibrato and slides up a whole tone into
+    notes (chuseong), over a gayageum-like plucked drone on the tonic and fifth."""
     notes, t = [], 0.0
     while t < seconds - 1:
         step = int(rng.integers(0, len(mode)))
@@ -116,19 +135,7 @@ def gugak_phrase(sample_rate: int, rng: np.random.Generator, mode: list[int] = P
         notes.append(Note(t, min(dur, seconds - t), tonic + mode[step]))
         t += dur
     n = int(seconds * sample_rate)
-    cents = np.zeros(n)
-    base = np.zeros(n)
-    for note in notes:
-        i, j = int(note.start * sample_rate), min(n, int((note.start + note.seconds) * sample_rate))
-        base[i:j] = note.midi
-        # Slide up a whole tone into the note over 120 ms (chuseong), then vibrato that grows (nonghyeon).
-        k = np.arange(j - i) / sample_rate
-        slide = -200 * np.clip(1 - k / 0.12, 0, 1)
-        vib = vibrato_cents * np.clip(k / 0.5, 0, 1) * np.sin(2 * np.pi * 5.5 * k)
-        cents[i:j] = slide + vib
-    base[base == 0] = tonic
-    f0 = A4 * 2 ** ((base - 69 + cents / 100) / 12)
-    line = wind(f0, sample_rate, rng=rng)
+    line = wind_line(notes, sample_rate, rng, vibrato_cents=vibrato_cents, slide_cents=-200, seconds=seconds)
     drone = np.zeros(n, dtype=np.float32)
     for start in np.arange(0, seconds - 1, 2.0):
         for interval in (0, 7):

@@ -109,11 +109,12 @@ def judge(note: Note, reference: float, scale: Scale | None, tolerance: float,
     off, step = deviation(note.centre, reference)
     grid = reference + 100.0 * step
     if abs(off) > tolerance:
-        expected = grid
-        if scale is not None and step % 12 not in scale.pitch_classes:
-            expected = _nearest_in_scale(note.centre, reference, scale)
-        severity = min(1.0, abs(off) / FULL_SOUR_CENTS)
-        return Finding(note.start, note.end, "detuned", off, note_name(note.centre), note_name(expected),
+        # off the grid: measured from the nearest scale tone (a note 51 cents above D in C major is a sharp D,
+        # not a flat E-flat)
+        expected = _nearest_in_scale(note.centre, reference, scale) if scale is not None else grid
+        cents = note.centre - expected
+        severity = min(1.0, abs(cents) / FULL_SOUR_CENTS)
+        return Finding(note.start, note.end, "detuned", cents, note_name(note.centre), note_name(expected),
                        _hz(note.centre), _hz(expected), severity)
     if scale is not None and step % 12 not in scale.pitch_classes:
         expected = _nearest_in_scale(note.centre, reference, scale)

