@@ -18,12 +18,13 @@ from scipy.signal import butter, lfilter, sosfilt
 
 from . import audio as audio_io
 from .analysis.loudness import integrated_loudness
+from .analysis.tuning import SCALES
 from .processors.resample import resample
 
 A4 = 440.0
-MAJOR = [0, 2, 4, 5, 7, 9, 11]
-PYEONGJO = [0, 2, 5, 7, 9]            # sol la do re mi, in movable-do semitones from sol
-GYEMYEONJO = [0, 3, 5, 7, 10]         # mi sol la si(bent) re: the plaintive mode's skeleton
+MAJOR = list(SCALES["major"])
+PYEONGJO = list(SCALES["pyeongjo"])          # sol la do re mi, in semitones from sol
+GYEMYEONJO = list(SCALES["gyemyeonjo"])      # la do re mi sol, in semitones from la
 
 
 def midi_hz(note: float, cents: float = 0.0) -> float:

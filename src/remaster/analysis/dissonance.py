@@ -24,7 +24,7 @@ from typing import Any, Literal
 import numpy as np
 import soxr
 
-from .notes import Note, NoteParams, find_notes
+from .notes import Note, NoteParams, find_notes, runs
 from .pitch import CREPE_RATE, PitchTrack, track_pitch
 from .roughness import roughness_track
 from .tuning import Scale, declared_scale, deviation, estimate_reference, estimate_scale, note_name
@@ -150,10 +150,8 @@ def _windows(notes: Sequence[Note], judged: Sequence[Finding | None], rough_t: n
 
 def _rough_findings(times: np.ndarray, rough: np.ndarray, threshold: float, min_s: float,
                     hop_s: float) -> list[Finding]:
-    mask = np.isfinite(rough) & (rough > threshold)
-    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
     out = []
-    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+    for a, b in runs(np.isfinite(rough) & (rough > threshold)):
         if (b - a) * hop_s >= min_s:
             out.append(Finding(float(times[a] - hop_s / 2), float(times[b - 1] + hop_s / 2), "rough", 0.0,
                                severity=1.0, roughness=float(np.mean(rough[a:b]))))

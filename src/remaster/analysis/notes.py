@@ -51,7 +51,7 @@ class Note:
         return self.end - self.start
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, stop) index pairs of the True runs of a boolean array."""
     edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
@@ -62,7 +62,7 @@ def _bridge(cents: np.ndarray, max_gap: int, max_jump: float) -> np.ndarray:
     is within `max_jump` cents (a gap at a note change is left: it is a boundary)."""
     out = cents.copy()
     voiced = np.isfinite(cents)
-    for a, b in _runs(~voiced):
+    for a, b in runs(~voiced):
         if a > 0 and b < len(cents) and b - a <= max_gap and abs(cents[b] - cents[a - 1]) <= max_jump:
             out[a:b] = np.linspace(cents[a - 1], cents[b], b - a + 2)[1:-1]
     return out
@@ -123,7 +123,7 @@ def find_notes(track: PitchTrack, params: NoteParams | None = None) -> list[Note
     hold = max(1, round(p.hold_s / hop))
     max_glide = round(p.max_glide_s / hop)
     notes: list[Note] = []
-    for a, b in _runs(np.isfinite(cents)):
+    for a, b in runs(np.isfinite(cents)):
         if (b - a) * hop < p.min_note_s:
             continue
         raw = cents[a:b]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-import noisereduce
 import numpy as np
 from pydantic import Field
 
@@ -64,6 +63,8 @@ class Denoise(Processor):
             return Processed(audio, sample_rate, {**info, "skipped": f"noise floor below {p.skip_below_db} dBFS"})
         stop = start + round(p.profile_s * sample_rate)
         hop = round(p.n_fft * (1 - p.overlap))
+        import noisereduce  # here, not at the top: it imports torch, seconds that `sori presets` need not pay
+
         out = noisereduce.reduce_noise(
             y=audio, sr=sample_rate, stationary=p.stationary, prop_decrease=p.strength, n_fft=p.n_fft,
             hop_length=hop,
