@@ -162,7 +162,7 @@ def check(audio: np.ndarray, sample_rate: int, *, style: Style = "auto", model: 
           device: str = "auto", tolerance_cents: float | None = None, min_periodicity: float = 0.5,
           scale: dict[str, Any] | Scale | None = None, reference_cents: float | None = None,
           notes: NoteParams | None = None, roughness_threshold: float = 0.1, min_rough_s: float = 0.5,
-          window_s: float = 5.0, min_sour_s: float = 0.15, batch_size: int = 192) -> Check:
+          window_s: float = 5.0, min_sour_s: float = 0.15, quiet_db: float = 20.0, batch_size: int = 192) -> Check:
     """Check float (channels, frames) or (frames,) audio; see the module docstring for what is found."""
     mono = audio.mean(axis=0) if audio.ndim == 2 else audio
     mono = np.ascontiguousarray(mono, dtype=np.float32)
@@ -177,7 +177,10 @@ def check(audio: np.ndarray, sample_rate: int, *, style: Style = "auto", model: 
         scale = declared_scale(**scale)
     chosen = scale if scale is not None else estimate_scale(found_notes, reference, style)
     tolerance = TOLERANCE[style] if tolerance_cents is None else tolerance_cents
-    judged = [judge(n, reference, chosen, tolerance, min_sour_s) for n in found_notes]
+    # release tails and far-background lines are not what a listener hears as the tune
+    loud = np.percentile([n.level_db for n in found_notes], 90) if found_notes else 0.0
+    judged = [judge(n, reference, chosen, tolerance, min_sour_s)
+              if n.level_db >= loud - quiet_db and not n.is_tail else None for n in found_notes]
 
     rough = roughness_track(mono, CREPE_RATE, pitched=(track.times, track.voiced))
     findings = [f for f in judged if f is not None]

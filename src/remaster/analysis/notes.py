@@ -7,8 +7,8 @@ Intended pitch movement is not error. A note's centre is judged on its stable pa
 - slides into and out of a note (추성 chuseong, 퇴성 toeseong) and quick shakes (전성 jeonseong) are frames
   that stray from the note's median, so they are left out of its centre and reported as ornaments;
 - a short piece whose pitch travels more than `split_cents`, mostly one way, is a slide and joins the note
-  it leads into or out of; other pieces shorter than `min_note_s`, or that brief and moving over more than
-  twice `split_cents`, are transitions, not notes.
+  it leads into or out of; other pieces shorter than `min_note_s`, or as short as a slide but not holding a
+  pitch (vibrato needs longer), are transitions, not notes.
 
 A note boundary is where the smoothed pitch leaves the current note's median by more than `split_cents` and
 stays away for `hold_s`, or where the track loses its pitch for longer than `max_gap_s`.
@@ -34,6 +34,7 @@ class NoteParams:
     min_note_s: float = 0.1
     stable_cents: float = 35.0
     min_stable_s: float = 0.08
+    tail_cents: float = 75.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,10 @@ class Note:
     vibrato_cents: float      # half the 5–95 % spread of the raw pitch over the stable part
     slide_in_cents: float     # smoothed pitch at the start relative to the centre (negative: from below)
     slide_out_cents: float
+    level_db: float = 0.0     # median frame RMS over the note, dBFS
+    onset_db: float = 0.0     # level rise into the note (its first frames against the frames just before)
+    decay_db: float = 0.0     # level change from the note's start to its end
+    is_tail: bool = False     # the release of the note before it, bent or drifting: not a note of its own
 
     @property
     def duration(self) -> float:
@@ -115,6 +120,15 @@ def _merge_glides(bounds: list[tuple[int, int]], smooth: np.ndarray, light: np.n
     return out
 
 
+def _onset(level: np.ndarray, start: int, span: int = 3) -> float:
+    before = level[max(0, start - span):start]
+    return float(level[start:start + span].max() - before.mean()) if before.size else 99.0
+
+
+def _decay(level: np.ndarray, span: int = 3) -> float:
+    return float(np.median(level[-span:]) - np.median(level[:span]))
+
+
 def find_notes(track: PitchTrack, params: NoteParams | None = None) -> list[Note]:
     p = params or NoteParams()
     hop = track.hop_s
@@ -123,6 +137,7 @@ def find_notes(track: PitchTrack, params: NoteParams | None = None) -> list[Note
     hold = max(1, round(p.hold_s / hop))
     max_glide = round(p.max_glide_s / hop)
     notes: list[Note] = []
+    tail_gap = round(p.max_gap_s / hop)
     for a, b in runs(np.isfinite(cents)):
         if (b - a) * hop < p.min_note_s:
             continue
@@ -134,16 +149,24 @@ def find_notes(track: PitchTrack, params: NoteParams | None = None) -> list[Note
         for s, e in bounds:
             if (e - s) * hop < p.min_note_s:
                 continue
-            if (e - s) <= max_glide and np.ptp(light[s:e]) > 2 * p.split_cents:
-                continue        # too brief to hold a pitch that moves this much: a transition, not a note
+            if (e - s) <= max_glide and np.std(light[s:e]) > p.split_cents / 2:
+                continue        # too brief for vibrato, yet not holding a pitch: a transition, not a note
             seg = smooth[s:e]
             stable = np.abs(seg - np.median(seg)) <= p.stable_cents
             if stable.sum() * hop < p.min_stable_s:
                 continue
             centre = float(np.median(seg[stable]))
             lo, hi = np.percentile(raw[s:e][stable], [5, 95])
+            previous = next((n for n in reversed(notes) if n.stable_s >= 2 * p.min_stable_s), None)
+            onset, decay = _onset(track.level_db, a + s), _decay(track.level_db[a + s:a + e])
+            # no attack of its own, dying away, less than a semitone from the note it follows at once
+            tail = (previous is not None and onset < 1.0 and decay < -8.0
+                    and abs(centre - previous.centre) < p.tail_cents
+                    and track.times[a + s] - previous.end <= tail_gap * hop + hop)
             notes.append(Note(
                 start=float(track.times[a + s] - hop / 2), end=float(track.times[a + e - 1] + hop / 2),
                 centre=centre, stable_s=float(stable.sum() * hop), vibrato_cents=float((hi - lo) / 2),
-                slide_in_cents=float(seg[0] - centre), slide_out_cents=float(seg[-1] - centre)))
+                slide_in_cents=float(seg[0] - centre), slide_out_cents=float(seg[-1] - centre),
+                level_db=float(np.median(track.level_db[a + s:a + e])),
+                onset_db=onset, decay_db=decay, is_tail=bool(tail)))
     return notes

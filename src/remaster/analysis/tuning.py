@@ -4,7 +4,7 @@ Gugak is not tuned to A = 440 Hz and its intonation is not twelve-tone equal tem
 assumes either: the reference is the offset of the twelve-tone grid (in cents from A = 440 Hz) that best fits
 the notes' centres, a duration-weighted circular mean over the 100-cent cycle refined once without the notes
 that sit far off it. The scale is the candidate (a mode on one of the twelve tonics) that holds the largest
-share of note duration on that grid; `SCALES` is the table of modes, `STYLES` says which a style considers.
+share of the notes on that grid; `SCALES` is the table of modes, `STYLES` says which a style considers.
 """
 
 from __future__ import annotations
@@ -32,10 +32,13 @@ STYLES: dict[str, tuple[str, ...]] = {
     "gugak": ("pyeongjo", "gyemyeonjo"),
     "auto": tuple(SCALES),
 }
-# A gugak piece that fits no pentatonic mode (fusion, a borrowed tone) is judged against the western modes.
-GUGAK_FALLBACK_FIT = 0.9
+# A gugak piece that clearly fits no pentatonic mode (fusion, borrowed tones) is judged against the western
+# modes, when they hold clearly more of its notes.
+GUGAK_FALLBACK_FIT = 0.85
+GUGAK_FALLBACK_MARGIN = 0.1
 NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _ALIASES = {"Db": 1, "D#": 3, "Gb": 6, "G#": 8, "A#": 10, "Cb": 11, "B#": 0, "E#": 5, "Fb": 4}
+NOTE_WEIGHT_CAP_S = 0.3
 SIZE_PENALTY = 0.03     # per tone, so a smaller scale that fits as well wins (only between modes of unequal size)
 
 
@@ -97,16 +100,37 @@ def estimate_reference(notes: Sequence[Note], outlier_cents: float = 25.0) -> fl
 
 
 def _histogram(notes: Sequence[Note], reference: float) -> np.ndarray:
+    """Share of notes per pitch class. Notes count about equally (weight capped at `NOTE_WEIGHT_CAP_S`), so
+    one long wrong note cannot pull the key towards itself and make the right notes look out of key."""
     hist = np.zeros(12)
     for n in notes:
-        hist[round((n.centre - reference) / 100) % 12] += n.stable_s
+        hist[round((n.centre - reference) / 100) % 12] += min(n.stable_s, NOTE_WEIGHT_CAP_S)
     return hist / hist.sum() if hist.sum() > 0 else hist
 
 
-def _tonic_salience(hist: np.ndarray, tonic: int, last_pc: int | None) -> float:
-    """Breaks ties between rotations of one pitch set (C major vs A minor, 평조 vs 계면조): tonic and fifth
-    weight, and the last note. It names the scale; it does not change which notes lie outside it."""
-    return 2 * hist[tonic] + hist[(tonic + 7) % 12] + (0.5 if last_pc == tonic else 0.0)
+# Key profiles of Krumhansl and Kessler (1982): how well each degree fits a major or a minor key.
+_KK_MAJOR = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
+_KK_MINOR = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
+
+
+def _profile(mode: str) -> np.ndarray:
+    if mode == "major":
+        return np.array(_KK_MAJOR)
+    if mode.endswith("minor"):
+        return np.array(_KK_MINOR)
+    profile = np.zeros(12)         # pentatonic modes: the tonic and fifth stand out, the other tones follow
+    profile[list(SCALES[mode])] = 1.0
+    profile[0], profile[7] = 2.0, 1.5
+    return profile
+
+
+def _tonic_salience(hist: np.ndarray, mode: str, tonic: int, first_pc: int, last_pc: int) -> float:
+    """Breaks ties between candidates that hold the same notes (C major vs A minor, 평조 vs 계면조, or two keys
+    that each leave one note out): the correlation of the notes with the mode's key profile, and whether the
+    melody starts and ends on the tonic."""
+    profile = np.roll(_profile(mode), tonic)
+    corr = float(np.corrcoef(hist, profile)[0, 1]) if hist.std() > 0 else 0.0
+    return corr + (0.1 if last_pc == tonic else 0.0) + (0.05 if first_pc == tonic else 0.0)
 
 
 def estimate_scale(notes: Sequence[Note], reference: float, style: str = "auto") -> Scale | None:
@@ -114,6 +138,7 @@ def estimate_scale(notes: Sequence[Note], reference: float, style: str = "auto")
         return None
     hist = _histogram(notes, reference)
     last_pc = round((notes[-1].centre - reference) / 100) % 12
+    first_pc = round((notes[0].centre - reference) / 100) % 12
     sizes = {len(SCALES[m]) for m in STYLES[style]}
 
     def best(modes: Sequence[str]) -> Scale:
@@ -123,14 +148,14 @@ def estimate_scale(notes: Sequence[Note], reference: float, style: str = "auto")
             for tonic in range(12):
                 fit = float(sum(hist[(tonic + d) % 12] for d in degrees))
                 penalty = SIZE_PENALTY * len(degrees) if len(sizes) > 1 else 0.0
-                scored.append((round(fit - penalty, 9), _tonic_salience(hist, tonic, last_pc),
+                scored.append((round(fit - penalty, 9), _tonic_salience(hist, mode, tonic, first_pc, last_pc),
                                Scale(tonic, mode, degrees, fit)))
         return max(scored, key=lambda s: (s[0], s[1]))[2]
 
     scale = best(STYLES[style])
     if style == "gugak" and scale.fit < GUGAK_FALLBACK_FIT:
         western = best(STYLES["western"])
-        if western.fit > scale.fit:
+        if western.fit >= scale.fit + GUGAK_FALLBACK_MARGIN:
             return western
     return scale
 
