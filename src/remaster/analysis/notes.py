@@ -11,12 +11,14 @@ Intended pitch movement is not error. A note's centre is judged on its stable pa
   pitch (vibrato needs longer), are transitions, not notes.
 
 A note boundary is where the smoothed pitch leaves the current note's median by more than `split_cents` and
-stays away for `hold_s`, or where the track loses its pitch for longer than `max_gap_s`.
+stays away for `hold_s`, where the track loses its pitch for longer than `max_gap_s`, or where the level
+jumps by `onset_db` (a new attack).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from scipy.ndimage import median_filter
@@ -35,6 +37,7 @@ class NoteParams:
     stable_cents: float = 35.0
     min_stable_s: float = 0.08
     tail_cents: float = 75.0
+    onset_db: float = 6.0
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,23 @@ def _merge_glides(bounds: list[tuple[int, int]], smooth: np.ndarray, light: np.n
     return out
 
 
+def _onsets(level: np.ndarray, rise_db: float) -> np.ndarray:
+    """Frames where the level jumps by `rise_db` within two frames: a new attack, so a new note."""
+    before = np.minimum(np.roll(level, 1), np.roll(level, 2))
+    jump = level - before
+    jump[:2] = 0.0
+    return np.flatnonzero(jump >= rise_db)
+
+
+def _split(spans: list[tuple[int, int]], cuts: np.ndarray) -> list[tuple[int, int]]:
+    out = []
+    for a, b in spans:
+        inner = [int(c) for c in cuts if a < c < b]
+        edges = [a, *inner, b]
+        out += [(x, y) for x, y in pairwise(edges) if y > x]
+    return out
+
+
 def _onset(level: np.ndarray, start: int, span: int = 3) -> float:
     before = level[max(0, start - span):start]
     return float(level[start:start + span].max() - before.mean()) if before.size else 99.0
@@ -138,7 +158,8 @@ def find_notes(track: PitchTrack, params: NoteParams | None = None) -> list[Note
     max_glide = round(p.max_glide_s / hop)
     notes: list[Note] = []
     tail_gap = round(p.max_gap_s / hop)
-    for a, b in runs(np.isfinite(cents)):
+    onsets = _onsets(track.level_db, p.onset_db)
+    for a, b in _split(runs(np.isfinite(cents)), onsets):
         if (b - a) * hop < p.min_note_s:
             continue
         raw = cents[a:b]
