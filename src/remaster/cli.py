@@ -105,15 +105,7 @@ def analyze_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Measure loudness, true peak, levels and bandwidth."""
-    results: dict[str, Any] = {}
-    failed = 0
-    for f in files:
-        try:
-            data, rate = audio_io.read(f)
-            results[str(f)] = analyze(data, rate).to_dict()
-        except SoriError as e:
-            failed += 1
-            typer.echo(f"sori: error: {e}", err=True)
+    results, failed = _each_file(files, lambda data, rate: analyze(data, rate).to_dict(), "measuring", as_json)
     if as_json:
         typer.echo(json.dumps(results, indent=1))
     else:
@@ -145,15 +137,7 @@ def check_cmd(
     if extra:
         raise SoriError(f"--set: check takes dissonance.* keys only, got {', '.join(sorted(extra))}")
     stage = Dissonance(**params)
-    results: dict[str, Any] = {}
-    failed = 0
-    for f in _progress(files, "checking", quiet=as_json or len(files) < 2):
-        try:
-            data, rate = audio_io.read(f)
-            results[str(f)] = stage.analyse(data, rate).summary()
-        except SoriError as e:
-            failed += 1
-            typer.echo(f"sori: error: {e}", err=True)
+    results, failed = _each_file(files, lambda data, rate: stage.analyse(data, rate).summary(), "checking", as_json)
     if as_json:
         typer.echo(json.dumps(results, indent=1))
     else:
@@ -170,6 +154,20 @@ def check_cmd(
         raise typer.Exit(2)
     if any(r["findings"] for r in results.values()):
         raise typer.Exit(1)
+
+
+def _each_file(files: list[Path], measure: Any, label: str, quiet: bool) -> tuple[dict[str, Any], int]:
+    """Read and measure each file; a bad file is one error line and does not stop the others."""
+    results: dict[str, Any] = {}
+    failed = 0
+    for f in _progress(files, label, quiet=quiet or len(files) < 2):
+        try:
+            data, rate = audio_io.read(f)
+            results[str(f)] = measure(data, rate)
+        except SoriError as e:
+            failed += 1
+            typer.echo(f"sori: error: {e}", err=True)
+    return results, failed
 
 
 def _progress(items: list[Path], label: str, quiet: bool):
