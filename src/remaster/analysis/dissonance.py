@@ -132,20 +132,20 @@ def _nearest_in_scale(centre: float, reference: float, scale: Scale) -> float:
 
 def _windows(notes: Sequence[Note], judged: Sequence[Finding | None], rough_t: np.ndarray, rough: np.ndarray,
              seconds: float, window_s: float) -> list[Window]:
-    out = []
     count = max(1, int(np.ceil(seconds / window_s)))
-    for w in range(count):
-        a, b = w * window_s, min(seconds, (w + 1) * window_s)
-        pitched = sour = 0.0
-        for note, finding in zip(notes, judged, strict=True):
-            overlap = max(0.0, min(b, note.end) - max(a, note.start))
-            pitched += overlap
-            if finding is not None:
-                sour += overlap * finding.severity
-        inside = (rough_t >= a) & (rough_t < b) & np.isfinite(rough)
-        out.append(Window(a, b, pitched, 100.0 * sour / pitched if pitched > 0 else 0.0,
-                          float(np.mean(rough[inside])) if inside.any() else None))
-    return out
+    pitched, sour = np.zeros(count), np.zeros(count)
+    for note, finding in zip(notes, judged, strict=True):       # each note touches one or two windows
+        for w in range(int(note.start // window_s), min(count, int(note.end // window_s) + 1)):
+            overlap = max(0.0, min((w + 1) * window_s, note.end) - max(w * window_s, note.start))
+            pitched[w] += overlap
+            sour[w] += overlap * finding.severity if finding is not None else 0.0
+    index = np.minimum((rough_t // window_s).astype(int), count - 1)
+    valid = np.isfinite(rough)
+    total = np.bincount(index[valid], weights=rough[valid], minlength=count)
+    frames = np.bincount(index[valid], minlength=count)
+    return [Window(w * window_s, min(seconds, (w + 1) * window_s), float(pitched[w]),
+                   100.0 * sour[w] / pitched[w] if pitched[w] > 0 else 0.0,
+                   float(total[w] / frames[w]) if frames[w] else None) for w in range(count)]
 
 
 def _rough_findings(times: np.ndarray, rough: np.ndarray, threshold: float, min_s: float,

@@ -89,7 +89,8 @@ def track_pitch(audio: np.ndarray, sample_rate: int, *, model: str = "tiny", hop
     hop = max(1, round(hop_s * CREPE_RATE))
     frames, level = frame_levels(mono, hop)
     count = len(frames)
-    probs = np.zeros((count, BINS), dtype=np.float32)
+    hz = np.full(count, np.nan)
+    periodicity = np.zeros(count)
     loud = level > max(gate_db, float(level.max(initial=-200.0)) - 50.0)
     index = np.flatnonzero(loud)
     if index.size:
@@ -102,8 +103,8 @@ def track_pitch(audio: np.ndarray, sample_rate: int, *, model: str = "tiny", hop
                 chunk = torch.from_numpy(frames[index[start:start + batch_size]].copy())
                 chunk -= chunk.mean(dim=1, keepdim=True)
                 chunk /= chunk.std(dim=1, keepdim=True).clamp_min(1e-10)
-                probs[index[start:start + batch_size]] = net(chunk.to(device)).float().cpu().numpy()
-    hz, periodicity = decode(probs, fmin, fmax)
+                rows = index[start:start + batch_size]       # decoded per batch: hours of audio stay small
+                hz[rows], periodicity[rows] = decode(net(chunk.to(device)).float().cpu().numpy(), fmin, fmax)
     hz[(periodicity < min_periodicity) | ~loud] = np.nan
     times = np.arange(count) * hop / CREPE_RATE
     return PitchTrack(times, hz, periodicity, level, hop / CREPE_RATE)
