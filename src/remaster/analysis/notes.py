@@ -132,10 +132,11 @@ def _onsets(level: np.ndarray, rise_db: float) -> np.ndarray:
 
 
 def _split(spans: list[tuple[int, int]], cuts: np.ndarray) -> list[tuple[int, int]]:
+    """Cut each [a, b) span at the sorted `cuts` that fall strictly inside it."""
     out = []
     for a, b in spans:
-        inner = [int(c) for c in cuts if a < c < b]
-        edges = [a, *inner, b]
+        inner = cuts[np.searchsorted(cuts, a, side="right"):np.searchsorted(cuts, b, side="left")]
+        edges = [a, *inner.tolist(), b]
         out += [(x, y) for x, y in pairwise(edges) if y > x]
     return out
 
@@ -152,12 +153,12 @@ def _decay(level: np.ndarray, span: int = 3) -> float:
 def find_notes(track: PitchTrack, params: NoteParams | None = None) -> list[Note]:
     p = params or NoteParams()
     hop = track.hop_s
-    cents = _bridge(track.cents, max(0, round(p.max_gap_s / hop)), p.split_cents)
+    max_gap = max(0, round(p.max_gap_s / hop))
+    cents = _bridge(track.cents, max_gap, p.split_cents)
     width = max(1, round(p.smooth_s / hop)) | 1
     hold = max(1, round(p.hold_s / hop))
     max_glide = round(p.max_glide_s / hop)
     notes: list[Note] = []
-    tail_gap = round(p.max_gap_s / hop)
     onsets = _onsets(track.level_db, p.onset_db)
     for a, b in _split(runs(np.isfinite(cents)), onsets):
         if (b - a) * hop < p.min_note_s:
@@ -183,7 +184,7 @@ def find_notes(track: PitchTrack, params: NoteParams | None = None) -> list[Note
             # no attack of its own, dying away, less than a semitone from the note it follows at once
             tail = (previous is not None and onset < 1.0 and decay < -8.0
                     and abs(centre - previous.centre) < p.tail_cents
-                    and track.times[a + s] - previous.end <= tail_gap * hop + hop)
+                    and track.times[a + s] - previous.end <= max_gap * hop + hop)
             notes.append(Note(
                 start=float(track.times[a + s] - hop / 2), end=float(track.times[a + e - 1] + hop / 2),
                 centre=centre, stable_s=float(stable.sum() * hop), vibrato_cents=float((hi - lo) / 2),
