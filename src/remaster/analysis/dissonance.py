@@ -27,7 +27,7 @@ import soxr
 from .notes import Note, NoteParams, find_notes, runs
 from .pitch import CREPE_RATE, PitchTrack, track_pitch
 from .roughness import roughness_track
-from .tuning import Scale, declared_scale, deviation, estimate_reference, estimate_scale, note_name
+from .tuning import Scale, declared_scale, deviation, estimate_reference, estimate_scale, grid_step, note_name
 
 Style = Literal["western", "gugak", "auto"]
 # How far a stable note centre may sit from the grid. Gugak intonation bends scale tones on purpose
@@ -87,7 +87,7 @@ class Check:
             "notes": len(self.notes),
             "pitched_s": round(self.pitched_s, 2),
             "tuning_reference_cents": round(self.reference_cents, 1),
-            "tuning_reference_hz": round(440.0 * 2 ** (self.reference_cents / 1200), 2),
+            "tuning_reference_hz": round(_hz(6900.0 + self.reference_cents), 2),
             "scale": self.scale.name if self.scale else None,
             "scale_fit": round(self.scale.fit, 3) if self.scale else None,
             "windows": [{"start": round(w.start, 2), "end": round(w.end, 2), "pitched_s": round(w.pitched_s, 2),
@@ -124,7 +124,7 @@ def judge(note: Note, reference: float, scale: Scale | None, tolerance: float,
 
 
 def _nearest_in_scale(centre: float, reference: float, scale: Scale) -> float:
-    base = round((centre - reference) / 100.0)
+    base = grid_step(centre, reference)
     candidates = [base + k for k in range(-6, 7) if (base + k) % 12 in scale.pitch_classes]
     best = min(candidates, key=lambda m: abs(reference + 100.0 * m - centre))
     return reference + 100.0 * best

@@ -100,10 +100,10 @@ def track_pitch(audio: np.ndarray, sample_rate: int, *, model: str = "tiny", hop
         net = crepe.load_model(model, device)
         with torch.inference_mode():
             for start in range(0, index.size, batch_size):
-                chunk = torch.from_numpy(frames[index[start:start + batch_size]].copy())
+                rows = index[start:start + batch_size]       # decoded per batch: hours of audio stay small
+                chunk = torch.from_numpy(frames[rows].copy())
                 chunk -= chunk.mean(dim=1, keepdim=True)
                 chunk /= chunk.std(dim=1, keepdim=True).clamp_min(1e-10)
-                rows = index[start:start + batch_size]       # decoded per batch: hours of audio stay small
                 hz[rows], periodicity[rows] = decode(net(chunk.to(device)).float().cpu().numpy(), fmin, fmax)
     hz[(periodicity < min_periodicity) | ~loud] = np.nan
     times = np.arange(count) * hop / CREPE_RATE

@@ -70,7 +70,7 @@ def pitch_class(name: str | int) -> int:
     raise ValueError(f"'{name}' is not a note name; allowed: {', '.join(NAMES)} (and sharps/flats)")
 
 
-def note_name(cents: float, reference: float = 0.0) -> str:
+def note_name(cents: float) -> str:
     """'E4+23': the nearest equal-tempered note on A = 440 Hz and the offset from it."""
     midi = round(cents / 100)
     off = cents - midi * 100
@@ -104,7 +104,7 @@ def _histogram(notes: Sequence[Note], reference: float) -> np.ndarray:
     one long wrong note cannot pull the key towards itself and make the right notes look out of key."""
     hist = np.zeros(12)
     for n in notes:
-        hist[round((n.centre - reference) / 100) % 12] += min(n.stable_s, NOTE_WEIGHT_CAP_S)
+        hist[grid_step(n.centre, reference) % 12] += min(n.stable_s, NOTE_WEIGHT_CAP_S)
     return hist / hist.sum() if hist.sum() > 0 else hist
 
 
@@ -137,8 +137,8 @@ def estimate_scale(notes: Sequence[Note], reference: float, style: str = "auto")
     if not notes:
         return None
     hist = _histogram(notes, reference)
-    last_pc = round((notes[-1].centre - reference) / 100) % 12
-    first_pc = round((notes[0].centre - reference) / 100) % 12
+    last_pc = grid_step(notes[-1].centre, reference) % 12
+    first_pc = grid_step(notes[0].centre, reference) % 12
     sizes = {len(SCALES[m]) for m in STYLES[style]}
 
     def best(modes: Sequence[str]) -> Scale:
@@ -169,8 +169,12 @@ def declared_scale(tonic: str | int, mode: str | None = None, degrees: Sequence[
     return Scale(pitch_class(tonic), mode, SCALES[mode])
 
 
+def grid_step(centre: float, reference: float) -> int:
+    """The nearest tone of the take's grid (the twelve-tone grid shifted by `reference`), as a MIDI number."""
+    return math.floor((centre - reference) / 100.0 + 0.5)
+
+
 def deviation(centre: float, reference: float) -> tuple[float, int]:
     """Cents from the nearest grid tone, and that tone as a MIDI number on the take's grid."""
-    steps = (centre - reference) / 100.0
-    nearest = math.floor(steps + 0.5)
-    return float((steps - nearest) * 100.0), int(nearest)
+    nearest = grid_step(centre, reference)
+    return float(centre - reference - 100.0 * nearest), nearest
