@@ -132,8 +132,9 @@ def check_cmd(
     set_: SetOpt = None,
 ) -> None:
     """Find sour notes: detuned or out-of-key notes (CREPE pitch) and rough stretches. Exit 1 when any is found."""
-    params = {"style": style, "model": model, **_overrides(set_).get("dissonance", {})}
-    extra = set(_overrides(set_)) - {"dissonance"}
+    overrides = _overrides(set_)
+    params = {"style": style, "model": model, **overrides.get("dissonance", {})}
+    extra = set(overrides) - {"dissonance"}
     if extra:
         raise SoriError(f"--set: check takes dissonance.* keys only, got {', '.join(sorted(extra))}")
     stage = Dissonance(**params)

@@ -120,7 +120,7 @@ class Dissonance(Processor):
     def regenerate(self, audio: np.ndarray, sample_rate: int, result: Check, info: dict[str, Any],
                    context: Context) -> Processed:
         p = self.params
-        best = (audio, sample_rate, result, "original")
+        best = (audio, sample_rate, result, None)        # None: the original; else the attempts' row
         attempts: list[dict[str, Any]] = []
         info["kept"] = "original"
         if context.regenerator is None:
@@ -149,15 +149,16 @@ class Dissonance(Processor):
                        sidecar=dict(take.sidecar), seconds=round(time.perf_counter() - start, 3))
             attempts.append(row)
             if _rank(checked) < _rank(best[2]):
-                best = (new_audio, new_rate, checked, f"attempt {attempt}")
+                best = (new_audio, new_rate, checked, row)
             if not self.sour(checked):
                 break
-        kept_audio, kept_rate, kept, label = best
+        kept_audio, kept_rate, kept, kept_row = best
         info.update(kept.summary())
-        info.update(passed=not self.sour(kept), kept=label, attempts=attempts,
+        info.update(passed=not self.sour(kept), attempts=attempts,
+                    kept="original" if kept_row is None else f"attempt {kept_row['attempt']}",
                     original={"findings": len(result.findings), "score": round(result.score, 2)})
-        if label != "original":
-            info["kept_sidecar"] = attempts[int(label.split()[1]) - 1]["sidecar"]
+        if kept_row is not None:
+            info["kept_sidecar"] = kept_row["sidecar"]
         return Processed(kept_audio, kept_rate, info)
 
 
