@@ -233,13 +233,9 @@ def _run(pending: list[tuple[Job, str]], preset: presets.Preset, out_dir: Path, 
 
 
 def _limit_threads(threads: int) -> None:
-    """Share the cores between workers: torch (the pitch check) would otherwise take all of them in each."""
+    """Share the cores between workers: torch (the pitch check) would otherwise take all of them in each. It
+    reads OMP_NUM_THREADS when it is first imported, so a worker that never needs torch never loads it."""
     os.environ["OMP_NUM_THREADS"] = str(threads)
-    try:
-        import torch
-    except ImportError:
-        return
-    torch.set_num_threads(threads)
 
 
 def _flat(row: dict[str, Any]) -> dict[str, Any]:
