@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from remaster.analysis.pitch import resolve_device
+
 from .errors import GenerateError
 
 ADAPTER_CONFIG = "adapter_config.json"
@@ -101,12 +103,7 @@ def _resolve_device(device: str) -> str:
     import torch
     device = (device or "auto").lower()
     if device == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return "mps"
-        return "cpu"
+        return resolve_device("auto")      # the same choice as the pitch check's: CUDA, then MPS, then CPU
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise GenerateError(f"device '{device}' was asked for but CUDA is not available; allowed here: auto, cpu")
     if device not in {"cpu", "mps"} and not device.startswith("cuda"):

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from remaster.audio import atomic_write_text, write
+from remaster.regenerate import load_sidecar, sidecar_path
 
 from .categories import Prompt
 from .errors import GenerateError
@@ -196,22 +197,17 @@ def _sori_version() -> str:
         return __version__
 
 
-def _complete(wav: Path, sidecar: Path) -> bool:
-    if not (wav.is_file() and sidecar.is_file()):
-        return False
-    try:
-        return isinstance(json.loads(sidecar.read_text(encoding="utf-8")), dict)
-    except (OSError, ValueError):
-        return False
+def _complete(wav: Path) -> bool:
+    return wav.is_file() and load_sidecar(wav)[0] is not None
 
 
 def _existing_base_seed(out: Path, stem: str) -> int | None:
     """The base seed of an earlier run into the same folder, so a resumed random-seed run keeps its numbering."""
     for sidecar in sorted(out.glob(f"{stem}_[0-9][0-9][0-9].json")):
+        data, _ = load_sidecar(sidecar)
         try:
-            data = json.loads(sidecar.read_text(encoding="utf-8"))
             return int(data["base_seed"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (KeyError, TypeError, ValueError):
             continue
     return None
 
@@ -253,9 +249,10 @@ def generate_takes(loaded: Loaded, prompt: Prompt | str, *, n: int = 1, duration
     with _progress(progress) as bar:
         task = bar.add_task(f"generating {n} take{'s' if n > 1 else ''}", total=n * windows_per_take)
         for i in range(n):
-            wav, sidecar = out / f"{stem}_{i:03d}.wav", out / f"{stem}_{i:03d}.json"
+            wav = out / f"{stem}_{i:03d}.wav"
+            sidecar = sidecar_path(wav)
             paths.append(wav)
-            if _complete(wav, sidecar):
+            if _complete(wav):
                 bar.advance(task, windows_per_take)
                 continue
             take_seed = base + i
