@@ -173,23 +173,35 @@ BATCH_NOT_JOBS = ("missing", "directory", "no_extension")
 # --- running the CLI --------------------------------------------------------------------------------------
 
 
-def sori(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+def sori(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The real CLI, in a fresh process."""
     cmd = [sys.executable, "-m", "remaster.cli", *map(str, args)]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=180, check=False)
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=180, check=False)
 
 
 class Runs:
-    """Subprocesses started up front; `runs[name]` waits for that one."""
+    """Subprocesses started up front; `runs[name]` waits for that one.
+
+    Every input is written before the first process starts, and each child gets a copy of the environment
+    taken then: a child started from a pool thread while the main thread still wrote files (and imported
+    modules that set environment variables) once failed to exec on CI.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.pool = ThreadPoolExecutor(max_workers=max(2, min(8, os.cpu_count() or 2)))
+        self.pending: list[tuple[str, tuple[str | Path, ...]]] = []
         self.futures: dict[str, Future[subprocess.CompletedProcess[str]]] = {}
         self.snapshots: dict[str, dict[str, str]] = {}
 
     def start(self, name: str, *args: str | Path) -> None:
-        self.futures[name] = self.pool.submit(sori, *args, cwd=self.root)
+        self.pending.append((name, args))
+
+    def launch(self) -> None:
+        env = dict(os.environ)
+        for name, args in self.pending:
+            self.futures[name] = self.pool.submit(sori, *args, cwd=self.root, env=env)
+        self.pending.clear()
 
     def __getitem__(self, name: str) -> subprocess.CompletedProcess[str]:
         return self.futures[name].result()
@@ -279,6 +291,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     try:
         _start_batch(r)                  # the longest: first
         _start_bad_inputs(r)
+        r.launch()
         yield r
     finally:
         r.pool.shutdown(wait=True, cancel_futures=True)
