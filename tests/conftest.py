@@ -28,3 +28,17 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """The 30+ file corpus of varied raw generations, including the 10-minute one (built once)."""
     from remaster.synth import make_corpus
     return make_corpus(tmp_path_factory.mktemp("corpus"), long_seconds=600.0)
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The mono tiny MusicGen (tests/tiny_musicgen.py), built once and saved with save_pretrained."""
+    from tests.tiny_musicgen import save_tiny
+    return save_tiny(tmp_path_factory.mktemp("tiny-musicgen"))
+
+
+@pytest.fixture(scope="session")
+def loaded(tiny_dir: Path):
+    """The tiny MusicGen loaded on the CPU through `generate.musicgen.load_model`, as a hub model would be."""
+    from generate.musicgen import load_model
+    return load_model(str(tiny_dir), device="cpu")

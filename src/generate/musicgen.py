@@ -44,6 +44,8 @@ class Loaded:
     channels: int = 1
     num_codebooks: int = 4
     model_type: str = "musicgen"
+    engine: str = "transformers"      # "transformers": the model's own generate; "sori": generate.fast's loop
+    quantized: bool = False           # the decoder's linear layers hold int8 weights (generate.fast)
 
 
 def _looks_like_path(name: str) -> bool:

@@ -23,7 +23,7 @@ import math
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,8 +103,10 @@ def _delay(loaded: Loaded) -> int:
 
 
 def _call(loaded: Loaded, caption: str, new_frames: int, sampling: Sampling,
-          prompt_audio: np.ndarray | None = None) -> np.ndarray:
-    """One `generate` call: `new_frames` new EnCodec frames after the optional audio prompt; (channels, samples)."""
+          prompt_audio: np.ndarray | None = None, conditioning: Mapping[str, Any] | None = None) -> np.ndarray:
+    """One generation: `new_frames` new EnCodec frames after the optional audio prompt; (channels, samples).
+
+    `conditioning` holds extra model inputs, such as the chroma of a melody for musicgen-melody."""
     import torch
     processor = loaded.processor
     inputs = dict(processor(text=[caption], padding=True, return_tensors="pt"))
@@ -116,11 +118,17 @@ def _call(loaded: Loaded, caption: str, new_frames: int, sampling: Sampling,
         inputs["input_values"] = feats["input_values"].to(_model_dtype(loaded))
         if "padding_mask" in feats:
             inputs["padding_mask"] = feats["padding_mask"]
+    if conditioning:
+        inputs.update(conditioning)
     inputs = {k: v.to(loaded.device) for k, v in inputs.items()}
     max_new_tokens = new_frames + _delay(loaded)
     with torch.inference_mode():
-        out = loaded.model.generate(**inputs, max_new_tokens=max_new_tokens, **sampling.generate_kwargs())
-    audio = out.audio_values if hasattr(out, "audio_values") else out
+        if loaded.engine == "sori":
+            from .fast import generate as fast_generate
+            audio = fast_generate(loaded.model, inputs, max_new_tokens=max_new_tokens, **sampling.generate_kwargs())
+        else:
+            out = loaded.model.generate(**inputs, max_new_tokens=max_new_tokens, **sampling.generate_kwargs())
+            audio = out.audio_values if hasattr(out, "audio_values") else out
     return audio[0].float().cpu().numpy()
 
 
@@ -146,6 +154,7 @@ def plan_windows(loaded: Loaded, duration: float, tail_seconds: float) -> list[d
 
 def render(loaded: Loaded, caption: str, duration: float, sampling: Sampling, *, seed: int | None = None,
            tail_seconds: float = 10.0, crossfade_seconds: float = 1.0,
+           conditioning: Mapping[str, Any] | None = None,
            on_window: Callable[[dict[str, Any]], None] | None = None) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """Audio of `duration` seconds, (channels, samples) float32, and the windows it was made of (seconds)."""
     sampling.check()
@@ -161,10 +170,11 @@ def render(loaded: Loaded, caption: str, duration: float, sampling: Sampling, *,
     for w in windows:
         want = round((w["prompt_frames"] + w["new_frames"]) * hop)      # the call's prompt and new part
         if audio is None:
-            audio = _call(loaded, caption, w["new_frames"], sampling)[:, :want]
+            audio = _call(loaded, caption, w["new_frames"], sampling, conditioning=conditioning)[:, :want]
         else:
             prompt_len = round(w["prompt_frames"] * hop)
-            out = _call(loaded, caption, w["new_frames"], sampling, prompt_audio=audio[:, -prompt_len:])[:, :want]
+            out = _call(loaded, caption, w["new_frames"], sampling, prompt_audio=audio[:, -prompt_len:],
+                        conditioning=conditioning)[:, :want]
             # `out` starts with the re-decoded prompt: fade from the audio so far into it, ending at the join.
             xf = max(1, min(round(crossfade_seconds * sr), prompt_len))
             audio = crossfade_join(audio, out[:, prompt_len - xf:], xf)
