@@ -140,14 +140,14 @@ class Taxonomy:
         self.max_words = max((len(n.split()) for e in self.all_entries() for n in e.names), default=1)
 
     def entries(self, field: str) -> tuple[Entry, ...]:
-        return self.fields[_check_field(field)]
+        return self.fields[check_field(field)]
 
     def all_entries(self) -> list[Entry]:
         return [e for f in FIELDS for e in self.fields[f]]
 
     def lookup(self, word: str, field: str | None = None) -> Entry | None:
         """The entry `word` names, or None. English plurals are forgiven ('bongo' finds 'bongos' and back)."""
-        fields = FIELDS if field is None else (_check_field(field),)
+        fields = FIELDS if field is None else (check_field(field),)
         key = normalize(word)
         if not key:
             return None
@@ -171,7 +171,7 @@ class Taxonomy:
 
     def suggest(self, word: str, field: str | None = None, n: int = 3, cutoff: float = 0.6) -> list[Entry]:
         """The closest known entries: close spellings (Hangul compared as jamo), then names that contain the word."""
-        fields = FIELDS if field is None else (_check_field(field),)
+        fields = FIELDS if field is None else (check_field(field),)
         key = normalize(word)
         by_key: dict[str, Entry] = {}
         for f in fields:
@@ -205,7 +205,7 @@ class Taxonomy:
         return f"{line} (known {plural} include {', '.join(examples)}, ...)"
 
 
-def _check_field(field: str) -> str:
+def check_field(field: str) -> str:
     if field not in FIELDS:
         raise GenerateError(f"unknown category field '{field}'; fields are {', '.join(FIELDS)}")
     return field

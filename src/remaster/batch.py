@@ -24,12 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import Progress
 
 from . import audio as audio_io
 from . import presets
 from .api import remaster, save
 from .errors import SoriError
+from .processors.base import Context
+from .progress import progress_bar
 
 STATE_DIR = ".sori"
 # Formats people try to feed in that we do not read: a failed row, not silence.
@@ -110,7 +112,7 @@ def _failed_row(rel: Path, reason: str) -> dict[str, Any]:
     return {"input": str(rel), "output": None, "status": "failed", "reason": reason}
 
 
-def _finished(job: Job, input_sha: str, preset_sha: str) -> dict[str, Any] | None:
+def finished(job: Job, input_sha: str, preset_sha: str) -> dict[str, Any] | None:
     """The record of a finished output that still matches its input and preset, else None."""
     try:
         record = json.loads(job.record.read_text(encoding="utf-8"))
@@ -122,12 +124,14 @@ def _finished(job: Job, input_sha: str, preset_sha: str) -> dict[str, Any] | Non
     return None
 
 
-def master_one(job: Job, preset: presets.Preset, input_sha: str, out_root: Path) -> dict[str, Any]:
-    """Master one file (runs in a worker process). Never raises: failures become rows."""
+def master_one(job: Job, preset: presets.Preset, input_sha: str, out_root: Path,
+               context: Context | None = None) -> dict[str, Any]:
+    """Master one file (in a worker process, or in this one with a `context` such as a regenerator).
+    Never raises: failures become rows."""
     start = time.perf_counter()
     row: dict[str, Any] = {"input": str(job.rel), "output": str(job.output.relative_to(out_root))}
     try:
-        mastered = remaster(job.source, preset=preset)
+        mastered = remaster(job.source, preset=preset, context=context)
         save(job.output, mastered, preset)
         report = mastered.report
         record = {"input_sha256": input_sha, "preset_sha256": preset.sha256,
@@ -181,8 +185,7 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, preset: str
     work, rows = discover(in_dir, out_dir, resolved.output.format)
     console = console or Console(stderr=True)
     pending: list[tuple[Job, str]] = []
-    bar = Progress(TextColumn("[bold]mastering"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                   TextColumn("{task.description}"), console=console, disable=not progress, transient=False)
+    bar = progress_bar("mastering", enabled=progress, console=console)
     with bar:
         task = bar.add_task("", total=len(work))
         for job in work:
@@ -194,7 +197,7 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, preset: str
                 rows.append(_failed_row(job.rel, reason))
                 bar.advance(task)
                 continue
-            record = _finished(job, input_sha, resolved.sha256)
+            record = finished(job, input_sha, resolved.sha256)
             if record is not None:
                 rows.append({"input": str(job.rel), "output": str(job.output.relative_to(out_dir)),
                              "status": "skipped", "reason": "already mastered with this preset",

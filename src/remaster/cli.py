@@ -10,8 +10,6 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from . import audio as audio_io
 from . import presets
@@ -21,6 +19,7 @@ from .batch import run_batch
 from .errors import SoriError
 from .presets.loader import merge
 from .processors.dissonance import Dissonance
+from .progress import progress_bar
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Sori: master generated music to streaming grade.")
@@ -175,9 +174,8 @@ def _progress(items: list[Path], label: str, quiet: bool):
     if quiet:
         yield from items
         return
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=len(items))
+    with progress_bar(label, transient=True) as bar:
+        task = bar.add_task("", total=len(items))
         for item in items:
             bar.update(task, description=str(item))
             yield item
