@@ -42,3 +42,10 @@ def loaded(tiny_dir: Path):
     """The tiny MusicGen loaded on the CPU through `generate.musicgen.load_model`, as a hub model would be."""
     from generate.musicgen import load_model
     return load_model(str(tiny_dir), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def tiny_melody_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny musicgen-melody (tests/tiny_musicgen.py), built once and saved with save_pretrained."""
+    from tests.tiny_musicgen import save_tiny_melody
+    return save_tiny_melody(tmp_path_factory.mktemp("tiny-musicgen-melody"))

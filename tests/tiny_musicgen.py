@@ -13,6 +13,7 @@ RATE = 8000            # tiny EnCodec: 8 kHz, hop 8*5*4 = 160 -> 50 frames a sec
 CODEBOOKS = 4
 BINS = 64              # codebook size = decoder vocabulary
 WINDOW = 100           # decoder positions: 2 s at 50 Hz
+MELODY_HOP = 1024      # tiny melody model's chroma hop: 128 ms at 8 kHz, as 4096 at 32 kHz
 
 CAPTIONS = [f"{mood} {inst} {genre} at {bpm} bpm"
             for mood in ("sad", "happy", "calm", "bright", "dark")
@@ -32,36 +33,83 @@ def train_tokenizer():
                            extra_ids=0)
 
 
-def save_tiny(out: Path, channels: int = 1) -> Path:
-    """A tiny MusicGen (T5 text encoder, EnCodec, 2-layer decoder) saved with save_pretrained into `out`."""
-    from transformers import (
-        EncodecConfig,
-        EncodecFeatureExtractor,
-        MusicgenConfig,
-        MusicgenDecoderConfig,
-        MusicgenForConditionalGeneration,
-        MusicgenProcessor,
-        T5Config,
-    )
+def _text_and_codec(tokenizer):
+    """The tiny T5 text encoder and EnCodec shared by the text-only and the melody model."""
+    from transformers import EncodecConfig, T5Config
 
-    tokenizer = train_tokenizer()
     text = T5Config(vocab_size=len(tokenizer), d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2,
                     pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
     # 4 codebooks of 64 bins at 50 Hz = 6 bits * 50 * 4 = 1.2 kbps
     codec = EncodecConfig(target_bandwidths=[1.2], sampling_rate=RATE, hidden_size=16, num_filters=4,
                           num_residual_layers=1, upsampling_ratios=[8, 5, 4], codebook_size=BINS, num_lstm_layers=1)
+    return text, codec
+
+
+def _decoder_kwargs(channels: int) -> dict:
     # stereo models interleave the left and right codebooks: 2 x 4
-    decoder = MusicgenDecoderConfig(vocab_size=BINS, max_position_embeddings=WINDOW, num_hidden_layers=2, ffn_dim=64,
-                                    num_attention_heads=2, hidden_size=32, num_codebooks=CODEBOOKS * channels,
-                                    audio_channels=channels, pad_token_id=BINS, bos_token_id=BINS)
-    config = MusicgenConfig(text_encoder=text, audio_encoder=codec, decoder=decoder)
-    torch.manual_seed(0)
-    model = MusicgenForConditionalGeneration(config).eval()
+    return {"vocab_size": BINS, "max_position_embeddings": WINDOW, "num_hidden_layers": 2, "ffn_dim": 64,
+            "num_attention_heads": 2, "hidden_size": 32, "num_codebooks": CODEBOOKS * channels,
+            "audio_channels": channels, "pad_token_id": BINS, "bos_token_id": BINS}
+
+
+def _spread_codebooks(model) -> None:
     with torch.no_grad():       # EnCodec's codebooks start at zeros: every code would decode to the same sound
         for layer in model.audio_encoder.quantizer.layers:
             layer.codebook.embed.normal_()
+
+
+def save_tiny(out: Path, channels: int = 1) -> Path:
+    """A tiny MusicGen (T5 text encoder, EnCodec, 2-layer decoder) saved with save_pretrained into `out`."""
+    from transformers import (
+        EncodecFeatureExtractor,
+        MusicgenConfig,
+        MusicgenDecoderConfig,
+        MusicgenForConditionalGeneration,
+        MusicgenProcessor,
+    )
+
+    tokenizer = train_tokenizer()
+    text, codec = _text_and_codec(tokenizer)
+    decoder = MusicgenDecoderConfig(**_decoder_kwargs(channels))
+    config = MusicgenConfig(text_encoder=text, audio_encoder=codec, decoder=decoder)
+    torch.manual_seed(0)
+    model = MusicgenForConditionalGeneration(config).eval()
+    _spread_codebooks(model)
     extractor = EncodecFeatureExtractor(feature_size=channels, sampling_rate=RATE)
     processor = MusicgenProcessor(feature_extractor=extractor, tokenizer=tokenizer)
+    model.save_pretrained(out)
+    processor.save_pretrained(out)
+    return out
+
+
+def save_tiny_melody(out: Path) -> Path:
+    """A tiny musicgen-melody (the same text encoder, EnCodec and decoder sizes) with its chroma feature extractor.
+
+    The extractor keeps the real model's timing scaled to 8 kHz: hop 1024 and a 4096-point FFT at 8 kHz are the
+    same 128 ms hop (7.8125 chroma frames a second) and 512 ms window as hop 4096 and 16384 at 32 kHz, and the
+    chroma window is the decoder's 2 s (1 + 16000 // 1024 = 16 frames), as 235 frames are the real 30 s."""
+    from transformers import (
+        MusicgenMelodyConfig,
+        MusicgenMelodyDecoderConfig,
+        MusicgenMelodyFeatureExtractor,
+        MusicgenMelodyForConditionalGeneration,
+        MusicgenMelodyProcessor,
+    )
+
+    tokenizer = train_tokenizer()
+    text, codec = _text_and_codec(tokenizer)
+    decoder = MusicgenMelodyDecoderConfig(**_decoder_kwargs(1))
+    seconds = WINDOW // 50
+    config = MusicgenMelodyConfig(text_encoder=text, audio_encoder=codec, decoder=decoder, num_chroma=12,
+                                  chroma_length=1 + seconds * RATE // MELODY_HOP)
+    torch.manual_seed(0)
+    model = MusicgenMelodyForConditionalGeneration(config).eval()
+    _spread_codebooks(model)
+    with torch.no_grad():       # at its initial std of 0.02 the chroma barely moves a random decoder's samples
+        model.audio_enc_to_dec_proj.weight.normal_()
+    extractor = MusicgenMelodyFeatureExtractor(sampling_rate=RATE, hop_length=MELODY_HOP, n_fft=4 * MELODY_HOP,
+                                               chunk_length=seconds)
+    processor = MusicgenMelodyProcessor(feature_extractor=extractor, tokenizer=tokenizer)
     model.save_pretrained(out)
     processor.save_pretrained(out)
     return out

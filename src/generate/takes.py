@@ -233,8 +233,11 @@ def _progress(enabled: bool):
 def generate_takes(loaded: Loaded, prompt: Prompt | str, *, n: int = 1, duration: float = 10.0,
                    seed: int | None = None, guidance_scale: float = 3.0, top_k: int = 250, top_p: float = 0.0,
                    temperature: float = 1.0, out_dir: str | os.PathLike, stem: str = "take", progress: bool = True,
-                   tail_seconds: float = 10.0, crossfade_seconds: float = 1.0, bit_depth: int = 32) -> list[Path]:
-    """Write `n` takes as `out_dir/stem_000.wav` plus `stem_000.json`, ...; return the WAV paths (skipped ones too)."""
+                   tail_seconds: float = 10.0, crossfade_seconds: float = 1.0, bit_depth: int = 32,
+                   melody: str | os.PathLike | None = None) -> list[Path]:
+    """Write `n` takes as `out_dir/stem_000.wav` plus `stem_000.json`, ...; return the WAV paths (skipped ones too).
+
+    `melody`, an audio or MIDI file, makes a musicgen-melody model follow its tune (see generate.melody)."""
     if n < 1:
         raise GenerateError(f"n {n}: the number of takes must be at least 1")
     if not stem or "/" in stem or os.sep in stem:
@@ -249,6 +252,11 @@ def generate_takes(loaded: Loaded, prompt: Prompt | str, *, n: int = 1, duration
     if not caption.strip():
         raise GenerateError("the prompt is empty: give a caption or categories")
     windows_per_take = len(plan_windows(loaded, duration, tail_seconds))
+    conditioning, melody_record = None, None
+    if melody is not None:
+        from .melody import describe, melody_inputs
+        conditioning = melody_inputs(loaded, melody, duration)      # once: every take follows the same melody
+        melody_record = describe(melody)
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -269,7 +277,7 @@ def generate_takes(loaded: Loaded, prompt: Prompt | str, *, n: int = 1, duration
             bar.update(task, description=f"take {i + 1}/{n} (seed {take_seed})")
             started = time.perf_counter()
             audio, windows = render(loaded, caption, duration, sampling, seed=take_seed, tail_seconds=tail_seconds,
-                                    crossfade_seconds=crossfade_seconds,
+                                    crossfade_seconds=crossfade_seconds, conditioning=conditioning,
                                     on_window=lambda _w: bar.advance(task, 1))
             elapsed = time.perf_counter() - started
             write(wav, audio, loaded.sample_rate, bit_depth=bit_depth, dither=False)
@@ -283,6 +291,7 @@ def generate_takes(loaded: Loaded, prompt: Prompt | str, *, n: int = 1, duration
                 "revision": loaded.revision,
                 "adapter": loaded.adapter,
                 "model_type": loaded.model_type,
+                "melody": melody_record,
                 "generation": {**{k: getattr(sampling, k) for k in ("guidance_scale", "top_k", "top_p",
                                                                      "temperature")},
                                "do_sample": True, "tail_seconds": tail_seconds,

@@ -22,7 +22,7 @@ from .processors.dissonance import Dissonance
 from .progress import progress_bar
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Sori: master generated music to streaming grade.")
+                  help="Sori: generate music, and master it to streaming grade.")
 presets_app = typer.Typer(no_args_is_help=True, help="List, show and validate presets.")
 app.add_typer(presets_app, name="presets")
 
