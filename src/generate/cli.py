@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 import typer
 
-from remaster import presets
 from remaster.cli import PresetOpt, SetOpt, _fmt, _overrides, app
 from remaster.cli import main as _remaster_main
 
@@ -68,6 +67,12 @@ def _out_dir(path: Path) -> Path:
     return path
 
 
+def _check(n: int, duration: float, seed: int | None, guidance: float, top_k: int, top_p: float,
+           temperature: float) -> None:
+    from .takes import Sampling, check_request
+    check_request(n, duration, seed, Sampling(guidance, top_k, top_p, temperature))
+
+
 def _load(model: str, adapter: str | None, device: str, dtype: str, engine: str, int8: bool):
     from .musicgen import load_model
     return load_model(model, adapter=adapter, device=device, dtype=dtype, engine=engine, quantize=int8)
@@ -92,6 +97,7 @@ def generate_cmd(
     """Generate N raw takes (WAV + sidecar JSON each) from a prompt or categories."""
     prompt = _prompt(text, instrument, genre, mood, tempo, mode, extra, solo)
     out = _out_dir(output)
+    _check(n, duration, seed, guidance, top_k, top_p, temperature)
     _show_prompt(prompt)
     loaded = _load(model, adapter, device, dtype, engine, int8)
     from .takes import generate_takes
@@ -123,10 +129,11 @@ def make_cmd(
     """Generate takes, master them with a preset (making sour takes again if it asks), and write one report."""
     prompt = _prompt(text, instrument, genre, mood, tempo, mode, extra, solo)
     out = _out_dir(output)
-    presets.load(preset, _overrides(set_))          # a bad preset fails before the model loads
+    _check(n, duration, seed, guidance, top_k, top_p, temperature)
+    from .make import make, resolve_preset
+    resolve_preset(preset, _overrides(set_), retries)      # a bad preset fails before the model loads
     _show_prompt(prompt)
     loaded = _load(model, adapter, device, dtype, engine, int8)
-    from .make import make
     result = make(loaded, prompt, out_dir=out, preset=preset, overrides=_overrides(set_), retries=retries, n=n,
                   duration=duration, seed=seed, progress=not quiet, guidance_scale=guidance, top_k=top_k,
                   top_p=top_p, temperature=temperature, melody=melody)

@@ -89,13 +89,10 @@ def _row(i: int, raw: Path, out: Path, batch_row: dict[str, Any]) -> dict[str, A
     return row
 
 
-def make(loaded: Loaded, prompt: Prompt | str, *, out_dir: str | os.PathLike, preset: str | os.PathLike = "streaming",
-         overrides: dict[str, Any] | None = None, retries: int | None = None, n: int = 1, duration: float = 10.0,
-         seed: int | None = None, progress: bool = True, **generation: Any) -> MakeResult:
-    """Generate `n` takes into `out_dir/raw`, master them into `out_dir/mastered`, write `out_dir/report.json`.
-
-    `generation` goes to `generate_takes` (guidance_scale, top_k, top_p, temperature, melody, ...)."""
-    resolved = presets.load(preset, overrides)       # a bad preset fails before any generation
+def resolve_preset(preset: str | os.PathLike, overrides: dict[str, Any] | None = None,
+                   retries: int | None = None) -> presets.Preset:
+    """The preset `make` masters with; `retries=N` turns its dissonance stage to re-generation with N attempts."""
+    resolved = presets.load(preset, overrides)
     if retries is not None:
         if not 1 <= retries <= 20:
             raise GenerateError(f"retries {retries}: must be within 1..20 (attempts at a sour take)")
@@ -104,6 +101,16 @@ def make(loaded: Loaded, prompt: Prompt | str, *, out_dir: str | os.PathLike, pr
                                 "enabled; use a preset with one (streaming, gugak-solo)")
         resolved = presets.load(preset, merge(overrides or {}, {"dissonance": {"action": "regenerate",
                                                                                 "max_attempts": retries}}))
+    return resolved
+
+
+def make(loaded: Loaded, prompt: Prompt | str, *, out_dir: str | os.PathLike, preset: str | os.PathLike = "streaming",
+         overrides: dict[str, Any] | None = None, retries: int | None = None, n: int = 1, duration: float = 10.0,
+         seed: int | None = None, progress: bool = True, **generation: Any) -> MakeResult:
+    """Generate `n` takes into `out_dir/raw`, master them into `out_dir/mastered`, write `out_dir/report.json`.
+
+    `generation` goes to `generate_takes` (guidance_scale, top_k, top_p, temperature, melody, ...)."""
+    resolved = resolve_preset(preset, overrides, retries)      # a bad preset fails before any generation
     out = Path(out_dir)
     raw_dir, master_dir, retry_dir = out / "raw", out / "mastered", out / "retries"
     out.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from remaster.audio import atomic_write_text, write
+from remaster.progress import progress_bar
 from remaster.regenerate import load_sidecar, sidecar_path
 
 from .categories import Prompt
@@ -222,12 +223,18 @@ def _existing_base_seed(out: Path, stem: str) -> int | None:
     return None
 
 
-def _progress(enabled: bool):
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=Console(stderr=True), disable=not enabled, transient=False)
+def check_request(n: int, duration: float, seed: int | None, sampling: Sampling, stem: str = "take") -> Sampling:
+    """What a request for takes must satisfy, checked before any model loads."""
+    if n < 1:
+        raise GenerateError(f"n {n}: the number of takes must be at least 1")
+    if not stem or "/" in stem or os.sep in stem:
+        raise GenerateError(f"stem '{stem}': must be a plain file name prefix")
+    sampling.check()
+    if not (math.isfinite(duration) and duration > 0):
+        raise GenerateError(f"duration {duration}: must be a positive number of seconds")
+    if seed is not None and not 0 <= seed <= MAX_SEED - n:
+        raise GenerateError(f"seed {seed}: must be within 0..{MAX_SEED - n} for {n} takes")
+    return sampling
 
 
 def generate_takes(loaded: Loaded, prompt: Prompt | str, *, n: int = 1, duration: float = 10.0,
@@ -238,16 +245,7 @@ def generate_takes(loaded: Loaded, prompt: Prompt | str, *, n: int = 1, duration
     """Write `n` takes as `out_dir/stem_000.wav` plus `stem_000.json`, ...; return the WAV paths (skipped ones too).
 
     `melody`, an audio or MIDI file, makes a musicgen-melody model follow its tune (see generate.melody)."""
-    if n < 1:
-        raise GenerateError(f"n {n}: the number of takes must be at least 1")
-    if not stem or "/" in stem or os.sep in stem:
-        raise GenerateError(f"stem '{stem}': must be a plain file name prefix")
-    sampling = Sampling(guidance_scale, top_k, top_p, temperature)
-    sampling.check()
-    if not (math.isfinite(duration) and duration > 0):
-        raise GenerateError(f"duration {duration}: must be a positive number of seconds")
-    if seed is not None and not 0 <= seed <= MAX_SEED - n:
-        raise GenerateError(f"seed {seed}: must be within 0..{MAX_SEED - n} for {n} takes")
+    sampling = check_request(n, duration, seed, Sampling(guidance_scale, top_k, top_p, temperature), stem)
     caption = prompt.caption if isinstance(prompt, Prompt) else str(prompt)
     if not caption.strip():
         raise GenerateError("the prompt is empty: give a caption or categories")
@@ -264,8 +262,8 @@ def generate_takes(loaded: Loaded, prompt: Prompt | str, *, n: int = 1, duration
     if base is None or not 0 <= base <= MAX_SEED - n:
         base = secrets.randbelow(MAX_SEED - n)
     paths = []
-    with _progress(progress) as bar:
-        task = bar.add_task(f"generating {n} take{'s' if n > 1 else ''}", total=n * windows_per_take)
+    with progress_bar(f"generating {n} take{'s' if n > 1 else ''}", enabled=progress, remaining=False) as bar:
+        task = bar.add_task("", total=n * windows_per_take)
         for i in range(n):
             wav = out / f"{stem}_{i:03d}.wav"
             sidecar = sidecar_path(wav)
