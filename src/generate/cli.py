@@ -98,8 +98,8 @@ def generate_cmd(
     prompt = _prompt(text, instrument, genre, mood, tempo, mode, extra, solo)
     out = _out_dir(output)
     _check(n, duration, seed, guidance, top_k, top_p, temperature)
-    _show_prompt(prompt)
     loaded = _load(model, adapter, device, dtype, engine, int8)
+    _show_prompt(prompt)
     from .takes import generate_takes
     paths = generate_takes(loaded, prompt, n=n, duration=duration, seed=seed, guidance_scale=guidance, top_k=top_k,
                            top_p=top_p, temperature=temperature, melody=melody, out_dir=out, progress=not quiet)
@@ -132,8 +132,8 @@ def make_cmd(
     _check(n, duration, seed, guidance, top_k, top_p, temperature)
     from .make import make, resolve_preset
     resolve_preset(preset, _overrides(set_), retries)      # a bad preset fails before the model loads
-    _show_prompt(prompt)
     loaded = _load(model, adapter, device, dtype, engine, int8)
+    _show_prompt(prompt)
     result = make(loaded, prompt, out_dir=out, preset=preset, overrides=_overrides(set_), retries=retries, n=n,
                   duration=duration, seed=seed, progress=not quiet, guidance_scale=guidance, top_k=top_k,
                   top_p=top_p, temperature=temperature, melody=melody)
