@@ -205,3 +205,15 @@ def test_make_rejects_a_bad_preset_before_generating(loaded, tmp_path: Path) -> 
     with pytest.raises(GenerateError, match="retries"):
         make(loaded, "calm haegeum", out_dir=tmp_path / "x", retries=0, progress=False)
     assert not (tmp_path / "x").exists()
+
+
+def test_regenerator_loads_the_takes_own_model_engine_and_weights(tiny_dir: Path, tmp_path: Path) -> None:
+    from generate.musicgen import load_model
+    int8 = load_model(str(tiny_dir), device="cpu", quantize=True)
+    wav, sidecar = _take(int8, tmp_path / "a", 0.5)
+    assert sidecar["quantized"] is True and sidecar["engine"] == int8.engine == "sori"
+    regen = TakeRegenerator(device="cpu")         # no model given: the sidecar's, as it was loaded
+    take = regen(Request(sidecar, 1, (), wav))
+    assert regen.loaded is not None and regen.loaded.quantized and regen.loaded.model_id == str(tiny_dir)
+    same, _ = _take(int8, tmp_path / "b", 0.5, seed=derive_seed(5, 1))
+    np.testing.assert_array_equal(take.audio, _read(same))

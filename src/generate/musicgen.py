@@ -23,6 +23,7 @@ from .errors import GenerateError
 
 ADAPTER_CONFIG = "adapter_config.json"
 _DEFAULT_MAX_LENGTH = 20          # GenerationConfig's default max_length: means "not set by the checkpoint"
+_ENGINES = ("auto", "sori", "transformers")
 _DTYPES = {"fp32": "float32", "float32": "float32", "fp16": "float16", "float16": "float16", "half": "float16",
            "bf16": "bfloat16", "bfloat16": "bfloat16"}
 
@@ -156,8 +157,16 @@ def _max_seconds(model: Any, frame_rate: float) -> float:
     return positions / frame_rate
 
 
-def load_model(name_or_path: str, *, adapter: str | None = None, device: str = "auto", dtype: str = "auto") -> Loaded:
-    """Load a MusicGen model (hub id, saved directory or LoRA adapter directory) ready to generate, in eval mode."""
+def load_model(name_or_path: str, *, adapter: str | None = None, device: str = "auto", dtype: str = "auto",
+               engine: str = "auto", quantize: bool = False) -> Loaded:
+    """Load a MusicGen model (hub id, saved directory or LoRA adapter directory) ready to generate, in eval mode.
+
+    `engine`: "sori" (generate.fast's loop: the same tokens as transformers' in float32, faster), "transformers"
+    (`model.generate`), or "auto" (sori where it supports the model, as for musicgen-melody it does not).
+    `quantize`: int8 weights for the decoder's linear layers, CPU and float32 only (see generate.fast)."""
+    engine = (engine or "auto").lower()
+    if engine not in _ENGINES:
+        raise GenerateError(f"unknown engine '{engine}'; allowed: {', '.join(_ENGINES)}")
     name = str(name_or_path)
     local = Path(name).expanduser()
     if local.is_dir() and (local / ADAPTER_CONFIG).is_file():
@@ -179,6 +188,10 @@ def load_model(name_or_path: str, *, adapter: str | None = None, device: str = "
 
     dev = _resolve_device(device)
     dt = _resolve_dtype(dtype, dev)
+    if quantize and (dev != "cpu" or dt != "float32"):
+        # fail before loading: the int8 kernels are CPU kernels over float32 activations
+        raise GenerateError(f"quantize (int8) runs on the CPU in fp32 only, not on {dev} in {dt}; on a GPU use "
+                            "--dtype bf16 or fp16 instead")
 
     import torch
     import transformers
@@ -222,6 +235,13 @@ def load_model(name_or_path: str, *, adapter: str | None = None, device: str = "
 
     model.to(dev)
     model.eval()
+    from . import fast
+    if quantize:
+        model = fast.quantize(model)         # a LoRA adapter is merged into the weights first
+    reason = fast.unsupported_reason(model) if engine != "transformers" else None
+    if engine == "sori" and reason is not None:
+        raise GenerateError(f"engine 'sori' cannot run {name}: {reason}; use engine 'auto' or 'transformers'")
+    engine = "transformers" if engine == "transformers" or reason is not None else "sori"
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     audio_cfg = base.config.audio_encoder
     frame_rate = float(getattr(audio_cfg, "frame_rate", None) or base.audio_encoder.config.frame_rate)
@@ -229,4 +249,5 @@ def load_model(name_or_path: str, *, adapter: str | None = None, device: str = "
                   sample_rate=int(audio_cfg.sampling_rate), frame_rate=frame_rate,
                   max_seconds=_max_seconds(base, frame_rate), adapter=adapter,
                   channels=int(getattr(base.config.decoder, "audio_channels", 1) or 1),
-                  num_codebooks=int(base.config.decoder.num_codebooks), model_type=base.config.model_type)
+                  num_codebooks=int(base.config.decoder.num_codebooks), model_type=base.config.model_type,
+                  engine=engine, quantized=bool(quantize))

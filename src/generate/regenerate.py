@@ -84,7 +84,10 @@ class TakeRegenerator:
         if not model:
             raise GenerateError("the sidecar names no model; it was not written by `sori generate`")
         if self.loaded is None:
-            self.loaded = load_model(str(model), adapter=sidecar.get("adapter"), device=self.device, dtype=self.dtype)
+            # the take's own engine and weights: an int8 take is only made again exactly with int8 weights
+            self.loaded = load_model(str(model), adapter=sidecar.get("adapter"), device=self.device, dtype=self.dtype,
+                                     engine=str(sidecar.get("engine") or "auto"),
+                                     quantize=bool(sidecar.get("quantized")))
         if (self.loaded.model_id, self.loaded.adapter) != (model, sidecar.get("adapter")):
             raise GenerateError(f"the take was made by {model}"
                                 f"{' + ' + str(sidecar['adapter']) if sidecar.get('adapter') else ''}, but this "

@@ -296,6 +296,8 @@ def generate_takes(loaded: Loaded, prompt: Prompt | str, *, n: int = 1, duration
                                "crossfade_seconds": crossfade_seconds},
                 "device": loaded.device,
                 "dtype": loaded.dtype,
+                "engine": loaded.engine,
+                "quantized": loaded.quantized,
                 "duration": duration,
                 "sample_rate": loaded.sample_rate,
                 "channels": int(audio.shape[0]),
