@@ -122,9 +122,9 @@ def make(loaded: Loaded, prompt: Prompt | str, *, out_dir: str | os.PathLike, pr
     context = Context(regenerator=TakeRegenerator(loaded, out_dir=retry_dir))
     rows = []
     with progress_bar("mastering", enabled=progress) as bar:
-        task = bar.add_task("mastering", total=len(raws))
+        task = bar.add_task("", total=len(raws))
         for i, raw in enumerate(raws):
-            bar.update(task, description=f"mastering {raw.name}")
+            bar.update(task, description=raw.name)
             rel = Path(raw.name)
             job = Job(raw, rel, master_dir / rel.with_suffix(f".{resolved.output.format}"),
                       out / STATE_DIR / "records" / f"{rel.name}.json")
