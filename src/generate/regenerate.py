@@ -36,7 +36,7 @@ from remaster.regenerate import Request, Take, load_sidecar, sidecar_path
 
 from .errors import GenerateError
 from .musicgen import Loaded, load_model
-from .takes import MAX_SEED, Sampling, _call, crossfade_join, render, seed_everything
+from .takes import MAX_SEED, Sampling, _call, continue_audio, crossfade_join, render, seed_everything
 
 
 def derive_seed(seed: int, attempt: int) -> int:
@@ -194,11 +194,8 @@ class TakeRegenerator:
         else:
             prompt_frames = round(float(window.get("prompt_seconds") or 0) * fr) or new_frames // 2
             prompt_len = min(start, round(prompt_frames * hop))
-            out = _call(loaded, caption, new_frames, sampling, prompt_audio=audio[:, start - prompt_len:start],
-                        conditioning=conditioning)
-            head_xf = min(xf, prompt_len)
-            joined = crossfade_join(audio[:, :start], out[:, prompt_len - head_xf:prompt_len + (end - start)],
-                                    head_xf)
+            joined = continue_audio(loaded, caption, audio[:, :start], prompt_len, new_frames, end - start, sampling,
+                                    xf, conditioning)
         joined = joined[:, :end]
         if joined.shape[-1] < end:
             joined = np.pad(joined, ((0, 0), (0, end - joined.shape[-1])))

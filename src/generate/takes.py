@@ -133,6 +133,16 @@ def _call(loaded: Loaded, caption: str, new_frames: int, sampling: Sampling,
     return audio[0].float().cpu().numpy()
 
 
+def continue_audio(loaded: Loaded, caption: str, head: np.ndarray, prompt_len: int, new_frames: int, new_len: int,
+                   sampling: Sampling, crossfade: int, conditioning: Mapping[str, Any] | None = None) -> np.ndarray:
+    """`head` continued by `new_frames` frames (`new_len` samples kept): the model is prompted with the last
+    `prompt_len` samples of `head`, and its output starts with that prompt re-decoded, which is faded (equal power,
+    `crossfade` samples at most) into `head`, ending at the join."""
+    out = _call(loaded, caption, new_frames, sampling, prompt_audio=head[:, -prompt_len:], conditioning=conditioning)
+    xf = max(1, min(crossfade, prompt_len))
+    return crossfade_join(head, out[:, prompt_len - xf:prompt_len + new_len], xf)
+
+
 def plan_windows(loaded: Loaded, duration: float, tail_seconds: float) -> list[dict[str, Any]]:
     """The generate calls a take of `duration` seconds needs: each with its prompt and new frames."""
     fr = loaded.frame_rate
@@ -174,11 +184,8 @@ def render(loaded: Loaded, caption: str, duration: float, sampling: Sampling, *,
             audio = _call(loaded, caption, w["new_frames"], sampling, conditioning=conditioning)[:, :want]
         else:
             prompt_len = round(w["prompt_frames"] * hop)
-            out = _call(loaded, caption, w["new_frames"], sampling, prompt_audio=audio[:, -prompt_len:],
-                        conditioning=conditioning)[:, :want]
-            # `out` starts with the re-decoded prompt: fade from the audio so far into it, ending at the join.
-            xf = max(1, min(round(crossfade_seconds * sr), prompt_len))
-            audio = crossfade_join(audio, out[:, prompt_len - xf:], xf)
+            audio = continue_audio(loaded, caption, audio, prompt_len, w["new_frames"], want - prompt_len, sampling,
+                                   round(crossfade_seconds * sr), conditioning)
         record = {"index": w["index"], "start_seconds": w["start_frame"] / fr,
                   "end_seconds": (w["start_frame"] + w["new_frames"]) / fr,
                   "prompt_seconds": w["prompt_frames"] / fr, "new_frames": w["new_frames"],
