@@ -15,7 +15,6 @@ silence (the argmax of an all-zero chroma) and what the model itself uses as its
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from dataclasses import dataclass
@@ -241,8 +240,5 @@ def describe(source: str | os.PathLike) -> dict[str, Any]:
         except AudioError as e:
             raise GenerateError(f"melody {e}") from None
         seconds = head.frames / head.samplerate if head.samplerate else 0.0
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return {"path": str(path.resolve()), "kind": kind, "sha256": digest.hexdigest(), "seconds": round(seconds, 3)}
+    from remaster.batch import sha256_file
+    return {"path": str(path.resolve()), "kind": kind, "sha256": sha256_file(path), "seconds": round(seconds, 3)}
