@@ -21,14 +21,16 @@ CAPTIONS = [f"{mood} {inst} {genre} at {bpm} bpm"
             for genre, bpm in (("sanjo", 60), ("ambient", 90))]
 
 
-def train_tokenizer():
+def train_tokenizer(texts=None, vocab_size: int = 120):
+    """A T5 tokenizer trained on `texts` (default: CAPTIONS): whole words for the words it has seen."""
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import T5TokenizerFast
 
     tok = Tokenizer(models.Unigram())
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
-    trainer = trainers.UnigramTrainer(vocab_size=120, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>")
-    tok.train_from_iterator(CAPTIONS, trainer)
+    trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"],
+                                      unk_token="<unk>")
+    tok.train_from_iterator(list(texts or CAPTIONS), trainer)
     return T5TokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
                            extra_ids=0)
 
@@ -58,8 +60,29 @@ def _spread_codebooks(model) -> None:
             layer.codebook.embed.normal_()
 
 
-def save_tiny(out: Path, channels: int = 1) -> Path:
-    """A tiny MusicGen (T5 text encoder, EnCodec, 2-layer decoder) saved with save_pretrained into `out`."""
+def fit_codebooks(model, audio) -> None:
+    """Codebooks drawn from the encoder's own outputs on `audio` (list of mono 8 kHz arrays), layer by layer on the
+    residuals, as EnCodec's k-means initialisation starts: random normal codebooks sit far from a random encoder's
+    small outputs, so every frame would get the same code and a model trained on them would learn nothing."""
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        frames = []
+        for a in audio:
+            x = torch.as_tensor(a, dtype=torch.float32)[None, None, :]
+            frames.append(model.audio_encoder.encoder(x)[0].T)          # (frames, dim)
+        residual = torch.cat(frames)
+        for layer in model.audio_encoder.quantizer.layers:
+            pick = torch.randint(0, residual.shape[0], (BINS,), generator=gen)
+            layer.codebook.embed.copy_(residual[pick] + 1e-3 * torch.randn(BINS, residual.shape[1], generator=gen))
+            codes = layer.codebook.encode(residual[None])[0]
+            residual = residual - layer.codebook.decode(codes)
+
+
+def save_tiny(out: Path, channels: int = 1, fit_to=None, texts=None) -> Path:
+    """A tiny MusicGen (T5 text encoder, EnCodec, 2-layer decoder) saved with save_pretrained into `out`.
+
+    `fit_to`: mono 8 kHz audio to draw the codebooks from (see `fit_codebooks`), and `texts` the captions the
+    tokenizer learns its words from (besides CAPTIONS), for models that are trained."""
     from transformers import (
         EncodecFeatureExtractor,
         MusicgenConfig,
@@ -68,13 +91,15 @@ def save_tiny(out: Path, channels: int = 1) -> Path:
         MusicgenProcessor,
     )
 
-    tokenizer = train_tokenizer()
+    tokenizer = train_tokenizer(CAPTIONS + list(texts), vocab_size=240) if texts else train_tokenizer()
     text, codec = _text_and_codec(tokenizer)
     decoder = MusicgenDecoderConfig(**_decoder_kwargs(channels))
     config = MusicgenConfig(text_encoder=text, audio_encoder=codec, decoder=decoder)
     torch.manual_seed(0)
     model = MusicgenForConditionalGeneration(config).eval()
     _spread_codebooks(model)
+    if fit_to is not None:
+        fit_codebooks(model, fit_to)
     extractor = EncodecFeatureExtractor(feature_size=channels, sampling_rate=RATE)
     processor = MusicgenProcessor(feature_extractor=extractor, tokenizer=tokenizer)
     model.save_pretrained(out)

@@ -427,6 +427,12 @@ def _and_join(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _check_bpm(bpm: int) -> int:
+    if isinstance(bpm, bool) or not isinstance(bpm, int) or not 20 <= bpm <= 300:
+        raise GenerateError(f"tempo {bpm} bpm is out of range; use 20 to 300 bpm or a tempo name such as 중모리")
+    return bpm
+
+
 def build_prompt(instruments: str | Entry | Iterable[str | Entry] = (),
                  genres: str | Entry | Iterable[str | Entry] = (),
                  moods: str | Entry | Iterable[str | Entry] = (),
@@ -436,19 +442,22 @@ def build_prompt(instruments: str | Entry | Iterable[str | Entry] = (),
                  solo: bool = False,
                  keywords: str | None = None,
                  etc: str | Entry | Iterable[str | Entry] = (),
-                 taxonomy: Taxonomy | None = None) -> Prompt:
+                 taxonomy: Taxonomy | None = None,
+                 bpm: int | None = None) -> Prompt:
     """Build an English caption from categories and/or free Korean/English keywords.
 
     Explicit categories must be known (else `UnknownCategory`); keywords are parsed leniently: their known words
     become categories and the rest stays free text (Korean leftovers are left out of the English caption and listed
     in `dropped` and `notes`). `solo=True` (or the keyword 독주/solo) needs exactly one instrument and no ensemble
     genre, and phrases the caption so that instrument plays alone. `tempo` is a tempo or jangdan name, or a BPM.
+    `bpm` overrides the beats per minute the caption states (a recording's own tempo beside its jangdan name).
     """
     tax = taxonomy or load_taxonomy()
+    own_bpm = _check_bpm(bpm) if bpm is not None else None
     picked: dict[str, list[Entry]] = {f: [] for f in FIELDS}
     notes: list[str] = []
     words: list[str] = []
-    bpm: int | None = None
+    bpm = None                                         # from here on: the bpm the caption states
 
     for name, f in ((instruments, "instruments"), (genres, "genres"), (moods, "moods"), (etc, "etc")):
         for v in _names(name):
@@ -457,9 +466,7 @@ def build_prompt(instruments: str | Entry | Iterable[str | Entry] = (),
     if isinstance(tempo, bool):
         raise GenerateError(f"tempo must be a tempo name or beats per minute, got {tempo!r}")
     if isinstance(tempo, int) or (isinstance(tempo, str) and (tempo.strip().isdigit() or _BPM.match(tempo.strip()))):
-        bpm = int(tempo) if isinstance(tempo, int) else int(re.sub(r"\D", "", tempo))
-        if not 20 <= bpm <= 300:
-            raise GenerateError(f"tempo {bpm} bpm is out of range; use 20 to 300 bpm or a tempo name such as 중모리")
+        bpm = _check_bpm(int(tempo) if isinstance(tempo, int) else int(re.sub(r"\D", "", tempo)))
     elif tempo is not None:
         words.append(tempo if isinstance(tempo, str) else tempo.en)
         picked["tempos"].append(_resolve(tempo, "tempos", tax))
@@ -510,6 +517,8 @@ def build_prompt(instruments: str | Entry | Iterable[str | Entry] = (),
                                 "drop it or turn solo off")
 
     tempo_entry = picked["tempos"][0] if picked["tempos"] else None
+    if own_bpm is not None:
+        bpm = own_bpm
     if bpm is None and tempo_entry is not None:
         bpm = tempo_entry.mid_bpm
 

@@ -178,7 +178,8 @@ def categories_cmd(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """The `sori` entry point: remaster's commands and these."""
+    """The `sori` entry point: remaster's commands, these, and fine-tuning's (`sori data`, `sori train`)."""
+    from .finetune import cli as _finetune_cli  # noqa: F401  (registers its commands on the app)
     _remaster_main(argv)
 
 

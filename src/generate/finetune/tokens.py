@@ -1,0 +1,303 @@
+"""The token cache: every window of a prepared dataset encoded once with the model's EnCodec.
+
+Training then reads integer codes, never audio: a 30 s window is 1,500 frames x 4 codebooks of 2-byte codes
+(12 kB) instead of 1.9 MB of 32 kHz float samples and an EnCodec pass at every step.
+
+    CACHE/cache.json                 format, model, codec (rate, frame rate, codebooks, bins), shards, counts
+    CACHE/train-00000.safetensors    `codes` int16 (codebooks, total frames), `lengths` int32 (windows,);
+                                     metadata["records"]: the windows' manifest rows (id, caption, ...), in order
+
+A shard is one file written atomically, so an interrupted run keeps every finished shard and a rerun encodes only
+the rest. Shards are planned from the sorted manifest, so a shard whose ids match the plan is reused as it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import GenerateError
+
+FORMAT = "sori-tokens/1"
+CACHE_JSON = "cache.json"
+SPLITS = ("train", "valid")
+
+
+def default_dir(dataset_dir: Path, model: str) -> Path:
+    """DATASET_DIR/tokens/<model's last path part>, e.g. tokens/musicgen-small."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(model.rstrip("/\\")).name).strip("-.") or "model"
+    return dataset_dir / "tokens" / slug
+
+
+def read_manifest(dataset_dir: Path) -> list[dict[str, Any]]:
+    """The rows of DATASET_DIR/manifest.jsonl (written by `sori data prepare`), sorted by id."""
+    path = dataset_dir / "manifest.jsonl"
+    if not path.is_file():
+        raise GenerateError(f"{dataset_dir}: no manifest.jsonl; make the dataset first with "
+                            "`sori data prepare SOURCE -o DATASET_DIR`")
+    rows = []
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as e:
+                raise GenerateError(f"{path}:{n}: not JSON ({e}); prepare the dataset again") from None
+            missing = [k for k in ("id", "split", "audio", "caption") if k not in row]
+            if missing:
+                raise GenerateError(f"{path}:{n}: missing {', '.join(missing)}; prepare the dataset again")
+            rows.append(row)
+    if not rows:
+        raise GenerateError(f"{path}: no windows; check the filters given to `sori data prepare`")
+    return sorted(rows, key=lambda r: r["id"])
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def codec_fingerprint(model: Any) -> str:
+    """What makes two encodings comparable: the codec's config and a checksum of its weights."""
+    codec = model.audio_encoder
+    h = hashlib.sha256(codec.config.to_json_string(use_diff=False).encode())
+    for name, tensor in sorted(codec.state_dict().items()):
+        h.update(name.encode())
+        h.update(np.asarray(tensor.detach().float().sum().item(), dtype=np.float64).tobytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class Shard:
+    name: str                  # train-00000.safetensors
+    split: str
+    ids: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "split": self.split, "windows": len(self.ids),
+                "ids_sha256": _sha("\n".join(self.ids))}
+
+
+def plan_shards(rows: Sequence[dict[str, Any]], shard_size: int) -> list[Shard]:
+    shards = []
+    for split in sorted({r["split"] for r in rows}, key=lambda s: (SPLITS.index(s) if s in SPLITS else 9, s)):
+        ids = [r["id"] for r in rows if r["split"] == split]
+        for i in range(0, len(ids), shard_size):
+            shards.append(Shard(f"{split}-{i // shard_size:05d}.safetensors", split, ids[i:i + shard_size]))
+    return shards
+
+
+def _shard_ids(path: Path) -> list[str] | None:
+    from safetensors import safe_open
+    try:
+        with safe_open(str(path), "pt") as f:
+            meta = f.metadata() or {}
+        return [r["id"] for r in json.loads(meta.get("records", "[]"))]
+    except Exception:           # a torn or foreign file: encode that shard again
+        return None
+
+
+def _read_window(dataset_dir: Path, row: dict[str, Any], rate: int) -> np.ndarray:
+    import soundfile as sf
+    import soxr
+    path = dataset_dir / row["audio"]
+    try:
+        audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except (OSError, RuntimeError, sf.LibsndfileError) as e:
+        raise GenerateError(f"{path}: cannot read this window ({e}); prepare the dataset again") from None
+    mono = audio.mean(axis=1)
+    if sr != rate:
+        mono = soxr.resample(mono, sr, rate, quality="HQ").astype(np.float32)
+    return mono
+
+
+def encode(model: Any, batch: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """EnCodec codes (codebooks, frames) of equal-length mono windows, as MusicGen's decoder reads them."""
+    import torch
+    device = next(model.audio_encoder.parameters()).device
+    dtype = next(model.audio_encoder.parameters()).dtype
+    values = torch.from_numpy(np.stack(batch)[:, None, :]).to(device=device, dtype=dtype)
+    with torch.inference_mode():
+        out = model.audio_encoder.encode(input_values=values, return_dict=True)
+    codes = out.audio_codes            # (chunks, batch, codebooks, frames)
+    if codes.shape[0] != 1:
+        raise GenerateError("the model's EnCodec encodes in chunks; fine-tuning needs chunk_length None")
+    return [c.cpu().numpy().astype(np.int16) for c in codes[0]]
+
+
+def _batches(rows: Sequence[dict[str, Any]], audio: Sequence[np.ndarray], size: int) -> Iterator[list[int]]:
+    """Indices grouped by exact length (so no window is padded), at most `size` at a time, in order of first use."""
+    by_len: dict[int, list[int]] = {}
+    for i, a in enumerate(audio):
+        by_len.setdefault(len(a), []).append(i)
+    for group in by_len.values():
+        for j in range(0, len(group), size):
+            yield group[j:j + size]
+
+
+def _write_shard(path: Path, codes: list[np.ndarray], records: list[dict[str, Any]]) -> None:
+    import torch
+    from safetensors.torch import save_file
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tensors = {"codes": torch.from_numpy(np.concatenate(codes, axis=1)),
+               "lengths": torch.tensor([c.shape[1] for c in codes], dtype=torch.int32)}
+    try:
+        save_file(tensors, str(tmp), metadata={"records": json.dumps(records, ensure_ascii=False)})
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@dataclass
+class TokenizeResult:
+    cache_dir: Path
+    windows: int
+    encoded: int               # windows encoded by this run (the rest came from finished shards)
+    frames: int
+    shards: int
+
+
+def tokenize(dataset_dir: str | os.PathLike, model_name: str, *, cache_dir: str | os.PathLike | None = None,
+             shard_size: int = 512, batch_size: int = 8, device: str = "auto",
+             on_progress: Callable[[int, int], None] | None = None, loaded: Any = None) -> TokenizeResult:
+    """Encode every window of DATASET_DIR with `model_name`'s EnCodec into CACHE (default DATASET_DIR/tokens/<model>).
+
+    `on_progress(done, total)` is called as windows are finished. `loaded` (a `Loaded`) skips loading the model."""
+    from remaster.audio import atomic_write_text
+
+    from .. import musicgen
+
+    ddir = Path(dataset_dir)
+    rows = read_manifest(ddir)
+    out = Path(cache_dir) if cache_dir is not None else default_dir(ddir, model_name)
+    if shard_size < 1 or batch_size < 1:
+        raise GenerateError("--shard-size and --batch-size must be at least 1")
+    if loaded is None:
+        loaded = musicgen.load_model(model_name, device=device, dtype="fp32", engine="transformers")
+    base = loaded.model.get_base_model() if hasattr(loaded.model, "get_base_model") else loaded.model
+    if loaded.channels != 1:
+        raise GenerateError(f"{model_name} is a stereo model; the prepared windows are mono, so fine-tune a mono "
+                            "MusicGen (musicgen-small, -medium, -large)")
+    meta = {"format": FORMAT, "model": model_name, "codec": codec_fingerprint(base),
+            "sample_rate": loaded.sample_rate, "frame_rate": loaded.frame_rate,
+            "codebooks": loaded.num_codebooks, "bins": int(base.config.decoder.vocab_size),
+            "pad_token_id": int(base.generation_config.pad_token_id
+                                if base.generation_config.pad_token_id is not None
+                                else base.config.decoder.pad_token_id),
+            "dataset": str(ddir.resolve())}
+    old = _read_meta(out)
+    if old is not None and (old.get("codec") != meta["codec"] or old.get("format") != FORMAT):
+        raise GenerateError(f"{out} holds tokens of another codec ({old.get('model')}); pass a new --output or "
+                            "delete that folder")
+    out.mkdir(parents=True, exist_ok=True)
+
+    shards = plan_shards(rows, shard_size)
+    by_id = {r["id"]: r for r in rows}
+    done = 0
+    encoded = 0
+    total = len(rows)
+    for shard in shards:
+        path = out / shard.name
+        if path.is_file() and _shard_ids(path) == shard.ids:
+            done += len(shard.ids)
+            if on_progress:
+                on_progress(done, total)
+            continue
+        srows = [by_id[i] for i in shard.ids]
+        audio = [_read_window(ddir, r, loaded.sample_rate) for r in srows]
+        codes: list[np.ndarray | None] = [None] * len(srows)
+        for idx in _batches(srows, audio, batch_size):
+            for i, c in zip(idx, encode(base, [audio[i] for i in idx]), strict=True):
+                codes[i] = c
+            done += len(idx)
+            encoded += len(idx)
+            if on_progress:
+                on_progress(done, total)
+        _write_shard(path, [c for c in codes if c is not None], srows)
+    # shards of an earlier, longer plan would be read as data: remove them
+    planned = {s.name for s in shards}
+    for stale in out.glob("*.safetensors"):
+        if stale.name not in planned:
+            stale.unlink()
+    lengths = {s.name: 0 for s in shards}
+    frames = 0
+    for s in shards:
+        lengths[s.name] = sum(_lengths(out / s.name))
+        frames += lengths[s.name]
+    meta["shards"] = [s.to_dict() | {"frames": lengths[s.name]} for s in shards]
+    meta["windows"] = {sp: sum(1 for r in rows if r["split"] == sp) for sp in sorted({r["split"] for r in rows})}
+    meta["frames"] = frames
+    meta["hours"] = round(frames / loaded.frame_rate / 3600, 4)
+    atomic_write_text(out / CACHE_JSON, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+    return TokenizeResult(out, total, encoded, frames, len(shards))
+
+
+def _lengths(path: Path) -> list[int]:
+    from safetensors import safe_open
+    with safe_open(str(path), "pt") as f:
+        return [int(x) for x in f.get_tensor("lengths")]
+
+
+def _read_meta(cache_dir: Path) -> dict[str, Any] | None:
+    p = cache_dir / CACHE_JSON
+    if not p.is_file():
+        return None
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+
+
+@dataclass
+class Window:
+    codes: Any                 # torch.int16 (codebooks, frames)
+    record: dict[str, Any]
+
+
+class TokenCache:
+    """A finished cache, read whole into memory (42.8 h of 32 kHz MusicGen codes is about 60 MB)."""
+
+    def __init__(self, cache_dir: str | os.PathLike) -> None:
+        from safetensors import safe_open
+        self.dir = Path(cache_dir)
+        meta = _read_meta(self.dir)
+        if meta is None or "shards" not in meta:
+            raise GenerateError(f"{self.dir}: not a finished token cache (no {CACHE_JSON}); run "
+                                "`sori data tokenize DATASET_DIR --model M` (it resumes where it stopped)")
+        if meta.get("format") != FORMAT:
+            raise GenerateError(f"{self.dir}: token cache format {meta.get('format')!r}, this Sori reads {FORMAT}")
+        self.meta = meta
+        self.windows: dict[str, list[Window]] = {}
+        for s in meta["shards"]:
+            path = self.dir / s["name"]
+            try:
+                with safe_open(str(path), "pt") as f:
+                    codes = f.get_tensor("codes")
+                    lengths = [int(x) for x in f.get_tensor("lengths")]
+                    records = json.loads((f.metadata() or {})["records"])
+            except Exception as e:
+                raise GenerateError(f"{path}: cannot read this shard ({type(e).__name__}); run "
+                                    "`sori data tokenize` again to rewrite it") from None
+            start = 0
+            for n, rec in zip(lengths, records, strict=True):
+                self.windows.setdefault(s["split"], []).append(Window(codes[:, start:start + n], rec))
+                start += n
+
+    @property
+    def codebooks(self) -> int:
+        return int(self.meta["codebooks"])
+
+    @property
+    def frame_rate(self) -> float:
+        return float(self.meta["frame_rate"])
+
+    def split(self, name: str) -> list[Window]:
+        return self.windows.get(name, [])
