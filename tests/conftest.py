@@ -49,3 +49,10 @@ def tiny_melody_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny musicgen-melody (tests/tiny_musicgen.py), built once and saved with save_pretrained."""
     from tests.tiny_musicgen import save_tiny_melody
     return save_tiny_melody(tmp_path_factory.mktemp("tiny-musicgen-melody"))
+
+
+@pytest.fixture
+def sori(capfd: pytest.CaptureFixture[str]):
+    """`sori ARGS...` run in-process through `generate.cli.main`: a CompletedProcess with the exit code and output."""
+    from tests.clirun import run_main
+    return lambda *args: run_main(capfd, *args)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import unicodedata
 import zipfile
 from pathlib import Path
@@ -13,7 +12,6 @@ import pytest
 import soundfile as sf
 
 from generate.categories import build_prompt
-from generate.cli import main
 from generate.errors import GenerateError
 from generate.finetune.data import (
     Locator,
@@ -26,6 +24,7 @@ from generate.finetune.data import (
 )
 from generate.finetune.prepare import MANIFEST_KEYS, WindowSpec, find_windows, prepare
 from tests.aihub_fixture import PLANTED, _CP949Info, _label, write_aihub_fixture
+from tests.clirun import one_error
 
 RATE = 8_000                       # the prepared rate in these tests (the fixture writes 16 kHz: resampled)
 SHORT = {"min_seconds": 1.0, "max_seconds": 3.0, "sample_rate": RATE, "progress": False}
@@ -327,28 +326,6 @@ def test_unreadable_audio_is_a_problem(tmp_path: Path) -> None:
 
 
 # --- the command ---------------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def sori(capfd: pytest.CaptureFixture[str]):
-    def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-        capfd.readouterr()
-        argv = [str(a) for a in args]
-        try:
-            main(argv)
-            code = 0
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-        out, err = capfd.readouterr()
-        return subprocess.CompletedProcess(argv, code, out, err)
-    return run
-
-
-def one_error(proc: subprocess.CompletedProcess[str]) -> str:
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("sori: error: "), proc.stderr
-    return lines[0]
-
 
 def test_cli_prepare(sori, aihub: dict, tmp_path: Path) -> None:
     out = tmp_path / "set"

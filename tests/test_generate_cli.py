@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ import soundfile as sf
 
 pytest.importorskip("transformers")
 
-from generate.cli import main
+from tests.clirun import one_error
 from tests.tiny_musicgen import RATE
 
 
@@ -19,29 +18,6 @@ from tests.tiny_musicgen import RATE
 def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
-
-
-@pytest.fixture
-def sori(capfd: pytest.CaptureFixture[str]):
-    def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-        capfd.readouterr()
-        argv = [str(a) for a in args]
-        try:
-            main(argv)
-            code = 0
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-        out, err = capfd.readouterr()
-        return subprocess.CompletedProcess(argv, code, out, err)
-    return run
-
-
-def one_error(proc: subprocess.CompletedProcess[str]) -> str:
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("sori: error: "), proc.stderr
-    assert "Traceback" not in proc.stderr
-    return lines[0]
 
 
 def test_generate_from_korean_categories(sori, tiny_dir: Path, tmp_path: Path) -> None:

@@ -21,16 +21,27 @@ CAPTIONS = [f"{mood} {inst} {genre} at {bpm} bpm"
             for genre, bpm in (("sanjo", 60), ("ambient", 90))]
 
 
-def train_tokenizer(texts=None, vocab_size: int = 120):
-    """A T5 tokenizer trained on `texts` (default: CAPTIONS): whole words for the words it has seen."""
+def train_tokenizer(texts=None):
+    """A T5 (Unigram) tokenizer made here: pieces trained on CAPTIONS, or, given `texts`, one piece per word of
+    those texts (single characters for anything else), as a real T5 vocabulary has for common English words."""
+    import re
+
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import T5TokenizerFast
 
-    tok = Tokenizer(models.Unigram())
-    tok.pre_tokenizer = pre_tokenizers.Metaspace()
-    trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"],
-                                      unk_token="<unk>")
-    tok.train_from_iterator(list(texts or CAPTIONS), trainer)
+    specials = ["<pad>", "</s>", "<unk>"]
+    if texts:
+        words = sorted({w for t in texts for w in re.findall(r"\w+|[^\w\s]", t)})
+        chars = sorted({c for t in texts for c in t if not c.isspace()} | {"\u2581"})
+        vocab = [(p, 0.0) for p in specials] + [("\u2581" + w, -1.0) for w in words] + [(w, -2.0) for w in words] \
+            + [(c, -10.0) for c in chars if c not in words]
+        tok = Tokenizer(models.Unigram(vocab, unk_id=2))
+        tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Punctuation(), pre_tokenizers.Metaspace()])
+    else:
+        tok = Tokenizer(models.Unigram())
+        tok.pre_tokenizer = pre_tokenizers.Metaspace()
+        trainer = trainers.UnigramTrainer(vocab_size=120, special_tokens=specials, unk_token="<unk>")
+        tok.train_from_iterator(CAPTIONS, trainer)
     return T5TokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
                            extra_ids=0)
 
@@ -91,9 +102,12 @@ def save_tiny(out: Path, channels: int = 1, fit_to=None, texts=None) -> Path:
         MusicgenProcessor,
     )
 
-    tokenizer = train_tokenizer(CAPTIONS + list(texts), vocab_size=240) if texts else train_tokenizer()
+    tokenizer = train_tokenizer(CAPTIONS + list(texts) if texts else None)
     text, codec = _text_and_codec(tokenizer)
-    decoder = MusicgenDecoderConfig(**_decoder_kwargs(channels))
+    # a model to be trained starts at 1/sqrt(width) (0.18), not MusicGen's 0.02: at 32 wide the text would reach
+    # the decoder 100x weakened and take thousands of steps to matter
+    init = {"initializer_factor": 0.18} if fit_to is not None else {}
+    decoder = MusicgenDecoderConfig(**_decoder_kwargs(channels), **init)
     config = MusicgenConfig(text_encoder=text, audio_encoder=codec, decoder=decoder)
     torch.manual_seed(0)
     model = MusicgenForConditionalGeneration(config).eval()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -229,7 +230,9 @@ def load_model(name_or_path: str, *, adapter: str | None = None, device: str = "
     if adapter is not None:
         try:
             from peft import PeftModel
-            model = PeftModel.from_pretrained(model, adapter)
+            with warnings.catch_warnings():     # peft asks transformers 5 for a renamed attribute
+                warnings.simplefilter("ignore", FutureWarning)
+                model = PeftModel.from_pretrained(model, adapter)
         except (OSError, ValueError, KeyError, RuntimeError) as e:
             raise GenerateError(f"{adapter}: cannot apply the LoRA adapter to {name} ({_first_line(e)})") from None
 

@@ -217,14 +217,17 @@ def collate(codes: Sequence[Any], captions: Sequence[str]) -> dict[str, Any]:
 
 def eval_batches(windows: Sequence[Any], batch: int, frames: int, rank: int = 0, world: int = 1,
                  limit: int = 0) -> list[dict[str, Any]]:
-    """The validation split in order, each window's first `frames`, true captions; this process's share."""
+    """The validation split in order, the middle `frames` of each window (away from the codec's edge frames), true
+    captions; this process's share."""
     import torch
     out = []
     for n, i in enumerate(range(rank * batch, len(windows), batch * world)):
         if limit and n >= limit:
             break
         ws = windows[i:i + batch]
-        out.append(collate([w.codes[:, :frames] for w in ws], [w.record["caption"] for w in ws])
+        mid = [max(0, (w.codes.shape[1] - frames) // 2) for w in ws]
+        out.append(collate([w.codes[:, m:m + frames] for w, m in zip(ws, mid, strict=True)],
+                           [w.record["caption"] for w in ws])
                    | {"keep": torch.ones(len(ws))})
     return out
 
@@ -453,6 +456,10 @@ def train(cfg: TrainConfig, *, fresh: bool = False, progress: bool = True, stop_
         (out / "log.jsonl").unlink(missing_ok=True)
     accelerator.wait_for_everyone()
     set_seed(cfg.seed)
+    n_train = len(cache.split("train"))
+    if n_train < cfg.batch_size * accelerator.num_processes:       # before the model loads: fail fast
+        raise GenerateError(f"{cfg.data}: the training split has {n_train} windows, fewer than one global batch "
+                            f"(batch_size {cfg.batch_size} x {accelerator.num_processes} processes); lower batch_size")
 
     if loaded is None:
         loaded = musicgen.load_model(cfg.model, device="cpu", dtype="fp32", engine="transformers")
