@@ -195,6 +195,8 @@ def test_resume_gives_the_losses_of_an_uninterrupted_run(gugak: dict, tmp_path: 
     from safetensors.torch import load_file
     a, b = load_file(whole.export / "model.safetensors"), load_file(rest.export / "model.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    finished = tr.train(_config(gugak, tmp_path / "part", **kw), progress=False)     # run again: nothing to do
+    assert finished.losses == [] and finished.export == rest.export and finished.val_loss == rest.val_loss
     # kept: the last two checkpoints
     assert sorted(p.name for p in (tmp_path / "part" / "checkpoints").iterdir()) == ["step-0000008", "step-0000012"]
     # a different run in the same folder is refused, --fresh starts over

@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import os
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -67,28 +68,33 @@ def check_folders(in_dir: Path, out_dir: Path) -> None:
         raise SoriError(f"{out_dir}: exists and is not a folder")
 
 
+def visible_files(root: Path) -> Iterator[Path]:
+    """Every file under `root` in sorted order, leaving out hidden files and folders (a leading dot: our own state
+    folder, editors' and macOS' leftovers). Links to folders are not followed."""
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith("."):
+                yield Path(dirpath) / name
+
+
 def discover(in_dir: Path, out_dir: Path, fmt: str) -> tuple[list[Job], list[dict[str, Any]]]:
     """Jobs for every readable-looking audio file, and failed rows for the ones that cannot be jobs."""
     root = in_dir.resolve()
     jobs: list[Job] = []
     failed: list[dict[str, Any]] = []
     candidates: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(in_dir, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.startswith("."):
-                continue
-            p = Path(dirpath) / name
-            suffix = p.suffix.lower()
-            rel = p.relative_to(in_dir)
-            if suffix in AUDIO_LIKE:
-                failed.append(_failed_row(rel, f"unsupported format '{suffix}'; allowed: "
-                                          f"{', '.join(sorted(s.lstrip('.') for s in audio_io.READ_SUFFIXES))}"))
-            elif suffix in audio_io.READ_SUFFIXES:
-                if p.is_symlink() and not p.resolve().is_relative_to(root):
-                    failed.append(_failed_row(rel, "symbolic link pointing outside the input folder; skipped"))
-                else:
-                    candidates.append(rel)
+    for p in visible_files(in_dir):
+        suffix = p.suffix.lower()
+        rel = p.relative_to(in_dir)
+        if suffix in AUDIO_LIKE:
+            failed.append(_failed_row(rel, f"unsupported format '{suffix}'; allowed: "
+                                      f"{', '.join(sorted(s.lstrip('.') for s in audio_io.READ_SUFFIXES))}"))
+        elif suffix in audio_io.READ_SUFFIXES:
+            if p.is_symlink() and not p.resolve().is_relative_to(root):
+                failed.append(_failed_row(rel, "symbolic link pointing outside the input folder; skipped"))
+            else:
+                candidates.append(rel)
     targets: dict[Path, list[Path]] = {}
     for rel in candidates:
         targets.setdefault(rel.with_suffix(f".{fmt}"), []).append(rel)

@@ -37,7 +37,7 @@ import re
 import unicodedata
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path, PurePosixPath
@@ -47,6 +47,7 @@ import numpy as np
 import yaml
 
 from remaster import audio as audio_io
+from remaster.batch import visible_files
 from remaster.errors import AudioError
 
 from ..categories import Entry, Taxonomy, build_prompt, has_hangul, load_taxonomy, normalize, parse_text
@@ -527,18 +528,13 @@ class _Scan:
         return _nfc(path.relative_to(self.root).as_posix())
 
     def walk(self) -> None:
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in sorted(filenames):
-                if name.startswith("."):
-                    continue
-                path = Path(dirpath) / name
-                suffix = path.suffix.lower()
-                if suffix == ".zip":
-                    self.zip(path)
-                elif suffix in AUDIO_SUFFIXES or suffix in MIDI_SUFFIXES or suffix == ".json":
-                    parts = (self.root_abs / path.relative_to(self.root)).parts
-                    self.add(parts, Locator(path, None, self.rel(path)))
+        for path in visible_files(self.root):
+            suffix = path.suffix.lower()
+            if suffix == ".zip":
+                self.zip(path)
+            elif suffix in AUDIO_SUFFIXES or suffix in MIDI_SUFFIXES or suffix == ".json":
+                parts = (self.root_abs / path.relative_to(self.root)).parts
+                self.add(parts, Locator(path, None, self.rel(path)))
 
     def zip(self, path: Path) -> None:
         rel = self.rel(path)
@@ -797,7 +793,7 @@ def read_folder(root: Path, valid_fraction: float = 0.05, taxonomy: Taxonomy | N
     clips: list[Clip] = []
     problems: list[Problem] = []
     used: dict[str, set[str]] = {s: set() for s in SPLITS}
-    for path in _walk_files(root):
+    for path in visible_files(root):
         if path.suffix.lower() not in AUDIO_SUFFIXES:
             continue
         raw_rel = path.relative_to(root).as_posix()
@@ -810,14 +806,6 @@ def read_folder(root: Path, valid_fraction: float = 0.05, taxonomy: Taxonomy | N
             clips.append(clip)
     clips.sort(key=lambda c: c.key)
     return Reading("folder", root, clips, problems)
-
-
-def _walk_files(root: Path) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if not name.startswith("."):
-                yield Path(dirpath) / name
 
 
 def _beside(path: Path, suffixes: Iterable[str]) -> Path | None:

@@ -428,9 +428,10 @@ def _log_rows(path: Path, upto: int) -> None:
     """Drop log rows after `upto`: they belong to steps a resumed run does again."""
     if not path.is_file():
         return
+    from remaster.audio import atomic_write_text
     keep = [line for line in path.read_text(encoding="utf-8").splitlines()
             if line.strip() and json.loads(line).get("step", 0) <= upto]
-    path.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
+    atomic_write_text(path, "".join(line + "\n" for line in keep))
 
 
 def train(cfg: TrainConfig, *, fresh: bool = False, progress: bool = True, stop_after: int | None = None,
@@ -491,12 +492,19 @@ def train(cfg: TrainConfig, *, fresh: bool = False, progress: bool = True, stop_
     if done:
         state = load_checkpoint(done[-1], module, optimizer, scheduler, batches, cfg, accelerator)
         step = resumed_from = int(state["step"])
+    if step >= cfg.max_steps and (out / "final" / "sori-train.json").is_file():
+        card = json.loads((out / "final" / "sori-train.json").read_text(encoding="utf-8"))
+        if card.get("steps") == step:         # finished before: nothing to do
+            accelerator.end_training()
+            return TrainResult(out, step, [], card.get("val_loss"), card.get("val_loss_per_codebook"),
+                               out / "final", resumed_from, main)
     log_path = out / "log.jsonl"
     if main:
+        from remaster.audio import atomic_write_text
         out.mkdir(parents=True, exist_ok=True)
         _log_rows(log_path, step)
-        (out / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False,
-                                                        allow_unicode=True), encoding="utf-8")
+        atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False,
+                                                              allow_unicode=True))
     accelerator.init_trackers("tensorboard", config=_flat(cfg.model_dump(mode="json")))
     tokenizer = loaded.processor.tokenizer
     device = accelerator.device
@@ -617,7 +625,7 @@ def _with_rng_kept(fn: Callable[[], Any]) -> Any:
 
 def write_samples(accelerator: Any, module: Any, loaded: Any, cfg: TrainConfig, folder: Path) -> None:
     """Takes of the config's sample prompts with the current weights (main process), for listening along."""
-    from remaster.audio import write
+    from remaster.audio import atomic_write_text, write
 
     from ..takes import Sampling, render
     accelerator.wait_for_everyone()
@@ -635,8 +643,8 @@ def write_samples(accelerator: Any, module: Any, loaded: Any, cfg: TrainConfig, 
                     seconds = min(cfg.samples.seconds, loaded.max_seconds)
                     audio, _ = render(current, prompt, seconds, sampling, seed=cfg.samples.seed + i)
                     write(folder / f"sample-{i:02d}.wav", audio, loaded.sample_rate, bit_depth=16)
-                (folder / "prompts.json").write_text(json.dumps(cfg.samples.prompts, ensure_ascii=False, indent=2),
-                                                     encoding="utf-8")
+                atomic_write_text(folder / "prompts.json", json.dumps(cfg.samples.prompts, ensure_ascii=False,
+                                                                      indent=2))
             finally:
                 inner.train()
         with accelerator.autocast():
