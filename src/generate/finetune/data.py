@@ -5,7 +5,7 @@
     reading.clips[0].caption      # 'traditional Korean sanjo, solo gayageum (...), moderate jungmori rhythm ...'
     reading.problems              # everything odd that was met, one `Problem` (kind, path, message) each
 
-AI Hub 71470 (facts in /work/shared/reference/aihub-71470.md): `Training|Validation/01.원천데이터/TS_*|VS_*/` hold
+AI Hub 71470 (facts: shared/reference/aihub-71470.md): `Training|Validation/01.원천데이터/TS_*|VS_*/` hold
 `*.wav` and `*.mid`, `Training|Validation/02.라벨링데이터/TL_*|VL_*/` hold one `*.json` per item, and any of those
 folders may still be packed as one zip (members possibly inside a subfolder). A JSON, its WAV and its MID share the
 file stem; they are paired by split and NFC-normalised stem, so Training and Validation never mix. SOURCE may be

@@ -2,7 +2,7 @@
 
     prepare("~/aihub/209.국악 악보 및 음원 데이터", "gugak-set", instruments=["가야금"])   # or `sori data prepare`
 
-Each clip (read by `generate.finetune.data`: AI Hub 71470 as in /work/shared/reference/aihub-71470.md, or a folder
+Each clip (read by `generate.finetune.data`: AI Hub 71470 as in shared/reference/aihub-71470.md, or a folder
 of captioned audio) is mixed to mono, resampled with soxr (high quality) and cut where it is silent: silence at the
 ends is trimmed, the clip is split at every silence of `silence_gap` seconds or more below `silence_db` dBFS, a
 stretch shorter than `min_seconds` is dropped, and one longer than `max_seconds` is cut into equal windows. Every
