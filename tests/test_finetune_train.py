@@ -247,6 +247,8 @@ def test_the_conditioning_is_learned(gugak: dict, tmp_path: Path) -> None:
 
     right = loss(lambda c: c)
     wrong = loss(lambda c: captions[(captions.index(c) + 1) % len(captions)])
+    print(f"held-out loss: true captions {true.val_loss:.4f}, shuffled {shuf.val_loss:.4f}; the true model given "
+          f"right captions {right:.4f}, wrong ones {wrong:.4f}")
     assert right < wrong - 0.01, (right, wrong)
 
 
@@ -275,6 +277,8 @@ def test_commands_tokenize_train_and_generate(gugak: dict, tmp_path: Path, sori)
 
 def test_command_errors_are_one_line(gugak: dict, tmp_path: Path, sori) -> None:
     assert "no manifest.jsonl" in one_error(sori("data", "tokenize", tmp_path, "--model", gugak["model"]))
+    offline = one_error(sori("data", "tokenize", gugak["dataset"], "--model", "facebook/musicgen-small"))
+    assert "HF_HUB_OFFLINE" in offline and not (gugak["dataset"] / "tokens" / "musicgen-small").exists()
     assert "cannot read the training config" in one_error(sori("train", tmp_path / "missing.yaml"))
     bad = tmp_path / "bad.yaml"
     good = {"model": str(gugak["model"]), "data": str(gugak["cache"]), "output": str(tmp_path / "o")}

@@ -78,12 +78,14 @@ def tokenize_cmd(
     """Encode every window once with the model's EnCodec into a sharded token cache (resumes where it stopped)."""
     from remaster.progress import progress_bar
 
+    from ..musicgen import load_model
     from .tokens import read_manifest, tokenize
     total = len(read_manifest(dataset))        # a missing or empty manifest fails before the model loads
+    loaded = load_model(model, device=device, dtype="fp32", engine="transformers")   # and the model before the bar
     with progress_bar("tokenize", enabled=not quiet) as bar:
         task = bar.add_task("", total=total)
         result = tokenize(dataset, model, cache_dir=output, shard_size=shard_size, batch_size=batch_size,
-                          device=device, on_progress=lambda done, _total: bar.update(task, completed=done))
+                          loaded=loaded, on_progress=lambda done, _total: bar.update(task, completed=done))
     typer.echo(f"{result.cache_dir}: {result.windows} windows ({result.encoded} encoded now), {result.frames} "
                f"frames in {result.shards} shards")
 
