@@ -113,6 +113,16 @@ def test_tokenize_resumes_and_refuses_another_codec(gugak: dict, tmp_path: Path)
     assert {n for n in after if after[n] != before.get(n)} == {shards[0].name, shards[1].name}
     assert tok.TokenCache(cache).meta["windows"] == tok.TokenCache(gugak["cache"]).meta["windows"]
 
+    # a shard whose windows got new captions is encoded again; the others are kept
+    rows = _rows(gugak["dataset"])
+    relabelled = tmp_path / "relabelled"
+    shutil.copytree(gugak["dataset"], relabelled, ignore=shutil.ignore_patterns("tokens"))
+    rows[0]["caption"] = "a new caption"
+    (relabelled / "manifest.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                                               encoding="utf-8")
+    third = tok.tokenize(relabelled, "tiny", cache_dir=cache, loaded=loaded, shard_size=32)
+    assert third.encoded == 32 and tok.TokenCache(cache).split("train")[0].record["caption"] == "a new caption"
+
     other = save_tiny(tmp_path / "other")                             # another codec's weights
     with pytest.raises(GenerateError, match="tokens of another codec"):
         tok.tokenize(gugak["dataset"], str(other), cache_dir=cache)

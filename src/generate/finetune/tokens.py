@@ -95,12 +95,12 @@ def plan_shards(rows: Sequence[dict[str, Any]], shard_size: int) -> list[Shard]:
     return shards
 
 
-def _shard_ids(path: Path) -> list[str] | None:
+def _shard_records(path: Path) -> list[dict[str, Any]] | None:
     from safetensors import safe_open
     try:
         with safe_open(str(path), "pt") as f:
             meta = f.metadata() or {}
-        return [r["id"] for r in json.loads(meta.get("records", "[]"))]
+        return json.loads(meta.get("records", "[]"))
     except Exception:           # a torn or foreign file: encode that shard again
         return None
 
@@ -198,6 +198,9 @@ def tokenize(dataset_dir: str | os.PathLike, model_name: str, *, cache_dir: str 
         raise GenerateError(f"{out} holds tokens of another codec ({old.get('model')}); pass a new --output or "
                             "delete that folder")
     out.mkdir(parents=True, exist_ok=True)
+    # claimed before the first shard (no "shards" yet: not a finished cache), so that a rerun with another codec
+    # is refused even when this run stops early
+    atomic_write_text(out / CACHE_JSON, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
 
     shards = plan_shards(rows, shard_size)
     by_id = {r["id"]: r for r in rows}
@@ -206,12 +209,12 @@ def tokenize(dataset_dir: str | os.PathLike, model_name: str, *, cache_dir: str 
     total = len(rows)
     for shard in shards:
         path = out / shard.name
-        if path.is_file() and _shard_ids(path) == shard.ids:
+        srows = [by_id[i] for i in shard.ids]
+        if path.is_file() and _shard_records(path) == srows:      # same windows, same captions: reuse
             done += len(shard.ids)
             if on_progress:
                 on_progress(done, total)
             continue
-        srows = [by_id[i] for i in shard.ids]
         audio = [_read_window(ddir, r, loaded.sample_rate) for r in srows]
         codes: list[np.ndarray | None] = [None] * len(srows)
         for idx in _batches(srows, audio, batch_size):

@@ -353,6 +353,8 @@ def save_checkpoint(out: Path, step: int, module: Any, optimizer: Any, scheduler
         save_file(_trainable_state(accelerator.unwrap_model(module)), str(tmp / "trainable.safetensors"))
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+        if accelerator.scaler is not None:            # fp16: the loss scale carries on too
+            torch.save(accelerator.scaler.state_dict(), tmp / "scaler.pt")
         state = {"step": step, "data": batches.state_dict(), "world": accelerator.num_processes,
                  "fingerprint": cfg.fingerprint(), **extra}
         (tmp / "state.json").write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
@@ -385,6 +387,8 @@ def load_checkpoint(path: Path, module: Any, optimizer: Any, scheduler: Any, bat
     unwrapped.load_state_dict(weights, strict=False)
     optimizer.load_state_dict(torch.load(path / "optimizer.pt", map_location="cpu", weights_only=False))
     scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=False))
+    if accelerator.scaler is not None and (path / "scaler.pt").is_file():
+        accelerator.scaler.load_state_dict(torch.load(path / "scaler.pt", weights_only=False))
     batches.load_state_dict(state["data"])
     _set_rng_state(torch.load(path / f"rng-{accelerator.process_index}.pt", weights_only=False))
     return state
