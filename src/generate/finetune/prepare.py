@@ -42,6 +42,7 @@ from rich.console import Console
 from remaster import audio as audio_io
 from remaster.batch import remove_stale_temps
 from remaster.errors import SoriError
+from remaster.processors.resample import resample
 from remaster.progress import progress_bar
 
 from ..categories import load_taxonomy, normalize
@@ -138,9 +139,7 @@ def prepare_clip(clip: Clip, spec: WindowSpec, out_dir: Path, options_sha: str) 
         record["fingerprint"] = clip.audio.fingerprint()
         x, rate = read_audio(clip.audio)
         mono = x.mean(axis=0, dtype=np.float32) if x.shape[0] > 1 else x[0]
-        if rate != spec.sample_rate:
-            import soxr
-            mono = soxr.resample(mono, rate, spec.sample_rate, quality="HQ").astype(np.float32, copy=False)
+        mono = resample(mono[None], rate, spec.sample_rate)[0]
         windows, why = find_windows(mono, spec.sample_rate, spec)
         for k, (a, b) in enumerate(windows):
             rel = window_path(clip, k)

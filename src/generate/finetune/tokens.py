@@ -95,28 +95,28 @@ def plan_shards(rows: Sequence[dict[str, Any]], shard_size: int) -> list[Shard]:
     return shards
 
 
-def _shard_records(path: Path) -> list[dict[str, Any]] | None:
+def _shard_contents(path: Path) -> tuple[list[dict[str, Any]], list[int]] | None:
+    """A shard's records and window lengths; None for a torn or foreign file (its windows are encoded again)."""
     from safetensors import safe_open
     try:
         with safe_open(str(path), "pt") as f:
-            meta = f.metadata() or {}
-        return json.loads(meta.get("records", "[]"))
-    except Exception:           # a torn or foreign file: encode that shard again
+            records = json.loads((f.metadata() or {})["records"])
+            lengths = [int(x) for x in f.get_tensor("lengths")]
+    except Exception:
         return None
+    return (records, lengths) if len(records) == len(lengths) else None
 
 
 def _read_window(dataset_dir: Path, row: dict[str, Any], rate: int) -> np.ndarray:
-    import soundfile as sf
-    import soxr
-    path = dataset_dir / row["audio"]
+    """A window as mono float32 at the codec's `rate`."""
+    from remaster import audio as audio_io
+    from remaster.errors import AudioError
+    from remaster.processors.resample import resample
     try:
-        audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except (OSError, RuntimeError, sf.LibsndfileError) as e:
-        raise GenerateError(f"{path}: cannot read this window ({e}); prepare the dataset again") from None
-    mono = audio.mean(axis=1)
-    if sr != rate:
-        mono = soxr.resample(mono, sr, rate, quality="HQ").astype(np.float32)
-    return mono
+        audio, sr = audio_io.read(dataset_dir / row["audio"])
+    except AudioError as e:
+        raise GenerateError(f"{e}; prepare the dataset again") from None
+    return resample(audio, sr, rate).mean(axis=0, dtype=np.float32)
 
 
 def encode(model: Any, batch: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -207,10 +207,13 @@ def tokenize(dataset_dir: str | os.PathLike, model_name: str, *, cache_dir: str 
     done = 0
     encoded = 0
     total = len(rows)
+    frames: dict[str, int] = {}
     for shard in shards:
         path = out / shard.name
         srows = [by_id[i] for i in shard.ids]
-        if path.is_file() and _shard_records(path) == srows:      # same windows, same captions: reuse
+        found = _shard_contents(path) if path.is_file() else None
+        if found is not None and found[0] == srows:                # same windows, same captions: reuse
+            frames[shard.name] = sum(found[1])
             done += len(shard.ids)
             if on_progress:
                 on_progress(done, total)
@@ -225,28 +228,18 @@ def tokenize(dataset_dir: str | os.PathLike, model_name: str, *, cache_dir: str 
             if on_progress:
                 on_progress(done, total)
         _write_shard(path, [c for c in codes if c is not None], srows)
+        frames[shard.name] = sum(c.shape[1] for c in codes if c is not None)
     # shards of an earlier, longer plan would be read as data: remove them
     planned = {s.name for s in shards}
     for stale in out.glob("*.safetensors"):
         if stale.name not in planned:
             stale.unlink()
-    lengths = {s.name: 0 for s in shards}
-    frames = 0
-    for s in shards:
-        lengths[s.name] = sum(_lengths(out / s.name))
-        frames += lengths[s.name]
-    meta["shards"] = [s.to_dict() | {"frames": lengths[s.name]} for s in shards]
+    meta["shards"] = [s.to_dict() | {"frames": frames[s.name]} for s in shards]
     meta["windows"] = {sp: sum(1 for r in rows if r["split"] == sp) for sp in sorted({r["split"] for r in rows})}
-    meta["frames"] = frames
-    meta["hours"] = round(frames / loaded.frame_rate / 3600, 4)
+    meta["frames"] = sum(frames.values())
+    meta["hours"] = round(meta["frames"] / loaded.frame_rate / 3600, 4)
     atomic_write_text(out / CACHE_JSON, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-    return TokenizeResult(out, total, encoded, frames, len(shards))
-
-
-def _lengths(path: Path) -> list[int]:
-    from safetensors import safe_open
-    with safe_open(str(path), "pt") as f:
-        return [int(x) for x in f.get_tensor("lengths")]
+    return TokenizeResult(out, total, encoded, meta["frames"], len(shards))
 
 
 def _read_meta(cache_dir: Path) -> dict[str, Any] | None:

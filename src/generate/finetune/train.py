@@ -542,7 +542,6 @@ def train(cfg: TrainConfig, *, fresh: bool = False, progress: bool = True, stop_
     bar = _bar(progress and main, cfg.max_steps, step)
     t_last, tokens = time.perf_counter(), 0.0
     with bar:
-        task = bar.tasks[0].id if bar.tasks else None
         while step < cfg.max_steps:
             total, count = 0.0, 0.0
             for micro in range(cfg.grad_accum):
@@ -583,8 +582,8 @@ def train(cfg: TrainConfig, *, fresh: bool = False, progress: bool = True, stop_
             if step % cfg.save_every == 0 or step == cfg.max_steps or stopping:
                 save_checkpoint(out, step, module, optimizer, scheduler, batches, cfg, accelerator,
                                 {"val_loss": val[0] if val else None})
-            if bar.tasks and task is not None:
-                bar.update(task, completed=step, description=f"loss {loss_all:.3f}"
+            if bar.tasks:
+                bar.update(bar.tasks[0].id, completed=step, description=f"loss {loss_all:.3f}"
                            + (f"  val {val[0]:.3f}" if val else ""))
             if stopping:
                 break
