@@ -1,15 +1,25 @@
-# Two entry points for a newcomer: `make demo` and `make test`. Both create .venv when it is missing.
+# Two entry points for a newcomer: `make demo` and `make test`. Both build .venv from requirements.lock when it is
+# missing or older than the lock; a second run installs nothing. `make lock` refreshes the lock (a deliberate commit).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lock lock-check test-lowest bench clean
 
-$(STAMP): pyproject.toml
+# uv itself comes from the lock too: its line, with its hashes, is installed by the venv's own pip.
+$(UV): requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	grep -E '^uv==' requirements.lock > $(VENV)/uv.lock.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(VENV)/uv.lock.txt
+	touch $(UV)
+
+# `uv pip sync` makes the venv exactly the lock (it removes what the lock does not list), checking every hash;
+# Sori itself is then installed editable, without touching its dependencies.
+$(STAMP): $(UV) requirements.lock pyproject.toml
+	$(UV) pip sync --quiet --python $(BIN)/python --require-hashes requirements.lock
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -21,8 +31,25 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/python -m pytest -q
 
+lock: $(UV)
+	$(BIN)/python scripts/lock.py
+
+lock-check: $(UV)
+	$(BIN)/python scripts/lock.py --check
+
+# Every direct dependency at the lowest version pyproject.toml allows, in .venv-lowest: run it (by hand; it is not
+# part of CI) whenever a lower bound changes, so that the ranges the wheel declares are ones the suite has passed on.
+LOWEST := .venv-lowest
+test-lowest: $(UV)
+	test -x $(LOWEST)/bin/python || $(PY) -m venv $(LOWEST)
+	$(UV) pip compile --quiet --no-header --no-annotate --resolution lowest-direct --python $(LOWEST)/bin/python \
+		--extra dev --extra bench pyproject.toml -o $(LOWEST)/requirements.txt
+	$(UV) pip sync --quiet --python $(LOWEST)/bin/python $(LOWEST)/requirements.txt
+	$(UV) pip install --quiet --python $(LOWEST)/bin/python --no-deps --no-build-isolation -e .
+	$(LOWEST)/bin/python -m pytest -q --deselect tests/test_install.py::test_environment_matches_the_lock
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_loudnorm.py
 
 clean:
-	rm -rf $(VENV) examples build dist .pytest_cache
+	rm -rf $(VENV) $(LOWEST) examples build dist .pytest_cache

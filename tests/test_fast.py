@@ -16,15 +16,13 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
-pytest.importorskip("transformers")
-torch = pytest.importorskip("torch")
-
-from generate import fast  # noqa: E402
-from generate.errors import GenerateError  # noqa: E402
-from generate.musicgen import load_model  # noqa: E402
-from generate.takes import generate_takes  # noqa: E402
-from tests.tiny_musicgen import RATE, save_tiny  # noqa: E402
+from generate import fast
+from generate.errors import GenerateError
+from generate.musicgen import load_model
+from generate.takes import generate_takes
+from tests.tiny_musicgen import RATE, save_tiny
 
 NEW = 30            # new tokens per call: 27 frames + 3 delay steps
 
@@ -166,7 +164,7 @@ def test_stereo_same_tokens_as_generate(stereo, prompt: float | None, monkeypatc
 
 
 def test_lora_model_runs_in_the_loop(tiny_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    peft = pytest.importorskip("peft")
+    import peft
     from transformers import MusicgenForConditionalGeneration
 
     torch.manual_seed(3)

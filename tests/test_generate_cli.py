@@ -8,8 +8,6 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-pytest.importorskip("transformers")
-
 from tests.clirun import one_error
 from tests.tiny_musicgen import RATE
 

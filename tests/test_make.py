@@ -12,8 +12,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-pytest.importorskip("transformers")
-
 from generate import takes as takes_mod
 from generate.categories import build_prompt
 from generate.errors import GenerateError

@@ -9,18 +9,16 @@ import hashlib
 import json
 from pathlib import Path
 
+import mido
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
-pytest.importorskip("transformers")
-torch = pytest.importorskip("torch")
-mido = pytest.importorskip("mido")
-
-from generate.errors import GenerateError  # noqa: E402
-from generate.melody import describe, melody_inputs, notes_chroma, read_midi_notes  # noqa: E402
-from generate.musicgen import load_model  # noqa: E402
-from generate.takes import generate_takes  # noqa: E402
+from generate.errors import GenerateError
+from generate.melody import describe, melody_inputs, notes_chroma, read_midi_notes
+from generate.musicgen import load_model
+from generate.takes import generate_takes
 
 HOP_SECONDS = 1024 / 8000           # the tiny extractor's hop: 0.128 s
 C, D, E, G, A = 0, 2, 4, 7, 9       # pitch classes, C first as the extractor orders them
@@ -66,6 +64,36 @@ def test_audio_chroma_follows_the_notes(melody_model, tmp_path: Path) -> None:
     settled = _settled(16, [0.64, 1.28])
     assert len(settled) >= 9
     assert [got[t] for t in settled] == [expected[t] for t in settled], got
+
+
+def test_chroma_matches_librosa_at_the_real_models_settings() -> None:
+    """Sori's extractor (transformers' own needs torchaudio) against librosa's chroma_stft, an independent
+    implementation of the same spectrogram and filter bank, at musicgen-melody's 32 kHz, hop 4096, FFT 16384."""
+    import librosa
+
+    from generate.chroma import ChromaExtractor
+
+    rate, rng = 32_000, np.random.default_rng(3)
+    t = np.arange(rate * 12) / rate
+    f0 = 220.0 * 2 ** (rng.integers(0, 24, size=24)[np.minimum((t / 0.5).astype(int), 23)] / 12)
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    x = sum(0.3 / k * np.sin(k * phase) for k in range(1, 6)) + 0.02 * rng.standard_normal(t.size)
+    x[: rate // 2] = 0.0                                       # silence: all pitch classes zero, C by the argmax
+    ours = ChromaExtractor()(x.astype(np.float32)).argmax(-1)
+    theirs = librosa.feature.chroma_stft(y=x.astype(np.float32), sr=rate, n_fft=16_384, hop_length=4096,
+                                         center=True, pad_mode="reflect", tuning=0.0, norm=np.inf).argmax(0)
+    assert ours.shape == theirs.shape == (1 + x.size // 4096,)
+    assert (ours == theirs).mean() >= 0.97, (ours, theirs)
+    assert ours[0] == 0                                           # the silent first frame
+
+
+def test_melody_processor_saves_what_it_loads(melody_model, tmp_path: Path) -> None:
+    from generate.chroma import MelodyProcessor
+
+    melody_model.processor.save_pretrained(tmp_path)
+    again = MelodyProcessor.from_pretrained(str(tmp_path), local_files_only=True)
+    assert again.feature_extractor == melody_model.processor.feature_extractor
+    assert again(text=["calm piano"])["input_ids"] == melody_model.processor(text=["calm piano"])["input_ids"]
 
 
 def test_audio_is_cut_or_padded_to_the_take(melody_model, tmp_path: Path) -> None:

@@ -13,15 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
-pytest.importorskip("transformers")
-torch = pytest.importorskip("torch")
-
-from generate.categories import build_prompt  # noqa: E402
-from generate.errors import GenerateError  # noqa: E402
-from generate.musicgen import load_model  # noqa: E402
-from generate.takes import crossfade_join, generate_takes  # noqa: E402
-from tests.tiny_musicgen import BINS, CODEBOOKS, RATE, WINDOW, save_tiny  # noqa: E402
+from generate.categories import build_prompt
+from generate.errors import GenerateError
+from generate.musicgen import load_model
+from generate.takes import crossfade_join, generate_takes
+from tests.tiny_musicgen import BINS, CODEBOOKS, RATE, WINDOW, save_tiny
 
 
 @pytest.fixture(autouse=True)
@@ -130,7 +128,7 @@ def test_korean_prompt_goes_into_the_sidecar(loaded, tmp_path: Path, capsys: pyt
 
 
 def test_lora_adapter_changes_the_output(loaded, tiny_dir: Path, tmp_path: Path) -> None:
-    peft = pytest.importorskip("peft")
+    import peft
     from transformers import MusicgenForConditionalGeneration
 
     base = MusicgenForConditionalGeneration.from_pretrained(tiny_dir)

@@ -130,10 +130,10 @@ def save_tiny_melody(out: Path) -> Path:
     from transformers import (
         MusicgenMelodyConfig,
         MusicgenMelodyDecoderConfig,
-        MusicgenMelodyFeatureExtractor,
         MusicgenMelodyForConditionalGeneration,
-        MusicgenMelodyProcessor,
     )
+
+    from generate.chroma import ChromaExtractor, MelodyProcessor
 
     tokenizer = train_tokenizer()
     text, codec = _text_and_codec(tokenizer)
@@ -146,9 +146,9 @@ def save_tiny_melody(out: Path) -> Path:
     _spread_codebooks(model)
     with torch.no_grad():       # at its initial std of 0.02 the chroma barely moves a random decoder's samples
         model.audio_enc_to_dec_proj.weight.normal_()
-    extractor = MusicgenMelodyFeatureExtractor(sampling_rate=RATE, hop_length=MELODY_HOP, n_fft=4 * MELODY_HOP,
-                                               chunk_length=seconds)
-    processor = MusicgenMelodyProcessor(feature_extractor=extractor, tokenizer=tokenizer)
+    # transformers' MusicgenMelodyFeatureExtractor needs torchaudio: its preprocessor_config.json is written by Sori's
+    extractor = ChromaExtractor(sampling_rate=RATE, hop_length=MELODY_HOP, n_fft=4 * MELODY_HOP, chunk_length=seconds)
+    processor = MelodyProcessor(tokenizer, extractor)
     model.save_pretrained(out)
     processor.save_pretrained(out)
     return out

@@ -7,7 +7,8 @@
 
 musicgen-melody reads a melody as a one-hot chromagram: at each frame of its feature extractor (hop 4096 at 32 kHz,
 7.8125 frames a second, 235 frames = 30 s) one of 12 pitch classes, C first, is 1. For audio the model's own
-feature extractor makes it (power spectrogram -> chroma filter bank -> argmax). A MIDI file is turned into the same
+feature extractor makes it (power spectrogram -> chroma filter bank -> argmax; computed by generate.chroma, as
+transformers' own extractor needs torchaudio). A MIDI file is turned into the same
 layout directly: its highest sounding note per frame, since the argmax keeps only one pitch class per frame anyway and
 a melody is usually the top voice. A frame without a note gets pitch class 0 (C), which is what the extractor gives
 silence (the argmax of an all-zero chroma) and what the model itself uses as its "no melody" input.
@@ -176,8 +177,7 @@ def _audio_chroma(path: Path, extractor: Any, samples: int) -> np.ndarray:
     import soxr
 
     audio, rate = _read_audio(path)
-    # The extractor takes a 2-D array as a batch of mono signals, so stereo is mixed down here; and it would resample
-    # with torchaudio, so it gets audio at its own rate, resampled with soxr as the rest of Sori does.
+    # The extractor (generate.chroma) takes mono at its own rate: stereo is mixed down and resampled with soxr here.
     mono = audio.mean(axis=0, dtype=np.float64)
     if float(np.max(np.abs(mono), initial=0.0)) < SILENT_PEAK:
         raise GenerateError(f"melody {path}: is silent; give a recording in which the melody can be heard")
@@ -185,8 +185,7 @@ def _audio_chroma(path: Path, extractor: Any, samples: int) -> np.ndarray:
         mono = soxr.resample(mono, rate, extractor.sampling_rate, quality="HQ")
     # Cut or pad with silence to the take's length first, so the frames line up with the take from its start.
     mono = np.pad(mono[:samples], (0, max(0, samples - mono.shape[0]))).astype(np.float32)
-    feats = extractor(mono, sampling_rate=extractor.sampling_rate, return_tensors="np")
-    return np.asarray(feats["input_features"][0], dtype=np.float32)
+    return extractor(mono)
 
 
 # --- public ----------------------------------------------------------------------------------------------------------

