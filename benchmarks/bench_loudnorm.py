@@ -1,7 +1,7 @@
 """Benchmark: Sori's `streaming` preset against ffmpeg's two-pass `loudnorm`, same corpus, same run.
 
 Both tools target -14 LUFS integrated and -1.0 dBTP true peak and write 48 kHz 24-bit WAV. Every input of
-the synthetic corpus (`remaster.synth.make_corpus`: ~34 files, WAV/FLAC/OGG/MP3, 8-192 kHz, mono and
+the synthetic corpus (`tests.signals.make_corpus`: ~34 files, WAV/FLAC/OGG/MP3, 8-192 kHz, mono and
 stereo, 1 s to 10 min) is mastered by each tool, one file at a time:
 
 * Sori: `remaster(path, dissonance=None)` + `save(out, m)` in this process (the preset's pitch check is
@@ -50,7 +50,9 @@ import soundfile as sf
 from remaster import audio, remaster, save
 from remaster.analysis import analyze
 from remaster.errors import SoriError
-from remaster.synth import make_corpus
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))     # the repo: tests.signals holds the signals
+from tests.signals import make_corpus
 
 TARGET_LUFS = -14.0
 TARGET_TP = -1.0

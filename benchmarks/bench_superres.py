@@ -20,7 +20,9 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import median_filter
 
-from remaster.analysis.lsd import log_spectral_distance
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))     # the repo: tests.signals holds the signals
+from tests.lsd import log_spectral_distance
+
 from remaster.audio import read
 from remaster.errors import SoriError
 from remaster.processors import Superres

@@ -7,8 +7,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-from remaster.synth import make_corpus, make_examples
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))     # the repo: tests.signals holds the signals
+from tests.signals import make_corpus, make_examples
 
 
 def main() -> None:

@@ -1,15 +1,19 @@
-"""Running `sori` in-process for tests: `main(argv)` with its exit code and captured output."""
+"""Running `sori` for tests: in-process through the installed entry point's function (`sori.cli.main`), or as the
+installed `sori` command itself (SORI) in a subprocess."""
 
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+SORI = str(Path(sys.executable).with_name("sori"))      # the console script the package installs
+
 
 def run_main(capfd: pytest.CaptureFixture[str], *args: str | Path) -> subprocess.CompletedProcess[str]:
-    from generate.cli import main
+    from sori.cli import main
     capfd.readouterr()
     argv = [str(a) for a in args]
     try:

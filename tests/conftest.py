@@ -26,7 +26,7 @@ def write_wav(path: Path, audio: np.ndarray, rate: int, subtype: str = "PCM_16")
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """The 30+ file corpus of varied raw generations, including the 10-minute one (built once)."""
-    from remaster.synth import make_corpus
+    from tests.signals import make_corpus
     return make_corpus(tmp_path_factory.mktemp("corpus"), long_seconds=600.0)
 
 
@@ -53,6 +53,6 @@ def tiny_melody_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def sori(capfd: pytest.CaptureFixture[str]):
-    """`sori ARGS...` run in-process through `generate.cli.main`: a CompletedProcess with the exit code and output."""
+    """`sori ARGS...` run in-process through `sori.cli.main`, the installed entry point: a CompletedProcess."""
     from tests.clirun import run_main
     return lambda *args: run_main(capfd, *args)

@@ -10,7 +10,7 @@ import pytest
 from scipy.signal import butter, resample, resample_poly, sosfilt
 
 from remaster.analysis import analyze, levels, loudness, truepeak
-from remaster.synth import drum_loop, mix, pluck_melody
+from tests.signals import drum_loop, mix, pluck_melody
 
 RNG = np.random.default_rng(1)
 

@@ -6,7 +6,7 @@ misspelt key or an out-of-range value gets one line (what, where, what is allowe
 traceback and no partial output file; in a batch it is a failed row of the report and the other files are
 done. Wrong types passed to `remaster()` raise `SoriError` subclasses, never TypeError or AttributeError.
 
-Bad input files and the batch run the real CLI as a subprocess (`python -m remaster.cli`): that is where a
+Bad input files and the batch run the real CLI as a subprocess (the installed `sori` command): that is where a
 traceback, a C library writing to stderr or a stray file would show. Starting Python and importing the package
 takes about two seconds, so those subprocesses are started up front by one module fixture, in parallel, and
 each test waits only for its own. Preset and `--set` errors are raised before any audio is read, so they go
@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -31,6 +30,7 @@ import soundfile as sf
 
 import remaster
 from remaster import SoriError
+from tests.clirun import SORI
 
 RATE = 32_000
 SECONDS = 3.0
@@ -175,7 +175,7 @@ BATCH_NOT_JOBS = ("missing", "directory", "no_extension")
 
 def sori(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The real CLI, in a fresh process."""
-    cmd = [sys.executable, "-m", "remaster.cli", *map(str, args)]
+    cmd = [SORI, *map(str, args)]
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=180, check=False)
 
 
@@ -210,7 +210,7 @@ class Runs:
 @pytest.fixture
 def cli(capfd: pytest.CaptureFixture[str]) -> Callable[..., subprocess.CompletedProcess[str]]:
     """The CLI's `main()` in this process, stdout and stderr captured at the file-descriptor level."""
-    from remaster.cli import main
+    from sori.cli import main
 
     def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
         capfd.readouterr()

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,7 +16,8 @@ import pytest
 
 from remaster.audio import TEMP_MARK, read
 from remaster.batch import STATE_DIR, run_batch
-from remaster.synth import degrade, drum_loop, mix, pluck_melody
+from tests.clirun import SORI
+from tests.signals import degrade, drum_loop, mix, pluck_melody
 
 from .conftest import write_wav
 
@@ -48,7 +48,7 @@ def temps(root: Path) -> list[Path]:
 
 
 def sori(*args: str, **kw) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "remaster.cli", *args], stdout=subprocess.PIPE,
+    return subprocess.Popen([SORI, *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **kw)
 
 

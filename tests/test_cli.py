@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from remaster.audio import read
+from tests.clirun import SORI
 
 from .conftest import tone, write_wav
 
 
 def sori(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "remaster.cli", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([SORI, *args], capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture

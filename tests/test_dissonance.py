@@ -9,19 +9,20 @@ import numpy as np
 import pytest
 import torch
 
-from remaster import Chain, Context, remaster
+from remaster import Context, remaster
 from remaster.analysis import crepe
 from remaster.analysis.dissonance import check
 from remaster.analysis.notes import Note as FoundNote
 from remaster.analysis.pitch import track_pitch
 from remaster.analysis.roughness import pair_roughness, roughness_track
 from remaster.analysis.tuning import declared_scale, estimate_reference, estimate_scale
-from remaster.cli import main
 from remaster.errors import PresetError
-from remaster.processors import Dissonance, Resample
+from remaster.presets.loader import from_data
+from remaster.processors import Dissonance
 from remaster.processors.dissonance import RejectedTake
 from remaster.regenerate import Request, Take
-from remaster.synth import GYEMYEONJO, PYEONGJO, Note, drum_loop, gugak_phrase, pluck_melody, wind_line
+from sori.cli import main
+from tests.signals import GYEMYEONJO, PYEONGJO, Note, drum_loop, gugak_phrase, pluck_melody, wind_line
 
 from .conftest import write_wav
 
@@ -187,27 +188,34 @@ def test_report_action_keeps_the_take_and_lists_findings() -> None:
     assert {"start", "end", "cents", "expected", "found"} <= set(out.info["findings"][0])
 
 
+def qa_master(audio: np.ndarray, regenerator=None, rate: int = SR, chain: dict | None = None, **dissonance):
+    """remaster() with a preset of the dissonance stage alone (or `chain`), float output: the orchestrator's loop."""
+    stages = chain or {"dissonance": {"style": "western", "action": "regenerate", **dissonance}}
+    preset = from_data({"chain": stages, "output": {"bit_depth": 32, "dither": False}}, "qa-test")
+    context = Context(sidecar={"prompt": "gayageum sanjo", "seed": 7}, regenerator=regenerator)
+    return remaster(audio, rate, preset=preset, context=context, measure=False)
+
+
 def test_regenerate_stops_after_max_attempts_and_keeps_the_best() -> None:
     takes = [sour_take({3: 60.0, 6: 55.0}), sour_take({3: 70.0}), sour_take({2: 60.0, 5: 65.0, 8: 60.0})]
     regen = PreparedTakes(takes)
-    stage = Dissonance(style="western", action="regenerate", max_attempts=3)
-    original = sour_take({3: 60.0, 6: 60.0, 8: 70.0})
-    out = stage(original, SR, Context(sidecar={"prompt": "gayageum sanjo", "seed": 7}, regenerator=regen))
+    m = qa_master(sour_take({3: 60.0, 6: 60.0, 8: 70.0}), regen, max_attempts=3)
     assert len(regen.requests) == 3 and [r.attempt for r in regen.requests] == [1, 2, 3]
     assert regen.requests[0].sidecar["prompt"] == "gayageum sanjo" and regen.requests[0].findings
-    assert [a["findings"] for a in out.info["attempts"]] == [2, 1, 3]
-    assert out.info["kept"] == "attempt 2" and out.info["kept_sidecar"]["seed"] == 9
-    assert out.info["original"]["findings"] == 3 and len(out.info["findings"]) == 1
-    assert out.info["passed"] is False
-    np.testing.assert_array_equal(out.audio, takes[1])
+    section = m.report["regeneration"]
+    assert [a["findings"] for a in section["attempts"]] == [2, 1, 3]
+    assert section["kept"] == "attempt 2" and section["kept_sidecar"]["seed"] == 9
+    assert section["original"]["findings"] == 3 and len(m.report["stages"][0]["findings"]) == 1
+    assert m.report["verdict"]["passed"] is False
+    np.testing.assert_array_equal(m.audio, takes[1])
 
 
 def test_regenerate_stops_at_the_first_clean_take() -> None:
     regen = PreparedTakes([sour_take({3: 60.0}), sour_take(), sour_take({4: 80.0})])
-    out = Dissonance(style="western", action="regenerate", max_attempts=3)(
-        sour_take(SOUR), SR, Context(sidecar={"seed": 1}, regenerator=regen))
+    m = qa_master(sour_take(SOUR), regen, max_attempts=3)
     assert len(regen.requests) == 2
-    assert out.info["kept"] == "attempt 2" and out.info["passed"] is True and out.info["findings"] == []
+    assert m.report["regeneration"]["kept"] == "attempt 2" and m.report["verdict"]["passed"] is True
+    assert m.report["stages"][0]["findings"] == []
 
 
 def test_failing_regenerator_is_reported_and_the_original_kept() -> None:
@@ -215,32 +223,34 @@ def test_failing_regenerator_is_reported_and_the_original_kept() -> None:
         raise RuntimeError("CUDA out of memory")
 
     original = sour_take(SOUR)
-    out = Dissonance(style="western", action="regenerate")(original, SR,
-                                                          Context(sidecar={"seed": 1}, regenerator=broken))
-    assert out.audio is original and out.info["kept"] == "original"
-    assert out.info["attempts"] == [{"attempt": 1, "error": "RuntimeError: CUDA out of memory",
-                                     "seconds": out.info["attempts"][0]["seconds"]}]
+    m = qa_master(original, broken)
+    section = m.report["regeneration"]
+    assert section["kept"] == "original"
+    np.testing.assert_array_equal(m.audio, original)
+    assert section["attempts"] == [{"attempt": 1, "error": "RuntimeError: CUDA out of memory",
+                                    "seconds": section["attempts"][0]["seconds"]}]
     # a regenerator that returns the wrong thing is a failure too
-    out = Dissonance(style="western", action="regenerate")(
-        original, SR, Context(sidecar={"seed": 1}, regenerator=lambda r: "not a take"))
-    assert "expected remaster.regenerate.Take" in out.info["attempts"][0]["error"] and out.audio is original
+    m = qa_master(original, lambda r: "not a take")
+    assert "expected remaster.regenerate.Take" in m.report["regeneration"]["attempts"][0]["error"]
 
 
 def test_regenerate_without_a_regenerator_keeps_the_take() -> None:
     original = sour_take(SOUR)
-    out = Dissonance(style="western", action="regenerate")(original, SR)
-    assert out.audio is original and "no regenerator" in out.info["regeneration_error"]
+    m = qa_master(original, None)
+    np.testing.assert_array_equal(m.audio, original)
+    assert "no regenerator" in m.report["regeneration"]["error"]
 
 
-def test_chain_runs_earlier_stages_on_the_new_take() -> None:
+def test_each_new_take_is_mastered_by_the_whole_chain() -> None:
     clean_32k = wind_line(melody(MAJOR_LINE[:10]), 32_000, np.random.default_rng(0), seconds=5.5)[None, :] * 0.3
     regen = PreparedTakes([clean_32k], rate=32_000)
-    chain = Chain([Resample(sample_rate=48_000), Dissonance(style="western", action="regenerate")])
     sour_32k = wind_line(melody(MAJOR_LINE[:10], detune=SOUR), 32_000, np.random.default_rng(0),
                          seconds=5.5)[None, :] * 0.3
-    result = chain(sour_32k.astype(np.float32), 32_000, Context(sidecar={"seed": 1}, regenerator=regen))
-    assert result.sample_rate == 48_000 and result.stages[-1].info["kept"] == "attempt 1"
-    assert result.audio.shape[1] == pytest.approx(5.5 * 48_000, abs=2)
+    chain = {"resample": {"sample_rate": 48_000}, "dissonance": {"style": "western", "action": "regenerate"}}
+    m = qa_master(sour_32k.astype(np.float32), regen, rate=32_000, chain=chain)
+    assert m.sample_rate == 48_000 and m.report["regeneration"]["kept"] == "attempt 1"
+    assert m.audio.shape[1] == pytest.approx(5.5 * 48_000, abs=2)
+    assert [s["stage"] for s in m.report["stages"]] == ["resample", "dissonance"]
 
 
 def test_reject_raises_one_line() -> None:
@@ -269,7 +279,7 @@ def test_remaster_hands_the_sidecar_to_the_regenerator(tmp_path) -> None:
     stage = next(s for s in m.report["stages"] if s["stage"] == "dissonance")
     assert regen.requests[0].sidecar == {"prompt": "daegeum solo", "seed": 42}
     assert regen.requests[0].source == src
-    assert stage["kept"] == "attempt 1" and stage["passed"] is True
+    assert m.report["regeneration"]["kept"] == "attempt 1" and stage["passed"] is True
 
 
 def test_batch_rejects_a_sour_take_and_masters_the_rest(tmp_path) -> None:

@@ -156,7 +156,7 @@ def test_make_writes_raw_takes_masters_and_one_report(loaded, tmp_path: Path) ->
         raw_info, master_info = sf.info(tmp_path / row["raw"]), sf.info(tmp_path / row["mastered"])
         assert raw_info.samplerate == RATE and master_info.samplerate == 48000
         assert row["before"]["sample_rate"] == RATE and row["after"]["sample_rate"] == 48000
-        assert row["dissonance"]["action"] == "report"
+        assert row["checks"]["passed"] in (True, False) and row["checks"]["findings"] is not None
         assert row["after"]["integrated_lufs"] == pytest.approx(-14.0, abs=1.0)
     assert not (tmp_path / "retries").exists()
 
@@ -173,8 +173,8 @@ def test_make_regenerates_sour_takes_and_resumes(loaded, tmp_path: Path, monkeyp
                                                             derive_seed(3, 2))
     assert (r1["kept"], r1["kept_raw"], r1["kept_seed"]) == ("attempt 1", "retries/take_001.retry1.wav",
                                                             derive_seed(4, 1))
-    assert [a["findings"] for a in r0["dissonance"]["attempts"]] == [1, 0]
-    assert r0["dissonance"]["passed"] is True and r0["dissonance"]["original_findings"] == 1
+    assert [a["findings"] for a in r0["checks"]["attempts"]] == [1, 0]
+    assert r0["checks"]["passed"] is True and r0["checks"]["original_findings"] == 1
     assert doc["summary"]["regenerated"] == 2
     for row in (r0, r1):
         kept, _ = load_sidecar(tmp_path / row["kept_raw"])

@@ -20,7 +20,7 @@ from remaster.processors import (
     Resample,
     Trim,
 )
-from remaster.synth import drum_loop, mix, pluck_melody
+from tests.signals import drum_loop, mix, pluck_melody
 
 from .conftest import tone
 

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from scipy.ndimage import median_filter
 
-from remaster.analysis.lsd import log_spectral_distance
 from remaster.errors import ProcessingError
 from remaster.processors import Superres
 from remaster.processors.resample import resample
 from remaster.superres import audiosr_client as audiosr
 from remaster.superres.cutoff import detect_cutoff, long_term_spectrum_db
-from remaster.synth import drum_loop, mix, pluck_melody
+from tests.lsd import log_spectral_distance
+from tests.signals import drum_loop, mix, pluck_melody
 
 RATE = 48_000
 

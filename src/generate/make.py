@@ -25,11 +25,10 @@ from typing import Any
 
 from remaster import audio as audio_io
 from remaster import presets
-from remaster.batch import STATE_DIR, Job, finished, master_one, remove_stale_temps, sha256_file
-from remaster.presets.loader import merge
-from remaster.processors.base import Context
-from remaster.progress import progress_bar
-from remaster.regenerate import load_sidecar
+from remaster.batch import STATE_DIR, Job, file_task, master_file, remove_stale_temps
+from remaster.processors import processor_class
+from remaster.regenerate import Context, load_sidecar
+from remaster.runner import Runner
 
 from .categories import Prompt
 from .errors import GenerateError
@@ -48,15 +47,23 @@ class MakeResult:
         return sum(r["status"] == "failed" for r in self.rows)
 
 
-def _dissonance(report: dict[str, Any]) -> dict[str, Any] | None:
-    for stage in report.get("stages", []):
-        if stage.get("processor") == "dissonance":
-            return stage
-    return None
+def _regeneration(report: dict[str, Any], out: Path) -> dict[str, Any]:
+    """What the take's checks found and which attempt was kept, from the report's `verdict` and `regeneration`."""
+    verdict = report.get("verdict") or {}
+    section = report.get("regeneration") or {}
+    row: dict[str, Any] = {"findings": verdict.get("findings"), "passed": verdict.get("passed"),
+                           "summary": verdict.get("summary")}
+    if section:
+        row["original_findings"] = (section.get("original") or {}).get("findings")
+        row["attempts"] = [{k: a.get(k) for k in ("attempt", "findings", "score", "error") if a.get(k) is not None}
+                           | {"seed": (a.get("sidecar") or {}).get("seed")} for a in section.get("attempts", [])]
+        if section.get("error"):
+            row["error"] = section["error"]
+    return row
 
 
 def _row(i: int, raw: Path, out: Path, batch_row: dict[str, Any]) -> dict[str, Any]:
-    """One take in the report: its raw file and seed, its master, and what the dissonance stage kept."""
+    """One take in the report: its raw file and seed, its master, and what its checks kept."""
     sidecar, _ = load_sidecar(raw)
     report = batch_row.get("report") or {}
     row: dict[str, Any] = {"take": i, "seed": (sidecar or {}).get("seed"), "raw": str(raw.relative_to(out)),
@@ -65,22 +72,14 @@ def _row(i: int, raw: Path, out: Path, batch_row: dict[str, Any]) -> dict[str, A
                            "status": batch_row["status"], "reason": batch_row.get("reason", ""),
                            "kept": "original", "kept_raw": str(raw.relative_to(out)),
                            "kept_seed": (sidecar or {}).get("seed")}
-    stage = _dissonance(report)
-    if stage is not None:
-        kept_sidecar = stage.get("kept_sidecar") or {}
-        row["dissonance"] = {"findings": len(stage.get("findings", [])), "passed": stage.get("passed"),
-                             "action": stage.get("action"),
-                             "original_findings": (stage.get("original") or {}).get("findings"),
-                             "attempts": [{k: a.get(k) for k in ("attempt", "findings", "score", "error")
-                                           if a.get(k) is not None}
-                                          | {"seed": (a.get("sidecar") or {}).get("seed")}
-                                          for a in stage.get("attempts", [])]}
-        if stage.get("regeneration_error"):
-            row["dissonance"]["error"] = stage["regeneration_error"]
-        if stage.get("kept", "original") != "original":
-            row["kept"] = stage["kept"]
-            row["kept_seed"] = kept_sidecar.get("seed")
-            row["kept_raw"] = str(Path("retries") / kept_sidecar["audio"]) if kept_sidecar.get("audio") else None
+    if report.get("verdict"):
+        row["checks"] = _regeneration(report, out)
+    section = report.get("regeneration") or {}
+    if section.get("kept", "original") != "original":
+        kept_sidecar = section.get("kept_sidecar") or {}
+        row["kept"] = section["kept"]
+        row["kept_seed"] = kept_sidecar.get("seed")
+        row["kept_raw"] = str(Path("retries") / kept_sidecar["audio"]) if kept_sidecar.get("audio") else None
     for side in ("before", "after"):
         metrics = report.get(side) or {}
         row[side] = {k: metrics.get(k) for k in ("integrated_lufs", "true_peak_dbtp", "sample_rate", "duration_s")}
@@ -91,17 +90,18 @@ def _row(i: int, raw: Path, out: Path, batch_row: dict[str, Any]) -> dict[str, A
 
 def resolve_preset(preset: str | os.PathLike, overrides: dict[str, Any] | None = None,
                    retries: int | None = None) -> presets.Preset:
-    """The preset `make` masters with; `retries=N` turns its dissonance stage to re-generation with N attempts."""
+    """The preset `make` masters with; `retries=N` has every check stage that can ask for new takes ask for N."""
     resolved = presets.load(preset, overrides)
-    if retries is not None:
-        if not 1 <= retries <= 20:
-            raise GenerateError(f"retries {retries}: must be within 1..20 (attempts at a sour take)")
-        if not any(s.kind == "dissonance" and s.enabled for s in resolved.stages):
-            raise GenerateError(f"--retries needs a dissonance stage, and preset '{resolved.name}' has none "
-                                "enabled; use a preset with one (streaming, gugak-solo)")
-        resolved = presets.load(preset, merge(overrides or {}, {"dissonance": {"action": "regenerate",
-                                                                                "max_attempts": retries}}))
-    return resolved
+    if retries is None:
+        return resolved
+    if not 1 <= retries <= 20:
+        raise GenerateError(f"retries {retries}: must be within 1..20 (attempts at a sour take)")
+    asks = {s.label: ask for s in resolved.stages
+            if s.enabled and (ask := processor_class(s.kind).retry_overrides(retries)) is not None}
+    if not asks:
+        raise GenerateError(f"--retries needs a check stage that can ask for new takes (dissonance), and preset "
+                            f"'{resolved.name}' has none enabled; use a preset with one (streaming, gugak-solo)")
+    return presets.load(preset, presets.merge(overrides or {}, asks))
 
 
 def make(loaded: Loaded, prompt: Prompt | str, *, out_dir: str | os.PathLike, preset: str | os.PathLike = "streaming",
@@ -120,29 +120,22 @@ def make(loaded: Loaded, prompt: Prompt | str, *, out_dir: str | os.PathLike, pr
 
     master_dir.mkdir(parents=True, exist_ok=True)
     context = Context(regenerator=TakeRegenerator(loaded, out_dir=retry_dir))
+    jobs = [Job(raw, Path(raw.name), master_dir / Path(raw.name).with_suffix(f".{resolved.output.format}"))
+            for raw in raws]
+    # In this process (jobs=1): the regenerator holds the loaded model.
+    runner = Runner(out / STATE_DIR, master_file, label="mastering", progress=progress)
+    outcomes = {o.task.key: o for o in runner.run([file_task(j, resolved, master_dir, context) for j in jobs])}
     rows = []
-    with progress_bar("mastering", enabled=progress) as bar:
-        task = bar.add_task("", total=len(raws))
-        for i, raw in enumerate(raws):
-            bar.update(task, description=raw.name)
-            rel = Path(raw.name)
-            job = Job(raw, rel, master_dir / rel.with_suffix(f".{resolved.output.format}"),
-                      out / STATE_DIR / "records" / f"{rel.name}.json")
-            input_sha = sha256_file(raw)
-            record = finished(job, input_sha, resolved.sha256)
-            if record is not None:
-                batch_row = {"input": str(rel), "output": str(job.output.relative_to(master_dir)),
-                             "status": "skipped", "reason": "already mastered with this preset",
-                             "report": record.get("report", {})}
-            else:
-                batch_row = master_one(job, resolved, input_sha, master_dir, context=context)
-            rows.append(_row(i, raw, out, batch_row))
-            bar.advance(task)
+    for i, (raw, job) in enumerate(zip(raws, jobs, strict=True)):
+        o = outcomes[str(job.output.relative_to(master_dir))]
+        batch_row = {"output": o.task.key if o.status != "failed" else None, "status": o.status,
+                     "reason": o.reason, "report": o.result.get("report", {})}
+        rows.append(_row(i, raw, out, batch_row))
 
     caption = prompt.caption if isinstance(prompt, Prompt) else str(prompt)
     summary = {s: sum(r["status"] == s for r in rows) for s in ("done", "skipped", "failed")}
     summary["regenerated"] = sum(r["kept"] != "original" for r in rows)
-    summary["dissonance_passed"] = sum(bool((r.get("dissonance") or {}).get("passed")) for r in rows)
+    summary["checks_passed"] = sum(bool((r.get("checks") or {}).get("passed")) for r in rows)
     doc = {"prompt": caption, "categories": prompt.to_dict() if isinstance(prompt, Prompt) else None,
            "model": loaded.model_id, "adapter": loaded.adapter, "preset": resolved.name,
            "preset_sha256": resolved.sha256, "duration": duration, "takes": n, "summary": summary, "rows": rows}

@@ -1,22 +1,26 @@
-"""A chain of processors, run in order, each stage timed and reported.
+"""A chain of processors, run in order, each stage timed and its report checked against its declaration.
 
     chain = Chain([Cleanup(), Resample(sample_rate=48000), Loudness(target_lufs=-14)])
-    result = chain(audio, 32000)
+    result = chain(audio, 32000)            # ChainResult(audio, sample_rate, stages)
 
-The chain knows nothing about particular processors: anything registered can be a stage.
+Like pedalboard's `Pedalboard`, the chain is a pure function from audio to audio: it knows nothing about
+particular processors, nothing about files or where the take came from, and keeps nothing between calls.
+Deciding what to do with a take the chain judged (have it generated again, reject it) is its caller's
+business (`remaster.qa`).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from .errors import ProcessingError
-from .processors.base import Context, Processor
+from .processors.base import Processor, format_validation_error
 
 
 @dataclass
@@ -50,23 +54,26 @@ class Chain:
     def __repr__(self) -> str:
         return f"Chain({self.processors!r})"
 
-    def __call__(self, audio: np.ndarray, sample_rate: int, context: Context | None = None) -> ChainResult:
-        context = context or Context()
+    def __call__(self, audio: np.ndarray, sample_rate: int) -> ChainResult:
         stages: list[StageReport] = []
-        for i, proc in enumerate(self.processors):
-            before = Chain(self.processors[:i])
-
-            def upstream(a: np.ndarray, sr: int, _before: Chain = before) -> tuple[np.ndarray, int]:
-                r = _before(a, sr, replace(context, upstream=None))
-                return r.audio, r.sample_rate
-
+        for proc in self.processors:
             start = time.perf_counter()
-            out = proc(audio, sample_rate, replace(context, upstream=upstream))
+            out = proc(audio, sample_rate)
             seconds = time.perf_counter() - start
             _check_output(proc, out.audio)
             audio, sample_rate = out.audio, out.sample_rate
-            stages.append(StageReport(proc.label, proc.name, seconds, out.info))
+            stages.append(StageReport(proc.label, proc.name, seconds, declared(proc, out.info)))
         return ChainResult(audio, sample_rate, stages)
+
+
+def declared(proc: Processor, info: dict[str, Any]) -> dict[str, Any]:
+    """The stage's info, checked against the report its class declares (a processor bug otherwise)."""
+    try:
+        report = proc.Report.model_validate(info)
+    except ValidationError as e:
+        raise ProcessingError(f"{proc.label}: reported what {type(proc).__name__}.Report does not declare: "
+                              f"{format_validation_error(e)}") from None
+    return report.model_dump(mode="json", exclude_unset=True)
 
 
 def _check_output(proc: Processor, audio: np.ndarray) -> None:

@@ -1,4 +1,4 @@
-"""The re-generation protocol: how a mastering stage asks for a new take of a sour one.
+"""The re-generation protocol: how `remaster()` asks for a new take of a sour one.
 
 `remaster` never imports `generate`; it defines this small protocol and `generate` implements it. A
 regenerator is any callable that takes a `Request` and returns a `Take`:
@@ -12,7 +12,7 @@ regenerator is any callable that takes a `Request` and returns a `Take`:
 
 The request carries the take's sidecar (prompt, seed, model, parameters: the JSON of the same name beside a
 generated WAV), which attempt this is, and the findings with their times, so a regenerator may redo only the
-window that holds the sour stretch.
+window that holds the sour stretch. `remaster.qa` runs the loop: each new take is mastered with the whole chain.
 """
 
 from __future__ import annotations
@@ -45,6 +45,34 @@ class Take:
 @runtime_checkable
 class Regenerator(Protocol):
     def __call__(self, request: Request) -> Take: ...
+
+
+@dataclass(frozen=True)
+class Context:
+    """What `remaster()` may know about a take beyond its samples: where it came from, its sidecar (a generated
+    take's prompt, seed and model) and a regenerator that can make it again. The chain itself never sees this."""
+
+    source: Path | None = None
+    sidecar: Mapping[str, Any] | None = None
+    regenerator: Regenerator | None = None
+
+
+def take_audio(take: Any) -> tuple[np.ndarray, int]:
+    """Check what a regenerator returned: a Take with float (channels, frames) audio and an integer rate."""
+    if not isinstance(take, Take):
+        raise TypeError(f"the regenerator returned {type(take).__name__}, expected remaster.regenerate.Take")
+    audio = np.asarray(take.audio)
+    if audio.ndim == 1:
+        audio = audio[None, :]
+    if audio.ndim != 2 or audio.shape[0] > 2 or audio.shape[1] == 0 or not np.issubdtype(audio.dtype, np.floating):
+        raise TypeError(f"the regenerator returned audio shaped {audio.shape} ({audio.dtype}); "
+                        "expected float (channels, frames) with 1 or 2 channels")
+    if not np.isfinite(audio).all():
+        raise ValueError("the regenerator returned NaN or infinite samples")
+    if isinstance(take.sample_rate, bool) or not isinstance(take.sample_rate, (int, np.integer)) \
+            or not 8000 <= take.sample_rate <= 384_000:
+        raise TypeError(f"the regenerator returned sample rate {take.sample_rate!r}; expected 8000–384000 Hz")
+    return np.ascontiguousarray(audio, dtype=np.float32), int(take.sample_rate)
 
 
 def sidecar_path(source: str | os.PathLike) -> Path:

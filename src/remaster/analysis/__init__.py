@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
@@ -12,20 +13,30 @@ from . import levels, loudness, truepeak
 __all__ = ["Metrics", "analyze", "levels", "loudness", "truepeak"]
 
 
+def _m(unit: str, description: str, column: bool = True) -> Any:
+    return field(metadata={"unit": unit, "description": description, "column": column})
+
+
 @dataclass(frozen=True)
 class Metrics:
-    integrated_lufs: float
-    loudness_range_lu: float
-    true_peak_dbtp: float
-    sample_peak_dbfs: float
-    clipped_samples: int
-    crest_factor_db: float
-    dc_offset: float
-    noise_floor_dbfs: float
-    bandwidth_hz: float
-    duration_s: float
-    sample_rate: int
-    channels: int
+    """What `analyze` measures; each field declares its unit and whether the batch CSV has a column for it."""
+
+    integrated_lufs: float = _m("LUFS", "integrated loudness, ITU-R BS.1770-4 (None: silent)")
+    loudness_range_lu: float = _m("LU", "loudness range, EBU Tech 3342")
+    true_peak_dbtp: float = _m("dBTP", "true peak, 4x oversampled (BS.1770-4 Annex 2)")
+    sample_peak_dbfs: float = _m("dBFS", "largest sample")
+    clipped_samples: int = _m("count", "samples at or over full scale")
+    crest_factor_db: float = _m("dB", "peak to RMS", column=False)
+    dc_offset: float = _m("FS", "largest channel mean", column=False)
+    noise_floor_dbfs: float = _m("dBFS", "level of the quietest stretch")
+    bandwidth_hz: float = _m("Hz", "highest frequency with content (the spectrum's top edge)")
+    duration_s: float = _m("s", "length")
+    sample_rate: int = _m("Hz", "sample rate")
+    channels: int = _m("count", "channels")
+
+    @classmethod
+    def columns(cls) -> list[str]:
+        return [f.name for f in fields(cls) if f.metadata.get("column")]
 
     def to_dict(self) -> dict[str, float | int | None]:
         # JSON has no infinity: silence reads as None.

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import ProcessingError
-from .pitch import BINS, MODELS
+from .crepe_grid import BINS, MODELS
 
 WEIGHTS_SHA256 = {
     "tiny": "d4993eea36ed1a0ad9ac549c740dae5265b049ce72004f00c2f59e01c0be8432",

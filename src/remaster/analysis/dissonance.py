@@ -23,17 +23,79 @@ from typing import Any, Literal
 
 import numpy as np
 import soxr
+from pydantic import model_validator
 
+from ..params import Params, param
 from .notes import Note, NoteParams, find_notes, runs
-from .pitch import CREPE_RATE, PitchTrack, track_pitch
+from .pitch import CREPE_RATE, MODELS, PitchTrack, track_pitch
 from .roughness import roughness_track
-from .tuning import Scale, declared_scale, deviation, estimate_reference, estimate_scale, grid_step, note_name
+from .tuning import (
+    SCALES,
+    Scale,
+    declared_scale,
+    deviation,
+    estimate_reference,
+    estimate_scale,
+    grid_step,
+    note_name,
+    pitch_class,
+)
 
 Style = Literal["western", "gugak", "auto"]
 # How far a stable note centre may sit from the grid. Gugak intonation bends scale tones on purpose
 # (계면조's bent-down tones), so its default tolerance is wider.
 TOLERANCE = {"western": 25.0, "gugak": 35.0, "auto": 30.0}
 FULL_SOUR_CENTS = 50.0
+
+
+class ScaleSpec(Params):
+    """A scale the preset declares instead of the one found in the take."""
+
+    tonic: str = param(unit="note", description="tonic note name, e.g. Eb")
+    mode: Literal[tuple(SCALES)] | None = param(None, unit="choice",   # type: ignore[valid-type]
+                                                description="a mode from the scale table (major, gyemyeonjo ...)")
+    degrees: list[int] | None = param(None, unit="semitones", description="semitones above the tonic, instead of "
+                                      "a mode")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ScaleSpec:
+        try:
+            pitch_class(self.tonic)
+        except ValueError as e:
+            raise ValueError(str(e)) from None
+        if (self.mode is None) == (self.degrees is None):
+            raise ValueError("give either mode or degrees")
+        return self
+
+
+class CheckParams(Params):
+    """Every setting of the check, with its default: the `dissonance` stage's parameters build on these."""
+
+    style: Style = param("auto", unit="choice", description="which scales are considered, and how much ornament "
+                         "is tolerated: western (major/minor), gugak (평조/계면조), auto (all)")
+    model: Literal[MODELS] = param("tiny", unit="choice",  # type: ignore[valid-type]
+                                   description="CREPE model: tiny (fast) or full (slower, finer)")
+    hop_s: float = param(0.02, unit="s", ge=0.005, le=0.1, description="pitch frame hop")
+    device: str = param("auto", unit="device", description="auto, cpu, cuda, cuda:N, mps")
+    batch_size: int = param(192, unit="frames", ge=1, le=8192, description="CREPE frames per batch")
+    tolerance_cents: float | None = param(None, unit="cents", ge=5, le=50, description="how far a stable note centre "
+                                          "may sit from the grid; default by style: western 25, gugak 35, auto 30")
+    min_periodicity: float = param(0.5, unit="fraction", ge=0.0, le=1.0,
+                                   description="frames CREPE is less sure of than this have no pitch")
+    min_sour_s: float = param(0.15, unit="s", ge=0.0, le=10.0, description="shortest sour stretch that is a finding")
+    scale: ScaleSpec | None = param(None, unit="scale", description="declare the scale instead of estimating it")
+    reference_cents: float | None = param(None, unit="cents", ge=-50, le=50,
+                                          description="tuning offset from A = 440 Hz 12-TET; default: estimated")
+    notes: NoteParams = param(unit="settings", default_factory=NoteParams,
+                              description="how the pitch track is cut into notes")
+    roughness_threshold: float = param(0.1, unit="roughness", ge=0.0, le=10.0,
+                                       description="Plomp-Levelt roughness above which a tonal stretch is rough")
+    min_rough_s: float = param(0.5, unit="s", ge=0.05, le=60.0, description="shortest rough stretch that is a "
+                               "finding")
+    window_s: float = param(5.0, unit="s", ge=0.5, le=600.0, description="length of the windows scored in the "
+                            "report")
+    quiet_db: float = param(20.0, unit="dB", ge=0.0, le=120.0, description="notes this far below the loud ones "
+                            "(release tails, far background lines) are not judged")
 
 
 @dataclass(frozen=True)
@@ -158,36 +220,34 @@ def _rough_findings(times: np.ndarray, rough: np.ndarray, threshold: float, min_
     return out
 
 
-def check(audio: np.ndarray, sample_rate: int, *, style: Style = "auto", model: str = "tiny", hop_s: float = 0.02,
-          device: str = "auto", tolerance_cents: float | None = None, min_periodicity: float = 0.5,
-          scale: dict[str, Any] | Scale | None = None, reference_cents: float | None = None,
-          notes: NoteParams | None = None, roughness_threshold: float = 0.1, min_rough_s: float = 0.5,
-          window_s: float = 5.0, min_sour_s: float = 0.15, quiet_db: float = 20.0, batch_size: int = 192) -> Check:
-    """Check float (channels, frames) or (frames,) audio; see the module docstring for what is found."""
+def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None, **settings: Any) -> Check:
+    """Check float (channels, frames) or (frames,) audio; see the module docstring for what is found.
+
+    `params` (or keyword settings: `check(x, sr, style="gugak")`) are a CheckParams."""
+    p = params if params is not None else CheckParams(**settings)
     mono = audio.mean(axis=0) if audio.ndim == 2 else audio
     mono = np.ascontiguousarray(mono, dtype=np.float32)
     seconds = len(mono) / sample_rate
     if sample_rate != CREPE_RATE:
         mono = soxr.resample(mono, sample_rate, CREPE_RATE, "HQ")
-    track = track_pitch(mono, CREPE_RATE, model=model, hop_s=hop_s, device=device, batch_size=batch_size,
-                        min_periodicity=min_periodicity)
-    found_notes = find_notes(track, notes)
-    reference = estimate_reference(found_notes) if reference_cents is None else float(reference_cents)
-    if isinstance(scale, dict):
-        scale = declared_scale(**scale)
-    chosen = scale if scale is not None else estimate_scale(found_notes, reference, style)
-    tolerance = TOLERANCE[style] if tolerance_cents is None else tolerance_cents
+    track = track_pitch(mono, CREPE_RATE, model=p.model, hop_s=p.hop_s, device=p.device, batch_size=p.batch_size,
+                        min_periodicity=p.min_periodicity)
+    found_notes = find_notes(track, p.notes)
+    reference = estimate_reference(found_notes) if p.reference_cents is None else float(p.reference_cents)
+    chosen = (declared_scale(**p.scale.model_dump()) if p.scale is not None
+              else estimate_scale(found_notes, reference, p.style))
+    tolerance = TOLERANCE[p.style] if p.tolerance_cents is None else p.tolerance_cents
     # release tails and far-background lines are not what a listener hears as the tune
     loud = np.percentile([n.level_db for n in found_notes], 90) if found_notes else 0.0
-    judged = [judge(n, reference, chosen, tolerance, min_sour_s)
-              if n.level_db >= loud - quiet_db and not n.is_tail else None for n in found_notes]
+    judged = [judge(n, reference, chosen, tolerance, p.min_sour_s)
+              if n.level_db >= loud - p.quiet_db and not n.is_tail else None for n in found_notes]
 
     rough = roughness_track(mono, CREPE_RATE, pitched=(track.times, track.voiced))
     findings = [f for f in judged if f is not None]
-    findings += _rough_findings(rough.times, rough.roughness, roughness_threshold, min_rough_s, rough.hop_s)
+    findings += _rough_findings(rough.times, rough.roughness, p.roughness_threshold, p.min_rough_s, rough.hop_s)
     findings.sort(key=lambda f: f.start)
     pitched_s = sum(n.duration for n in found_notes)
     sour = sum(n.duration * f.severity for n, f in zip(found_notes, judged, strict=True) if f is not None)
     score = 100.0 * sour / pitched_s if pitched_s > 0 else 0.0
-    windows = _windows(found_notes, judged, rough.times, rough.roughness, seconds, window_s)
+    windows = _windows(found_notes, judged, rough.times, rough.roughness, seconds, p.window_s)
     return Check(findings, found_notes, reference, chosen, score, windows, pitched_s, seconds, track)

@@ -23,21 +23,28 @@ from itertools import pairwise
 import numpy as np
 from scipy.ndimage import median_filter
 
+from ..params import Params, param
 from .pitch import PitchTrack
 
 
-@dataclass(frozen=True)
-class NoteParams:
-    smooth_s: float = 0.18        # about one cycle of 5.5 Hz vibrato
-    split_cents: float = 40.0
-    hold_s: float = 0.06
-    max_gap_s: float = 0.06
-    max_glide_s: float = 0.25
-    min_note_s: float = 0.1
-    stable_cents: float = 35.0
-    min_stable_s: float = 0.08
-    tail_cents: float = 75.0
-    onset_db: float = 6.0
+class NoteParams(Params):
+    """How an f0 track is cut into notes (see the module docstring)."""
+
+    smooth_s: float = param(0.18, unit="s", ge=0.02, le=1.0,
+                            description="running median over the pitch; about one cycle of 5.5 Hz vibrato")
+    split_cents: float = param(40.0, unit="cents", ge=10, le=300,
+                               description="a pitch this far from the note's median starts a new note")
+    hold_s: float = param(0.06, unit="s", ge=0.0, le=1.0, description="how long the pitch must stay away")
+    max_gap_s: float = param(0.06, unit="s", ge=0.0, le=1.0, description="longest unpitched gap inside a note")
+    max_glide_s: float = param(0.25, unit="s", ge=0.0, le=2.0,
+                               description="longest slide that joins the note it leads into or out of")
+    min_note_s: float = param(0.1, unit="s", ge=0.02, le=2.0, description="shortest note")
+    stable_cents: float = param(35.0, unit="cents", ge=5, le=300,
+                                description="frames this close to the note's median form its stable centre")
+    min_stable_s: float = param(0.08, unit="s", ge=0.0, le=2.0, description="shortest stable part that is judged")
+    tail_cents: float = param(75.0, unit="cents", ge=0.0, le=1200.0,
+                              description="a release bent this far is the previous note's tail, not a note")
+    onset_db: float = param(6.0, unit="dB", ge=0.0, le=60.0, description="a level jump this large is a new attack")
 
 
 @dataclass(frozen=True)

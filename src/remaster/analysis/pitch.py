@@ -22,12 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
-CREPE_RATE = 16_000
-FRAME = 1024
-BINS = 360
-CENTS_PER_BIN = 20.0
-BIN0_CENTS = 1997.3794084376191      # bin 0 in cents above 10 Hz: CREPE's pitch grid (31.7 Hz up to 2 kHz)
-MODELS = ("tiny", "full")
+from .crepe_grid import BIN0_CENTS, BINS, CENTS_PER_BIN, CREPE_RATE, FRAME, MODELS  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True)

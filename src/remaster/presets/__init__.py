@@ -10,9 +10,13 @@
     order: [cleanup, air, loudness]   # optional: reorder inherited stages
 
 A child's mappings merge into its parent's key by key; `stage: null` removes an inherited stage and
-`enabled: false` switches one off.
+`enabled: false` switches one off. A preset is validated once, when it is loaded: each stage's parameters become
+its processor's typed `Params`, which travel unchanged to the processor. `schema.py` holds the top-level keys and
+builds the JSON Schema (`preset.schema.json`) that editors check presets against.
 """
 
-from .loader import Preset, available, builtin_dir, load, parse_override
+from .loader import Preset, Stage, available, builtin_dir, load, merge, parse_override
+from .schema import OutputSpec, parameter_rows, preset_json_schema
 
-__all__ = ["Preset", "available", "builtin_dir", "load", "parse_override"]
+__all__ = ["OutputSpec", "Preset", "Stage", "available", "builtin_dir", "load", "merge", "parameter_rows",
+           "parse_override", "preset_json_schema"]

@@ -9,35 +9,20 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from ..chain import Chain
 from ..errors import PresetError
+from ..params import Params
 from ..processors import processor_class
 from ..processors.base import Processor, format_validation_error
+from .schema import OutputSpec, PresetFile
 
 MAX_DEPTH = 16
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)      # libyaml when the wheel has it: 20x faster
-
-
-class OutputSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    format: Literal["wav", "flac"] = "wav"
-    bit_depth: Literal[16, 24, 32] = 24
-    dither: bool = True
-
-
-class PresetFile(BaseModel):
-    """The schema of a preset after `extends:` is resolved (stage parameters are checked by each processor)."""
-
-    model_config = ConfigDict(extra="forbid")
-    description: str = ""
-    output: OutputSpec = Field(default_factory=OutputSpec)
-    chain: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    order: list[str] | None = None
 
 
 def builtin_dir() -> Path:
@@ -125,10 +110,21 @@ def _resolve_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Stage:
+    """One stage of a resolved preset: its label, its processor and its parameters, typed and validated."""
+
     label: str
     kind: str
-    params: dict[str, Any]
+    params: Params
     enabled: bool = True
+
+    def processor(self) -> Processor:
+        return processor_class(self.kind)(self.params, label=self.label)
+
+    def as_data(self, defaults: bool = False) -> dict[str, Any]:
+        entry: dict[str, Any] = {} if self.kind == self.label else {"type": self.kind}
+        if not self.enabled:
+            entry["enabled"] = False
+        return {**entry, **self.params.model_dump(mode="json", exclude_unset=not defaults)}
 
 
 @dataclass(frozen=True)
@@ -139,15 +135,11 @@ class Preset:
     output: OutputSpec
     stages: tuple[Stage, ...]
 
-    def resolved(self) -> dict[str, Any]:
-        """The preset as data, inheritance and overrides applied: what `sori presets show` prints."""
-        chain = {}
-        for s in self.stages:
-            entry: dict[str, Any] = {} if s.kind == s.label else {"type": s.kind}
-            if not s.enabled:
-                entry["enabled"] = False
-            chain[s.label] = {**entry, **s.params}
-        return {"description": self.description, "output": self.output.model_dump(), "chain": chain}
+    def resolved(self, defaults: bool = False) -> dict[str, Any]:
+        """The preset as data, inheritance and overrides applied: what `sori presets show` prints; with
+        `defaults`, every parameter of every stage, the ones the preset leaves at their default included."""
+        return {"description": self.description, "output": self.output.model_dump(),
+                "chain": {s.label: s.as_data(defaults) for s in self.stages}}
 
     @property
     def sha256(self) -> str:
@@ -156,7 +148,7 @@ class Preset:
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     def processors(self) -> list[Processor]:
-        return [processor_class(s.kind)(label=s.label, **s.params) for s in self.stages if s.enabled]
+        return [s.processor() for s in self.stages if s.enabled]
 
     def chain(self) -> Chain:
         return Chain(self.processors())
@@ -187,10 +179,10 @@ def _stages(data: dict[str, Any], where: str) -> tuple[Stage, ...]:
             raise PresetError(f"{where}chain.{label}.enabled: expected true or false, got {enabled!r}")
         cls = processor_class(str(kind), where=f"{where}chain.{label}: ")
         try:
-            cls.Params(**params)
+            typed = cls.Params.model_validate(params)
         except ValidationError as e:
             raise PresetError(where + format_validation_error(e, prefix=f"chain.{label}", model=cls.Params)) from None
-        stages.append(Stage(label, str(kind), params, enabled))
+        stages.append(Stage(label, str(kind), typed, enabled))
     return tuple(stages)
 
 

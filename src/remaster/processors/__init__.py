@@ -1,9 +1,10 @@
 """Processors: one small class each, registered by name for presets.
 
-Import order is the order `sori presets` lists them in.
+Import order is the order `sori presets schema` lists them in. A processor defined outside this package
+registers itself the same way (`@register`) and is usable from presets at once (docs/architecture.md).
 """
 
-from .base import REGISTRY, Context, Params, Processed, Processor, processor_class, register
+from .base import REGISTRY, Params, Processed, Processor, Report, Verdict, param, processor_class, register, reported
 from .channels import Channels
 from .cleanup import Cleanup
 from .compressor import Compressor
@@ -18,6 +19,7 @@ from .superres import Superres
 from .trim import Trim
 
 __all__ = [
-    "REGISTRY", "Channels", "Cleanup", "Compressor", "Context", "Denoise", "Dissonance", "Eq", "Fade", "Limiter",
-    "Loudness", "Params", "Processed", "Processor", "Resample", "Superres", "Trim", "processor_class", "register",
+    "REGISTRY", "Channels", "Cleanup", "Compressor", "Denoise", "Dissonance", "Eq", "Fade", "Limiter", "Loudness",
+    "Params", "Processed", "Processor", "Report", "Resample", "Superres", "Trim", "Verdict", "param",
+    "processor_class", "register", "reported",
 ]

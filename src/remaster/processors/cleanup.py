@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import numpy as np
-from pydantic import Field
 from scipy.signal import butter, sosfilt
 
-from .base import Context, Params, Processed, Processor, register
+from .base import Params, Processed, Processor, Report, param, register, reported
 
 
 class CleanupParams(Params):
-    dc: bool = True
-    highpass_hz: float = Field(20.0, ge=0.0, le=300.0, description="0 turns the high-pass off")
-    order: int = Field(2, ge=1, le=8)
+    dc: bool = param(True, unit="on/off", description="subtract each channel's mean (DC offset)")
+    highpass_hz: float = param(20.0, unit="Hz", ge=0.0, le=300.0,
+                               description="Butterworth high-pass corner against rumble; 0 turns it off")
+    order: int = param(2, unit="order", ge=1, le=8, description="high-pass filter order (6 dB per octave each)")
+
+
+class CleanupReport(Report):
+    dc_removed: float | None = reported(unit="FS", description="largest DC offset removed, as a fraction of full "
+                                        "scale", column=True)
+    highpass_hz: float | None = reported(unit="Hz", description="high-pass corner used (0: off)")
 
 
 @register
@@ -21,8 +27,9 @@ class Cleanup(Processor):
 
     name = "cleanup"
     Params = CleanupParams
+    Report = CleanupReport
 
-    def process(self, audio: np.ndarray, sample_rate: int, context: Context) -> Processed:
+    def process(self, audio: np.ndarray, sample_rate: int) -> Processed:
         p = self.params
         offsets = audio.mean(axis=-1, keepdims=True, dtype=np.float64)
         out = (audio - offsets).astype(np.float32) if p.dc else audio

@@ -6,30 +6,38 @@ import math
 
 import numpy as np
 import pedalboard
-from pydantic import Field
 
 from ..analysis.levels import db, rms, sample_peak
 from ..analysis.loudness import integrated_loudness
 from ..errors import ProcessingError
-from .base import Context, Params, Processed, Processor, register
+from .base import Params, Processed, Processor, Report, param, register, reported
 
 
 class CompressorParams(Params):
-    threshold_db: float = Field(-18.0, ge=-60.0, le=30.0)
-    relative: bool = Field(False, description="threshold in dB above the input's integrated loudness, so "
-                           "takes at any level get the same treatment")
-    ratio: float = Field(2.0, ge=1.0, le=30.0)
-    attack_ms: float = Field(10.0, ge=0.1, le=500.0)
-    release_ms: float = Field(150.0, ge=1.0, le=5000.0)
-    makeup_db: float = Field(0.0, ge=-24.0, le=24.0)
+    threshold_db: float = param(-18.0, unit="dB", ge=-60.0, le=30.0,
+                                description="level above which gain is reduced: dBFS, or dB above the take's "
+                                "integrated loudness when `relative`")
+    relative: bool = param(False, unit="on/off", description="threshold in dB above the input's integrated "
+                           "loudness, so takes at any level get the same treatment")
+    ratio: float = param(2.0, unit="ratio", ge=1.0, le=30.0, description="input dB over the threshold per output dB")
+    attack_ms: float = param(10.0, unit="ms", ge=0.1, le=500.0, description="how fast gain reduction starts")
+    release_ms: float = param(150.0, unit="ms", ge=1.0, le=5000.0, description="how fast gain reduction recovers")
+    makeup_db: float = param(0.0, unit="dB", ge=-24.0, le=24.0, description="gain added after compression")
+
+
+class CompressorReport(Report):
+    threshold_db: float | None = reported(unit="dBFS", description="threshold used, when it was relative")
+    crest_in_db: float | None = reported(unit="dB", description="peak-to-RMS ratio before")
+    crest_out_db: float | None = reported(unit="dB", description="peak-to-RMS ratio after", column=True)
 
 
 @register
 class Compressor(Processor):
     name = "compressor"
     Params = CompressorParams
+    Report = CompressorReport
 
-    def process(self, audio: np.ndarray, sample_rate: int, context: Context) -> Processed:
+    def process(self, audio: np.ndarray, sample_rate: int) -> Processed:
         p = self.params
         threshold = p.threshold_db
         info: dict = {}

@@ -5,26 +5,36 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import Field
 
 from ..analysis.levels import frame_rms_db
-from .base import Context, Params, Processed, Processor, register
+from .base import Params, Processed, Processor, Report, param, register, reported
 
 FRAME_S = 0.05
 
 
 class DenoiseParams(Params):
-    strength: float = Field(0.6, ge=0.0, le=1.0, description="fraction of the noise removed")
-    stationary: bool = True
-    profile_s: float = Field(0.5, ge=0.1, le=10.0, description="length of the noise profile")
-    skip_below_db: float = Field(-80.0, ge=-140.0, le=0.0,
+    strength: float = param(0.6, unit="fraction", ge=0.0, le=1.0, description="fraction of the noise removed")
+    stationary: bool = param(True, unit="on/off", description="one noise profile from the quietest stretch "
+                             "(on), or a noise estimate that follows the take over time (off)")
+    profile_s: float = param(0.5, unit="s", ge=0.1, le=10.0, description="length of the noise profile")
+    skip_below_db: float = param(-80.0, unit="dBFS", ge=-140.0, le=0.0,
                                  description="leave audio alone when its quietest stretch is below this")
-    n_fft: Literal[512, 1024, 2048, 4096] = 1024
-    overlap: Literal[0.5, 0.75] = Field(0.5, description="STFT frame overlap; 0.75 is smoother and twice as slow")
+    n_fft: Literal[512, 1024, 2048, 4096] = param(1024, unit="samples", description="STFT frame length")
+    overlap: Literal[0.5, 0.75] = param(0.5, unit="fraction",
+                                        description="STFT frame overlap; 0.75 is smoother and twice as slow")
     # noisereduce smooths its mask over 500 Hz by default, which averages each harmonic line with the empty
     # bins around it: on tonal music that cost 10-30 % of the level for no extra noise removed (measured).
-    freq_smooth_hz: float = Field(100.0, ge=0.0, le=2000.0, description="mask smoothing across frequency")
-    time_smooth_ms: float = Field(50.0, ge=0.0, le=500.0, description="mask smoothing across time")
+    freq_smooth_hz: float = param(100.0, unit="Hz", ge=0.0, le=2000.0, description="mask smoothing across frequency")
+    time_smooth_ms: float = param(50.0, unit="ms", ge=0.0, le=500.0, description="mask smoothing across time")
+
+
+class DenoiseReport(Report):
+    noise_profile_start_s: float | None = reported(unit="s", description="where the noise profile was taken")
+    noise_floor_before_db: float | None = reported(unit="dBFS", description="level of the profile stretch before",
+                                                   column=True)
+    noise_floor_after_db: float | None = reported(unit="dBFS", description="level of the profile stretch after",
+                                                  column=True)
+    skipped: str | None = reported(description="why the stage left the audio alone", column=True)
 
 
 def quietest_stretch(audio: np.ndarray, sample_rate: int, seconds: float) -> tuple[int, float] | None:
@@ -51,8 +61,9 @@ class Denoise(Processor):
 
     name = "denoise"
     Params = DenoiseParams
+    Report = DenoiseReport
 
-    def process(self, audio: np.ndarray, sample_rate: int, context: Context) -> Processed:
+    def process(self, audio: np.ndarray, sample_rate: int) -> Processed:
         p = self.params
         found = quietest_stretch(audio, sample_rate, p.profile_s)
         if found is None:

@@ -6,22 +6,27 @@ from typing import Literal
 
 import numpy as np
 import pedalboard
-from pydantic import Field
 
 from ..errors import ProcessingError
-from .base import Context, Params, Processed, Processor, register
+from .base import Params, Processed, Processor, Report, param, register, reported
 
 
 class Band(Params):
-    type: Literal["low_shelf", "high_shelf", "peak", "highpass", "lowpass"]
-    freq_hz: float = Field(ge=10.0, le=40_000.0)
-    gain_db: float = Field(0.0, ge=-24.0, le=24.0)
-    q: float = Field(0.7071, gt=0.05, le=20.0)
-    slope_db: Literal[6, 12, 18, 24] = Field(12, description="roll-off of highpass/lowpass, dB per octave")
+    type: Literal["low_shelf", "high_shelf", "peak", "highpass", "lowpass"] = param(
+        unit="choice", description="filter shape")
+    freq_hz: float = param(unit="Hz", ge=10.0, le=40_000.0, description="corner or centre frequency")
+    gain_db: float = param(0.0, unit="dB", ge=-24.0, le=24.0, description="boost or cut (shelves and peaks)")
+    q: float = param(0.7071, unit="Q", gt=0.05, le=20.0, description="bandwidth: higher is narrower")
+    slope_db: Literal[6, 12, 18, 24] = param(12, unit="dB/octave", description="roll-off of highpass/lowpass")
 
 
 class EqParams(Params):
-    bands: list[Band] = Field(default_factory=list, max_length=32)
+    bands: list[Band] = param(unit="bands", default_factory=list, max_length=32,
+                              description="filters applied in order")
+
+
+class EqReport(Report):
+    bands: int | None = reported(unit="count", description="filters applied")
 
 
 def _plugins(band: Band) -> list[pedalboard.Plugin]:
@@ -40,8 +45,9 @@ def _plugins(band: Band) -> list[pedalboard.Plugin]:
 class Eq(Processor):
     name = "eq"
     Params = EqParams
+    Report = EqReport
 
-    def process(self, audio: np.ndarray, sample_rate: int, context: Context) -> Processed:
+    def process(self, audio: np.ndarray, sample_rate: int) -> Processed:
         bands = self.params.bands
         for i, band in enumerate(bands):
             if band.freq_hz >= sample_rate / 2:

@@ -5,15 +5,19 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import Field
 
-from .base import Context, Params, Processed, Processor, register
+from .base import Params, Processed, Processor, Report, param, register, reported
 
 
 class FadeParams(Params):
-    in_ms: float = Field(0.0, ge=0.0, le=60_000.0)
-    out_ms: float = Field(0.0, ge=0.0, le=60_000.0)
-    curve: Literal["linear", "sine"] = "sine"
+    in_ms: float = param(0.0, unit="ms", ge=0.0, le=60_000.0, description="fade-in length (at most half the take)")
+    out_ms: float = param(0.0, unit="ms", ge=0.0, le=60_000.0, description="fade-out length (at most half the take)")
+    curve: Literal["linear", "sine"] = param("sine", unit="choice", description="shape of the gain ramp")
+
+
+class FadeReport(Report):
+    in_s: float | None = reported(unit="s", description="fade-in applied")
+    out_s: float | None = reported(unit="s", description="fade-out applied")
 
 
 def _ramp(n: int, curve: str) -> np.ndarray:
@@ -25,8 +29,9 @@ def _ramp(n: int, curve: str) -> np.ndarray:
 class Fade(Processor):
     name = "fade"
     Params = FadeParams
+    Report = FadeReport
 
-    def process(self, audio: np.ndarray, sample_rate: int, context: Context) -> Processed:
+    def process(self, audio: np.ndarray, sample_rate: int) -> Processed:
         p = self.params
         frames = audio.shape[-1]
         n_in = min(frames // 2, round(p.in_ms * sample_rate / 1000))

@@ -11,12 +11,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from pydantic import Field
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
 from ..analysis import truepeak
 from ..analysis.levels import db
-from .base import Context, Params, Processed, Processor, register
+from .base import Params, Processed, Processor, Report, param, register, reported
 
 
 def block_size(sample_rate: int) -> int:
@@ -94,10 +93,17 @@ def limit(audio: np.ndarray, sample_rate: int, ceiling_db: float, lookahead_ms: 
 
 
 class LimiterParams(Params):
-    ceiling_db: float = Field(-1.0, ge=-30.0, le=0.0)
-    lookahead_ms: float = Field(2.0, ge=0.1, le=20.0)
-    release_ms: float = Field(60.0, ge=1.0, le=2000.0)
-    true_peak: bool = True
+    ceiling_db: float = param(-1.0, unit="dB", ge=-30.0, le=0.0, description="the peak the output never exceeds")
+    lookahead_ms: float = param(2.0, unit="ms", ge=0.1, le=20.0, description="how early gain starts to fall")
+    release_ms: float = param(60.0, unit="ms", ge=1.0, le=2000.0, description="how slowly gain recovers")
+    true_peak: bool = param(True, unit="on/off", description="limit the 4x oversampled (true) peak, not only the "
+                            "sample peak")
+
+
+class LimiterReport(Report):
+    limited_fraction: float | None = reported(unit="fraction", description="share of the frames turned down")
+    max_reduction_db: float | None = reported(unit="dB", description="deepest gain reduction")
+    peak_out_db: float | None = reported(unit="dB", description="peak of the output", column=True)
 
 
 @register
@@ -106,8 +112,9 @@ class Limiter(Processor):
 
     name = "limiter"
     Params = LimiterParams
+    Report = LimiterReport
 
-    def process(self, audio: np.ndarray, sample_rate: int, context: Context) -> Processed:
+    def process(self, audio: np.ndarray, sample_rate: int) -> Processed:
         p = self.params
         # A small margin absorbs the interpolation of the gain curve between frames.
         out, info = limit(audio, sample_rate, p.ceiling_db - 0.05, p.lookahead_ms, p.release_ms, p.true_peak)

@@ -10,34 +10,66 @@ of the target and the true peak is at or under the ceiling.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
-from pydantic import Field
 
 from ..analysis import loudness, truepeak
 from ..analysis.levels import dual_mono
 from ..errors import ProcessingError
-from .base import Context, Params, Processed, Processor, register
+from .base import Params, Processed, Processor, Report, param, register, reported
 from .limiter import block_gains, block_peaks, block_size, expand
 
 TOLERANCE_LU = 0.05
 MARGIN_DB = 0.15           # internal ceiling below the requested one: the meter's 0.1 dB and dither
 
 
+LOUDNESS_TOLERANCE_LU = 0.5     # the promise: within this of the target (the streaming services' own tolerance)
+MIN_SIGNAL_S = 3.0               # BS.1770 integrated loudness needs a few seconds of signal to mean anything
+
+
 class LoudnessParams(Params):
-    target_lufs: float = Field(-14.0, ge=-40.0, le=-5.0)
-    true_peak_db: float = Field(-1.0, ge=-12.0, le=0.0)
-    max_gain_db: float = Field(45.0, ge=0.0, le=60.0, description="never boost more than this")
-    lookahead_ms: float = Field(2.0, ge=0.1, le=20.0)
-    release_ms: float = Field(60.0, ge=1.0, le=2000.0)
+    target_lufs: float = param(-14.0, unit="LUFS", ge=-40.0, le=-5.0,
+                               description="integrated loudness of the master (ITU-R BS.1770-4)")
+    true_peak_db: float = param(-1.0, unit="dBTP", ge=-12.0, le=0.0,
+                                description="ceiling for the true (4x oversampled) peak")
+    max_gain_db: float = param(45.0, unit="dB", ge=0.0, le=60.0, description="never boost more than this")
+    lookahead_ms: float = param(2.0, unit="ms", ge=0.1, le=20.0, description="limiter look-ahead")
+    release_ms: float = param(60.0, unit="ms", ge=1.0, le=2000.0, description="limiter release")
+
+
+class LoudnessReport(Report):
+    input_lufs: float | None = reported(unit="LUFS", description="integrated loudness in")
+    gain_db: float | None = reported(unit="dB", description="gain applied before the limiter", column=True)
+    output_lufs: float | None = reported(unit="LUFS", description="integrated loudness out")
+    output_true_peak_db: float | None = reported(unit="dBTP", description="true peak out")
+    limited_fraction: float | None = reported(unit="fraction", description="share of the frames the limiter turned "
+                                              "down", column=True)
+    rounds: int | None = reported(unit="count", description="gain/limiter rounds the solver needed")
+    max_limiting_db: float | None = reported(unit="dB", description="deepest limiter gain reduction", column=True)
+    on_target: bool | None = reported(unit="yes/no", description="output within 0.5 LU of the target and at or "
+                                      "under the ceiling")
 
 
 @register
 class Loudness(Processor):
     name = "loudness"
     Params = LoudnessParams
+    Report = LoudnessReport
 
-    def process(self, audio: np.ndarray, sample_rate: int, context: Context) -> Processed:
+    def promises(self, report: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, bool]:
+        """True peak at or under the ceiling; loudness within 0.5 LU of the target where there are at least
+        MIN_SIGNAL_S of signal to measure (`after["signal_s"]`)."""
+        p = self.params
+        tp = after.get("true_peak_dbtp")
+        out = {"true_peak": tp is None or tp <= p.true_peak_db + 1e-6}
+        if after.get("signal_s", MIN_SIGNAL_S) >= MIN_SIGNAL_S:
+            lufs = after.get("integrated_lufs")
+            out["loudness"] = lufs is not None and abs(lufs - p.target_lufs) <= LOUDNESS_TOLERANCE_LU
+        return out
+
+    def process(self, audio: np.ndarray, sample_rate: int) -> Processed:
         p = self.params
         # Dual mono (the usual generated take after `channels: stereo`): work on one channel, count two.
         dual = dual_mono(audio)
@@ -102,7 +134,7 @@ class Loudness(Processor):
             "limited_fraction": round(float(limited.mean()), 5),
             "rounds": rounds,
             "max_limiting_db": round(-20 * math.log10(float(curve.min())), 2) if limited.any() else 0.0,
-            "on_target": abs(measured - p.target_lufs) <= 0.5 and peak <= ceiling,
+            "on_target": abs(measured - p.target_lufs) <= LOUDNESS_TOLERANCE_LU and peak <= ceiling,
         })
 
 

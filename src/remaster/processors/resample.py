@@ -6,14 +6,18 @@ from typing import Literal
 
 import numpy as np
 import soxr
-from pydantic import Field
 
-from .base import Context, Params, Processed, Processor, register
+from .base import Params, Processed, Processor, Report, param, register, reported
 
 
 class ResampleParams(Params):
-    sample_rate: int = Field(48_000, ge=8_000, le=192_000)
-    quality: Literal["VHQ", "HQ", "MQ", "LQ"] = "HQ"
+    sample_rate: int = param(48_000, unit="Hz", ge=8_000, le=192_000, description="output sample rate")
+    quality: Literal["VHQ", "HQ", "MQ", "LQ"] = param("HQ", unit="choice", description="soxr quality recipe")
+
+
+class ResampleReport(Report):
+    from_hz: int | None = reported(unit="Hz", description="input sample rate")
+    to_hz: int | None = reported(unit="Hz", description="output sample rate")
 
 
 def resample(audio: np.ndarray, rate_in: int, rate_out: int, quality: str = "HQ") -> np.ndarray:
@@ -27,8 +31,9 @@ def resample(audio: np.ndarray, rate_in: int, rate_out: int, quality: str = "HQ"
 class Resample(Processor):
     name = "resample"
     Params = ResampleParams
+    Report = ResampleReport
 
-    def process(self, audio: np.ndarray, sample_rate: int, context: Context) -> Processed:
+    def process(self, audio: np.ndarray, sample_rate: int) -> Processed:
         target = self.params.sample_rate
         out = resample(audio, sample_rate, target, self.params.quality)
         return Processed(out, target, {"from_hz": sample_rate, "to_hz": target})

@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import numpy as np
-from pydantic import Field
 
-from .base import Context, Params, Processed, Processor, register
+from .base import Params, Processed, Processor, Report, param, register, reported
 
 
 class TrimParams(Params):
-    threshold_db: float = Field(-60.0, ge=-120.0, le=-10.0)
-    keep_ms: float = Field(50.0, ge=0.0, le=5000.0, description="silence kept before and after the sound")
-    leading: bool = True
-    trailing: bool = True
+    threshold_db: float = param(-60.0, unit="dBFS", ge=-120.0, le=-10.0,
+                                description="samples below this at the ends count as silence")
+    keep_ms: float = param(50.0, unit="ms", ge=0.0, le=5000.0, description="silence kept before and after the sound")
+    leading: bool = param(True, unit="on/off", description="trim the start")
+    trailing: bool = param(True, unit="on/off", description="trim the end")
+
+
+class TrimReport(Report):
+    trimmed_start_s: float | None = reported(unit="s", description="silence removed at the start")
+    trimmed_end_s: float | None = reported(unit="s", description="silence removed at the end")
+    note: str | None = reported(description="why nothing was trimmed")
 
 
 @register
 class Trim(Processor):
     name = "trim"
     Params = TrimParams
+    Report = TrimReport
 
-    def process(self, audio: np.ndarray, sample_rate: int, context: Context) -> Processed:
+    def process(self, audio: np.ndarray, sample_rate: int) -> Processed:
         p = self.params
         loud = np.nonzero(np.abs(audio).max(axis=0) > 10 ** (p.threshold_db / 20))[0]
         frames = audio.shape[-1]

@@ -35,6 +35,51 @@ def classify(error):
     return "error"
 
 
+def _device(requested):
+    if requested != "auto":
+        return requested
+    try:
+        import torch
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except Exception:
+        return "cpu"
+
+
+def load(request):
+    """Import audiosr and build its model; the model, or None after replying why not."""
+    try:
+        import audiosr
+    except ImportError as error:
+        reply(ok=False, kind="not_installed", message=f"{type(error).__name__}: {error}")
+        return None
+    except Exception as error:   # audiosr's own import-time work (the tokenizer download, torch checks)
+        kind = classify(error)
+        reply(ok=False, kind="not_installed" if kind == "error" else kind, message=f"{type(error).__name__}: {error}")
+        return None
+    device = _device(request.get("device", "auto"))
+    try:
+        model = audiosr.build_model(model_name=request.get("model", "basic"), device=device)
+    except Exception as error:
+        reply(ok=False, kind=classify(error), message=f"{type(error).__name__}: {error}")
+        return None
+    reply(ok=True, device=device)
+    return model
+
+
+def run(model, request):
+    try:
+        import audiosr
+        import numpy as np
+        import soundfile as sf
+        wave = audiosr.super_resolution(model, request["input"], seed=int(request.get("seed", 0)),
+                                        guidance_scale=float(request.get("guidance", 3.5)),
+                                        ddim_steps=int(request.get("steps", 50)))
+        sf.write(request["output"], np.asarray(wave, dtype=np.float32).reshape(-1), 48000, subtype="FLOAT")
+        reply(ok=True)
+    except Exception as error:
+        reply(ok=False, kind="error", message=f"{type(error).__name__}: {error}", trace=traceback.format_exc(limit=3))
+
+
 def main():
     model = None
     for line in sys.stdin:
@@ -43,41 +88,9 @@ def main():
         if cmd == "quit":
             return
         if cmd == "load":
-            try:
-                import audiosr
-            except ImportError as error:
-                reply(ok=False, kind="not_installed", message=f"{type(error).__name__}: {error}")
-                continue
-            except Exception as error:   # audiosr's own import-time work (the tokenizer download, torch checks)
-                kind = classify(error)
-                reply(ok=False, kind="not_installed" if kind == "error" else kind,
-                      message=f"{type(error).__name__}: {error}")
-                continue
-            device = request.get("device", "auto")
-            if device == "auto":
-                try:
-                    import torch
-                    device = "cuda" if torch.cuda.is_available() else "cpu"
-                except Exception:
-                    device = "cpu"
-            try:
-                model = audiosr.build_model(model_name=request.get("model", "basic"), device=device)
-                reply(ok=True, device=device)
-            except Exception as error:
-                reply(ok=False, kind=classify(error), message=f"{type(error).__name__}: {error}")
+            model = load(request) or model
         elif cmd == "run":
-            try:
-                import audiosr
-                import numpy as np
-                import soundfile as sf
-                wave = audiosr.super_resolution(model, request["input"], seed=int(request.get("seed", 0)),
-                                                guidance_scale=float(request.get("guidance", 3.5)),
-                                                ddim_steps=int(request.get("steps", 50)))
-                sf.write(request["output"], np.asarray(wave, dtype=np.float32).reshape(-1), 48000, subtype="FLOAT")
-                reply(ok=True)
-            except Exception as error:
-                reply(ok=False, kind="error", message=f"{type(error).__name__}: {error}",
-                      trace=traceback.format_exc(limit=3))
+            run(model, request)
         else:
             reply(ok=False, kind="error", message=f"unknown command {cmd!r}")
 

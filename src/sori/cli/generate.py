@@ -1,22 +1,17 @@
-"""`sori generate` and `sori make`: the generation commands, added to remaster's `sori` app.
-
-`remaster` never imports `generate`, so its CLI knows nothing of these; the `sori` script is this module's
-`main`, which registers them and runs the same app.
-"""
+"""`sori generate`, `sori make`, `sori categories`: MusicGen takes from prompts and categories."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from remaster.cli import PresetOpt, SetOpt, _fmt, _overrides, app
-from remaster.cli import main as _remaster_main
+from .common import JsonOpt, PresetOpt, QuietOpt, SetOpt, fmt, overrides
 
-from .categories import Prompt, build_prompt
-from .errors import GenerateError
+if TYPE_CHECKING:
+    from generate.categories import Prompt
 
 DEFAULT_MODEL = "facebook/musicgen-small"
 
@@ -48,12 +43,13 @@ TopPOpt = Annotated[float, typer.Option("--top-p", help="nucleus sampling thresh
 TempOpt = Annotated[float, typer.Option("--temperature", help="sampling temperature")]
 MelodyOpt = Annotated[Path | None, typer.Option("--melody", help="reference audio or MIDI file to follow "
                                                                  "(musicgen-melody models)")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print the result as JSON")]
 
 
 def _prompt(text: str | None, instrument: list[str] | None, genre: list[str] | None, mood: list[str] | None,
             tempo: str | None, mode: str | None, extra: str, solo: bool) -> Prompt:
+    from generate.categories import build_prompt
+    from generate.errors import GenerateError
+
     if not (text or instrument or genre or mood or tempo or mode or extra):
         raise GenerateError("nothing to make: give a prompt (e.g. '슬픈 가야금 산조') or --instrument/--genre/--mood/"
                             "--tempo; `sori categories` lists the known words")
@@ -62,6 +58,8 @@ def _prompt(text: str | None, instrument: list[str] | None, genre: list[str] | N
 
 
 def _out_dir(path: Path) -> Path:
+    from generate.errors import GenerateError
+
     if path.exists() and not path.is_dir():
         raise GenerateError(f"{path}: exists and is not a folder; -o takes a folder for the takes")
     return path
@@ -69,12 +67,12 @@ def _out_dir(path: Path) -> Path:
 
 def _check(n: int, duration: float, seed: int | None, guidance: float, top_k: int, top_p: float,
            temperature: float) -> None:
-    from .takes import Sampling, check_request
+    from generate.takes import Sampling, check_request
     check_request(n, duration, seed, Sampling(guidance, top_k, top_p, temperature))
 
 
 def _load(model: str, adapter: str | None, device: str, dtype: str, engine: str, int8: bool):
-    from .musicgen import load_model
+    from generate.musicgen import load_model
     return load_model(model, adapter=adapter, device=device, dtype=dtype, engine=engine, quantize=int8)
 
 
@@ -84,7 +82,6 @@ def _show_prompt(prompt: Prompt) -> None:
         typer.echo(f"note: {note}", err=True)
 
 
-@app.command("generate")
 def generate_cmd(
     text: PromptArg = None, instrument: InstrumentOpt = None, genre: GenreOpt = None, mood: MoodOpt = None,
     tempo: TempoOpt = None, mode: ModeOpt = None, extra: ExtraOpt = "", solo: SoloOpt = False,
@@ -100,7 +97,7 @@ def generate_cmd(
     _check(n, duration, seed, guidance, top_k, top_p, temperature)
     loaded = _load(model, adapter, device, dtype, engine, int8)
     _show_prompt(prompt)
-    from .takes import generate_takes
+    from generate.takes import generate_takes
     paths = generate_takes(loaded, prompt, n=n, duration=duration, seed=seed, guidance_scale=guidance, top_k=top_k,
                            top_p=top_p, temperature=temperature, melody=melody, out_dir=out, progress=not quiet)
     sidecars = [json.loads(p.with_suffix(".json").read_text(encoding="utf-8")) for p in paths]
@@ -113,14 +110,14 @@ def generate_cmd(
         typer.echo(f"{p}  seed {s['seed']}  {s['duration']:g} s  ({s['timings']['seconds']:.1f} s to make)")
 
 
-@app.command("make")
 def make_cmd(
     text: PromptArg = None, instrument: InstrumentOpt = None, genre: GenreOpt = None, mood: MoodOpt = None,
     tempo: TempoOpt = None, mode: ModeOpt = None, extra: ExtraOpt = "", solo: SoloOpt = False,
     duration: DurationOpt = 10.0, n: NOpt = 1, seed: SeedOpt = None, output: OutOpt = Path("made"),
     preset: PresetOpt = "streaming", set_: SetOpt = None,
-    retries: Annotated[int | None, typer.Option("--retries", help="make a sour take again, up to N times "
-                                                                  "(sets dissonance.action=regenerate)")] = None,
+    retries: Annotated[int | None, typer.Option(
+        "--retries", help="make a sour take again, up to N times (the preset's check stages ask for new takes)")]
+    = None,
     model: ModelOpt = DEFAULT_MODEL, adapter: AdapterOpt = None, device: DeviceOpt = "auto",
     dtype: DtypeOpt = "auto", engine: EngineOpt = "auto", int8: Int8Opt = False, guidance: GuidanceOpt = 3.0,
     top_k: TopKOpt = 250, top_p: TopPOpt = 0.0, temperature: TempOpt = 1.0, melody: MelodyOpt = None,
@@ -130,11 +127,11 @@ def make_cmd(
     prompt = _prompt(text, instrument, genre, mood, tempo, mode, extra, solo)
     out = _out_dir(output)
     _check(n, duration, seed, guidance, top_k, top_p, temperature)
-    from .make import make, resolve_preset
-    resolve_preset(preset, _overrides(set_), retries)      # a bad preset fails before the model loads
+    from generate.make import make, resolve_preset
+    resolve_preset(preset, overrides(set_), retries)      # a bad preset fails before the model loads
     loaded = _load(model, adapter, device, dtype, engine, int8)
     _show_prompt(prompt)
-    result = make(loaded, prompt, out_dir=out, preset=preset, overrides=_overrides(set_), retries=retries, n=n,
+    result = make(loaded, prompt, out_dir=out, preset=preset, overrides=overrides(set_), retries=retries, n=n,
                   duration=duration, seed=seed, progress=not quiet, guidance_scale=guidance, top_k=top_k,
                   top_p=top_p, temperature=temperature, melody=melody)
     if as_json:
@@ -150,22 +147,21 @@ def make_cmd(
 def _line(r: dict[str, Any]) -> str:
     if r["status"] == "failed":
         return f"{r['raw']}: failed: {r['reason']}"
-    d = r.get("dissonance") or {}
+    d = r.get("checks") or {}
     sour = "" if not d else (" in tune" if d.get("passed") else f" {d.get('findings')} sour finding(s)")
     kept = "" if r["kept"] == "original" else f", kept {r['kept']} ({r['kept_raw']}, seed {r['kept_seed']})"
     after = r.get("after") or {}
     again = " (already made)" if r["status"] == "skipped" else ""
-    return (f"{r['raw']} -> {r['mastered']}  {_fmt(after.get('integrated_lufs'), ' LUFS')}  "
-            f"{_fmt(after.get('true_peak_dbtp'), ' dBTP')}{sour}{kept}{again}")
+    return (f"{r['raw']} -> {r['mastered']}  {fmt(after.get('integrated_lufs'), ' LUFS')}  "
+            f"{fmt(after.get('true_peak_dbtp'), ' dBTP')}{sour}{kept}{again}")
 
 
-@app.command("categories")
 def categories_cmd(
     field: Annotated[str | None, typer.Argument(help="instruments, genres, moods, tempos, modes or etc")] = None,
     gugak: Annotated[bool, typer.Option("--gugak", help="only Korean traditional entries")] = False,
 ) -> None:
     """The words `generate` and `make` know: Korean and English names of each category."""
-    from .categories import FIELDS, SINGULAR, check_field, load_taxonomy
+    from generate.categories import FIELDS, SINGULAR, check_field, load_taxonomy
     tax = load_taxonomy()
     for f in [check_field(field)] if field else FIELDS:
         entries = [e for e in tax.entries(f) if e.gugak or not gugak]
@@ -175,13 +171,3 @@ def categories_cmd(
             typer.echo(f"  {e.ko:<12} {e.en}{extra}")
         if not entries:
             typer.echo(f"  (no {'gugak ' if gugak else ''}{SINGULAR[f]})")
-
-
-def main(argv: list[str] | None = None) -> None:
-    """The `sori` entry point: remaster's commands, these, and fine-tuning's (`sori data`, `sori train`)."""
-    from .finetune import cli as _finetune_cli  # noqa: F401  (registers its commands on the app)
-    _remaster_main(argv)
-
-
-if __name__ == "__main__":
-    main()

@@ -16,10 +16,10 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import butter, lfilter, sosfilt
 
-from . import audio as audio_io
-from .analysis.loudness import integrated_loudness
-from .analysis.tuning import SCALES
-from .processors.resample import resample
+from remaster import audio as audio_io
+from remaster.analysis.loudness import integrated_loudness
+from remaster.analysis.tuning import SCALES
+from remaster.processors.resample import resample
 
 A4 = 440.0
 MAJOR = list(SCALES["major"])

@@ -1,4 +1,4 @@
-"""`sori data prepare`, `sori data tokenize` and `sori train`, added to the `sori` app by `generate.cli`."""
+"""`sori data prepare`, `sori data tokenize`, `sori train`: fine-tuning MusicGen on gugak."""
 
 from __future__ import annotations
 
@@ -7,13 +7,6 @@ from typing import Annotated
 
 import typer
 
-from remaster.cli import app
-
-data_app = typer.Typer(pretty_exceptions_enable=False, no_args_is_help=True,
-                       help="Prepare a fine-tuning dataset and its token cache.")
-app.add_typer(data_app, name="data")
-
-
 # --- sori data prepare ---------------------------------------------------------------------------------------------
 
 def _words(values: list[str] | None) -> list[str]:
@@ -21,7 +14,6 @@ def _words(values: list[str] | None) -> list[str]:
     return [w.strip() for v in values or [] for w in v.split(",") if w.strip()]
 
 
-@data_app.command("prepare")
 def prepare_cmd(
     source: Annotated[Path, typer.Argument(help="the AI Hub 71470 folder (or one above it), or a folder of audio "
                                                 "with a .txt or .json caption beside each file")],
@@ -50,7 +42,7 @@ def prepare_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
     """Cut a gugak dataset into captioned training windows (manifest.jsonl/.parquet, stats, problems); resumes."""
-    from .prepare import prepare
+    from generate.finetune.prepare import prepare
     result = prepare(source, output, instruments=_words(instrument), genres=_words(genre), jangdan=_words(jangdan),
                      modes=_words(mode), sample_rate=sample_rate, min_seconds=min_seconds, max_seconds=max_seconds,
                      silence_db=silence_db, silence_gap=silence_gap, jobs=jobs, fmt=fmt,
@@ -62,7 +54,6 @@ def prepare_cmd(
 # --- sori data tokenize / sori train -------------------------------------------------------------------------------
 
 
-@data_app.command("tokenize")
 def tokenize_cmd(
     dataset: Annotated[Path, typer.Argument(help="a folder made by `sori data prepare`")],
     model: Annotated[str, typer.Option("--model", "-m", envvar="SORI_MODEL",
@@ -76,10 +67,9 @@ def tokenize_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
     """Encode every window once with the model's EnCodec into a sharded token cache (resumes where it stopped)."""
+    from generate.finetune.tokens import read_manifest, tokenize
+    from generate.musicgen import load_model
     from remaster.progress import progress_bar
-
-    from ..musicgen import load_model
-    from .tokens import read_manifest, tokenize
     total = len(read_manifest(dataset))        # a missing or empty manifest fails before the model loads
     loaded = load_model(model, device=device, dtype="fp32", engine="transformers")   # and the model before the bar
     with progress_bar("tokenize", enabled=not quiet) as bar:
@@ -90,7 +80,6 @@ def tokenize_cmd(
                f"frames in {result.shards} shards")
 
 
-@app.command("train")
 def train_cmd(
     config: Annotated[Path, typer.Argument(help="training config (YAML); examples in configs/finetune/")],
     fresh: Annotated[bool, typer.Option("--fresh", help="start over: delete this run's checkpoints")] = False,
@@ -101,7 +90,7 @@ def train_cmd(
     """Fine-tune MusicGen (LoRA or full) on a token cache; resumes from the run's last checkpoint.
 
     Several GPUs or nodes: `accelerate launch -m generate.finetune.train CONFIG` (same config, no code change)."""
-    from .train import load_config, summary, train
+    from generate.finetune.train import load_config, summary, train
     result = train(load_config(config, max_steps=max_steps, output=output), fresh=fresh, progress=not quiet)
     if result.main_process:
         typer.echo(summary(result))

@@ -10,7 +10,7 @@ import pytest
 
 from remaster.analysis import analyze, loudness
 from remaster.audio import read
-from remaster.synth import degrade, karplus_strong, make_examples, pluck_melody
+from tests.signals import degrade, karplus_strong, make_examples, pluck_melody
 
 
 def f0_autocorr(x: np.ndarray, rate: int) -> float:

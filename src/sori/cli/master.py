@@ -1,0 +1,145 @@
+"""`sori remaster`, `sori batch`, `sori analyze`, `sori check`: mastering and measuring files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import JsonOpt, PresetOpt, QuietOpt, SetOpt, each_file, fmt, overrides, set_option
+
+
+def remaster_cmd(
+    source: Annotated[Path, typer.Argument(help="input audio (wav, flac, ogg, mp3)")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="output file, or a folder to write into")],
+    preset: PresetOpt = "streaming",
+    set_: SetOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
+) -> None:
+    """Master one file.
+
+    Example: sori remaster take.wav -o master.wav --preset gugak-solo --set loudness.target_lufs=-15
+    """
+    from remaster import audio as audio_io
+    from remaster import presets
+    from remaster.api import remaster, save
+    from remaster.errors import SoriError
+
+    resolved = presets.load(preset, overrides(set_))
+    if output.is_dir():
+        output = output / f"{source.stem}.{resolved.output.format}"
+    if output.suffix.lower().lstrip(".") not in audio_io.WRITE_FORMATS:
+        output = output.with_name(output.name + f".{resolved.output.format}")
+    if output.exists() and source.exists() and output.resolve() == source.resolve():
+        raise SoriError(f"{output}: is the input; Sori never overwrites its input, choose another output")
+    blocker = next((p for p in output.parents if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise SoriError(f"{blocker}: is a file, so {output} cannot be written; choose another output path")
+    mastered = remaster(source, preset=resolved)
+    written = save(output, mastered)
+    report = {**mastered.report, "output_path": str(written)}
+    if as_json:
+        typer.echo(json.dumps(report, indent=1))
+        return
+    a = report["after"]
+    typer.echo(f"{source} -> {written}: {fmt(a['integrated_lufs'], ' LUFS')}, {fmt(a['true_peak_dbtp'], ' dBTP')}, "
+               f"{a['sample_rate']} Hz, {mastered.output.bit_depth}-bit ({report['seconds']:.1f} s)")
+    if not report["targets"]["ok"]:
+        missed = [k for k, v in report["targets"].items() if k != "ok" and not v]
+        typer.echo(f"warning: missed target(s): {', '.join(missed)}", err=True)
+
+
+def batch_cmd(
+    in_dir: Annotated[Path, typer.Argument(help="folder of takes (searched recursively)")],
+    out_dir: Annotated[Path, typer.Argument(help="where masters go (mirrors the input tree)")],
+    preset: PresetOpt = "streaming",
+    set_: SetOpt = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=64, help="worker processes")] = 1,
+    quiet: QuietOpt = False,
+) -> None:
+    """Master every audio file under IN_DIR into OUT_DIR; resumable; writes report.json and report.csv.
+
+    Example: sori batch takes/ masters/ --jobs 2 --set loudness.target_lufs=-16
+    """
+    from remaster.batch import run_batch
+
+    result = run_batch(in_dir, out_dir, preset, overrides(set_), jobs=jobs, progress=not quiet)
+    typer.echo(f"done {result.count('done')}, skipped {result.count('skipped')} (already mastered), "
+               f"failed {result.failed}; report: {result.report_json} and {result.report_csv}")
+    for row in result.rows:
+        if row["status"] == "failed":
+            typer.echo(f"failed: {row['input']}: {row['reason']}", err=True)
+    if result.failed:
+        raise typer.Exit(1)
+
+
+def analyze_cmd(
+    files: Annotated[list[Path], typer.Argument(help="audio files to measure")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Measure loudness, true peak, levels and bandwidth."""
+    from remaster.analysis import analyze
+
+    results, failed = each_file(files, lambda data, rate: analyze(data, rate).to_dict(), "measuring", as_json)
+    if as_json:
+        typer.echo(json.dumps(results, indent=1))
+    else:
+        for name, m in results.items():
+            typer.echo(
+                f"{name}: {fmt(m['integrated_lufs'], ' LUFS')}  LRA {fmt(m['loudness_range_lu'], ' LU')}  "
+                f"TP {fmt(m['true_peak_dbtp'], ' dBTP', 2)}  peak {fmt(m['sample_peak_dbfs'], ' dBFS', 2)}  "
+                f"clipped {m['clipped_samples']}  crest {fmt(m['crest_factor_db'], ' dB')}  "
+                f"DC {m['dc_offset']:+.4f}  floor {fmt(m['noise_floor_dbfs'], ' dBFS')}  "
+                f"bw {m['bandwidth_hz'] / 1000:.1f} kHz  {m['duration_s']:.2f} s  {m['sample_rate']} Hz  "
+                f"{m['channels']} ch")
+    if failed:
+        raise typer.Exit(1)
+
+
+def check_cmd(
+    files: Annotated[list[Path], typer.Argument(help="audio files to check")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON; each finding has start and end in seconds")]
+    = False,
+    style: Annotated[str, typer.Option("--style", help="western | gugak | auto: scales and ornament tolerance")]
+    = "auto",
+    model: Annotated[str, typer.Option("--model", help="CREPE model: tiny (fast) or full (slower, finer)")] = "tiny",
+    set_: Annotated[list[str] | None, set_option("dissonance.tolerance_cents=30")] = None,
+) -> None:
+    """Find sour notes: detuned or out-of-key notes (CREPE pitch) and rough stretches. Exit 1 when any is found.
+
+    Example: sori check take.wav --style gugak --set dissonance.tolerance_cents=30
+    """
+    from remaster.errors import SoriError
+    from remaster.processors import Dissonance
+
+    extra = overrides(set_)
+    params = {"style": style, "model": model, **extra.pop("dissonance", {})}
+    if extra:
+        raise SoriError(f"--set: check takes dissonance.* keys only, got {', '.join(sorted(extra))}")
+    stage = Dissonance(**params)
+    results, failed = each_file(files, lambda data, rate: stage.analyse(data, rate).summary(), "checking", as_json)
+    if as_json:
+        typer.echo(json.dumps(results, indent=1))
+    else:
+        for name, r in results.items():
+            _print_check(name, r)
+    if failed:
+        raise typer.Exit(2)
+    if any(r["findings"] for r in results.values()):
+        raise typer.Exit(1)
+
+
+def _print_check(name: str, r: dict) -> None:
+    count = len(r["findings"])
+    typer.echo(f"{name}: {count} finding{'s' if count != 1 else ''} (score {r['score']:.1f}), "
+               f"{r['notes']} notes, tuning A4 = {r['tuning_reference_hz']:.1f} Hz "
+               f"({r['tuning_reference_cents']:+.0f} cents), scale {r['scale'] or '-'}")
+    for x in r["findings"]:
+        what = (f"{x['cents']:+.0f} cents, found {x['found']}, expected {x['expected']}"
+                if x["kind"] != "rough" else f"roughness {x['roughness']:.3f}")
+        typer.echo(f"  {x['start']:8.2f} – {x['end']:8.2f} s  {x['kind']:<10} {what}")
+
+
+__all__ = ["analyze_cmd", "batch_cmd", "check_cmd", "remaster_cmd"]
