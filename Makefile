@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lock lock-check test-lowest bench clean
+.PHONY: demo test lock lock-check test-lowest schemas bench clean
 
 # uv itself comes from the lock too: its line, with its hashes, is installed by the venv's own pip.
 $(UV): requirements.lock
@@ -47,6 +47,11 @@ test-lowest: $(UV)
 	$(UV) pip sync --quiet --python $(LOWEST)/bin/python $(LOWEST)/requirements.txt
 	$(UV) pip install --quiet --python $(LOWEST)/bin/python --no-deps --no-build-isolation -e .
 	$(LOWEST)/bin/python -m pytest -q --deselect tests/test_install.py::test_environment_matches_the_lock
+
+# The published JSON Schemas (presets for editors, reports for services), regenerated from the code's declarations.
+schemas: $(STAMP)
+	$(BIN)/sori presets schema --json > src/remaster/presets/preset.schema.json
+	$(BIN)/python -c "from remaster.report import schema_text; print(schema_text(), end='')" > docs/report.schema.json
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_loudnorm.py

@@ -146,7 +146,8 @@ def gugak_phrase(sample_rate: int, rng: np.random.Generator, mode: list[int] = P
     return Piece((0.6 * line + drone)[None, :].astype(np.float32), sample_rate, notes)
 
 
-def drum_loop(sample_rate: int, rng: np.random.Generator, bars: int = 4, bpm: float = 100) -> Piece:
+def drum_loop(sample_rate: int, rng: np.random.Generator, bars: int = 4, bpm: float = 100,
+              kick_gain: float = 0.9) -> Piece:
     beat = 60 / bpm
     n = int((bars * 4 * beat + 0.5) * sample_rate)
     out = np.zeros(n, dtype=np.float32)
@@ -163,7 +164,7 @@ def drum_loop(sample_rate: int, rng: np.random.Generator, bars: int = 4, bpm: fl
     for b in range(bars * 4):
         t = b * beat
         if b % 2 == 0:
-            hit(kick, t, 0.9)
+            hit(kick, t, kick_gain)
         else:
             snare = sosfilt(snare_sos, rng.standard_normal(s.size)) * np.exp(-s * 22) + \
                 0.3 * np.sin(2 * np.pi * 190 * s) * np.exp(-s * 30)
@@ -321,3 +322,34 @@ def make_corpus(out_dir: str | Path, long_seconds: float = 600.0, seed: int = 11
         swell = 1 + 0.5 * np.sin(2 * np.pi * np.arange(tiled.shape[-1]) / (32_000 * 97.0))
         put(f"long_{int(long_seconds // 60)}min.wav", (tiled * swell).astype(np.float32), 32_000)
     return sorted(p for p in out.iterdir() if p.suffix in audio_io.READ_SUFFIXES)
+
+
+def peaky_drum_loop(sample_rate: int = 44_100, seconds: float = 9.0, lufs: float = -21.3,
+                    peak_dbtp: float = -0.3, seed: int = 0) -> Piece:
+    """The take that made the loudness stage run away: a kick/snare/hat loop whose every kick starts with a stick
+    click a few samples long, so its peaks stand 20 dB and more over its RMS; at `lufs`, true peak `peak_dbtp`."""
+    from remaster.analysis import truepeak
+
+    rng = np.random.default_rng(seed)
+    bars = max(1, round(seconds / (4 * 60 / 100)))
+    body = drum_loop(sample_rate, rng, bars=bars, kick_gain=0.45).audio[0].astype(np.float64)
+    body = body[: int(seconds * sample_rate)]
+    body = np.tanh(3 * body / np.abs(body).max())      # the loop's own hits rounded off: the peaks are the clicks
+    beat = int(60 / 100 * sample_rate)
+    clicks = np.zeros_like(body)
+    for at in range(0, body.size - 9, 2 * beat):
+        clicks[at: at + 9] += np.hanning(9)
+
+    def level(x: np.ndarray) -> float:
+        return integrated_loudness(x[None, :].astype(np.float32), sample_rate)
+
+    def peak(x: np.ndarray) -> float:
+        return 20 * np.log10(truepeak.true_peak(x[None, :].astype(np.float32)))
+
+    body = body * 10 ** ((lufs - level(body)) / 20)
+    lo, hi = 0.0, 4.0
+    for _ in range(40):                  # the click level that puts the true peak at `peak_dbtp`
+        a = (lo + hi) / 2
+        lo, hi = (a, hi) if peak(body + a * clicks) < peak_dbtp else (lo, a)
+    x = body + (lo + hi) / 2 * clicks
+    return Piece(x[None, :].astype(np.float32), sample_rate)

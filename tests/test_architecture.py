@@ -98,11 +98,9 @@ def test_every_parameter_and_report_field_is_described(kind: str) -> None:
 
 
 def test_published_schemas_are_up_to_date() -> None:
-    assert SCHEMA_FILE.read_text(encoding="utf-8") == preset_schema_text(), \
-        "regenerate with `sori presets schema --json > src/remaster/presets/preset.schema.json`"
+    assert SCHEMA_FILE.read_text(encoding="utf-8") == preset_schema_text(), "regenerate with `make schemas`"
     assert (ROOT / "docs" / "report.schema.json").read_text(encoding="utf-8") == report_schema_text(), \
-        "regenerate with `python -c 'from remaster.report import schema_text; print(schema_text(), end=\"\")' " \
-        "> docs/report.schema.json`"
+        "regenerate with `make schemas`"
 
 
 def test_presets_validate_against_the_json_schema_and_mistakes_do_not() -> None:

@@ -49,7 +49,7 @@ def test_extends_merges_key_by_key(tmp_path: Path) -> None:
     assert chain["loudness"] == {"target_lufs": -16, "true_peak_db": -1.0}     # inherited key kept
     assert "trim" not in chain                                                # null removes
     assert chain["denoise"]["enabled"] is False and "denoise" not in [x.label for x in p.processors()]
-    assert list(chain)[-1] == "air" and chain["air"]["type"] == "eq"          # new stages go last
+    assert list(chain)[-2:] == ["air", "loudness"] and chain["air"]["type"] == "eq"   # new stages: before loudness
     assert p.output.bit_depth == 24
 
 

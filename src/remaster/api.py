@@ -140,6 +140,13 @@ def compliance(processors: Sequence[Processor], stages: Sequence[dict[str, Any]]
     return out
 
 
+def off_target_reason(stages: Sequence[dict[str, Any]], targets: dict[str, Any]) -> str:
+    """One line: which promises the master missed, and what the stages that missed them say about it."""
+    missed = ", ".join(k for k, v in targets.items() if k != "ok" and not v)
+    said = "; ".join(f"{s['stage']}: {s['off_target']}" for s in stages if s.get("off_target"))
+    return f"missed {missed}" + (f" ({said})" if said else "")
+
+
 def master_take(audio: np.ndarray, rate: int, preset: presets.Preset, processors: Sequence[Processor],
                 measure: bool = True, source: Path | None = None) -> Mastered:
     """One pass of the chain over one take, measured before and after, encoded to the preset's output."""
@@ -156,8 +163,10 @@ def master_take(audio: np.ndarray, rate: int, preset: presets.Preset, processors
         report["verdict"] = qa.summary(judged)
     if measure:
         after = analyze(out, result.sample_rate).to_dict()
-        report.update(before=before, after=after,
-                      targets=compliance(processors, stages, after, out, result.sample_rate))
+        targets = compliance(processors, stages, after, out, result.sample_rate)
+        report.update(before=before, after=after, targets=targets)
+        if not targets["ok"]:
+            report["off_target"] = off_target_reason(stages, targets)
     report["seconds"] = round(time.perf_counter() - start, 4)
     return Mastered(out, result.sample_rate, report, spec)
 

@@ -140,6 +140,11 @@ class BatchResult:
     def failed(self) -> int:
         return sum(r["status"] == "failed" for r in self.rows)
 
+    @property
+    def off_target(self) -> int:
+        """Masters written (now or by an earlier run) that missed a target."""
+        return sum(bool(r.get("off_target")) for r in self.rows)
+
     def count(self, status: str) -> int:
         return sum(r["status"] == status for r in self.rows)
 
@@ -171,6 +176,8 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, preset: str
             row["output"] = None
         else:
             row["report"] = outcome.result.get("report", {})
+            if row["report"].get("off_target"):
+                row["off_target"] = row["report"]["off_target"]
         rows.append(row)
     rows.sort(key=lambda r: r["input"])
     return _write_reports(rows, out_dir, resolved, in_dir)
@@ -179,7 +186,7 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, preset: str
 def csv_columns(preset: presets.Preset) -> list[str]:
     """The CSV's columns, from the declarations: the row, each measurement before and after (analysis.Metrics),
     the verdict, and every report field a stage of this preset declares as a column (`<stage>.<field>`)."""
-    columns = ["input", "output", "status", "reason", "seconds", "stages"]
+    columns = ["input", "output", "status", "reason", "off_target", "seconds", "stages"]
     columns += [f"{side}_{name}" for side in ("before", "after") for name in Metrics.columns()]
     columns += ["on_target", "passed_checks", "findings"]
     for stage in preset.stages:
@@ -192,7 +199,7 @@ def csv_columns(preset: presets.Preset) -> list[str]:
 
 def _flat(row: dict[str, Any]) -> dict[str, Any]:
     report = row.get("report") or {}
-    flat = {k: row.get(k) for k in ("input", "output", "status", "reason", "seconds")}
+    flat = {k: row.get(k) for k in ("input", "output", "status", "reason", "off_target", "seconds")}
     flat["stages"] = ";".join(s["stage"] for s in report.get("stages", []))
     for side in ("before", "after"):
         metrics = report.get(side) or {}
@@ -210,6 +217,7 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
 
 def _write_reports(rows: list[dict[str, Any]], out_dir: Path, preset: presets.Preset, in_dir: Path) -> BatchResult:
     summary = {s: sum(r["status"] == s for r in rows) for s in ("done", "skipped", "failed")}
+    summary["off_target"] = sum(bool(r.get("off_target")) for r in rows)
     doc = {"input_dir": str(in_dir), "output_dir": str(out_dir), "preset": preset.name,
            "preset_sha256": preset.sha256, "summary": summary, "files": rows}
     report_json = out_dir / "report.json"

@@ -79,6 +79,7 @@ def report_json_schema() -> dict[str, Any]:
             "targets": {"type": "object", "description": "the promises kept: no clipped samples, and each stage's "
                         "own (loudness: loudness, true_peak); ok when all hold",
                         "additionalProperties": {"type": "boolean"}, "required": ["ok"]},
+            "off_target": {"type": "string", "description": "present when a target was missed: which, and why"},
             "sidecar_error": {"type": "string", "description": "why the take's sidecar could not be read"},
             "seconds": {"type": "number", "description": "time the whole job took", "unit": "s"},
         },

@@ -183,7 +183,26 @@ def _stages(data: dict[str, Any], where: str) -> tuple[Stage, ...]:
         except ValidationError as e:
             raise PresetError(where + format_validation_error(e, prefix=f"chain.{label}", model=cls.Params)) from None
         stages.append(Stage(label, str(kind), typed, enabled))
-    return tuple(stages)
+    return _finishing_last(stages, explicit=order is not None, where=where)
+
+
+def _finishing_last(stages: list[Stage], explicit: bool, where: str) -> tuple[Stage, ...]:
+    """Stages that finish a master (loudness, a final limiter) after every processing stage. Inheritance puts a
+    child's new stages after the parent's: they are moved before the finishing ones. An explicit `order:` that puts
+    a processing stage after a finishing one is refused."""
+    def finishing(s: Stage) -> bool:
+        return processor_class(s.kind).finishing
+
+    if explicit:
+        seen = None
+        for s in stages:
+            if finishing(s):
+                seen = seen or s
+            elif seen is not None:
+                raise PresetError(f"{where}order: '{s.label}' ({s.kind}) comes after '{seen.label}', which finishes "
+                                  f"the master; loudness and limiting run last: move '{s.label}' before "
+                                  f"'{seen.label}'")
+    return tuple([s for s in stages if not finishing(s)] + [s for s in stages if finishing(s)])
 
 
 def from_data(data: dict[str, Any], name: str = "<inline>", path: Path | None = None,

@@ -71,6 +71,9 @@ class Processor(ABC):
     name: ClassVar[str]
     Params: ClassVar[type[Params]]
     Report: ClassVar[type[Report]] = Report
+    # A stage that finishes a master (loudness, a final limiter) runs after every processing stage, whatever order
+    # a preset's inheritance gives (presets.loader); dither at write time comes after it.
+    finishing: ClassVar[bool] = False
 
     def __init__(self, params: Params | None = None, /, *, label: str | None = None, **kwargs: Any) -> None:
         self.label = label or self.name

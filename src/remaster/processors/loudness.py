@@ -1,17 +1,22 @@
-"""Loudness normalisation to an integrated target (ITU-R BS.1770-4) under a true-peak ceiling.
+"""Loudness normalisation to an integrated target (ITU-R BS.1770-4) under a true-peak ceiling, with a bounded
+limiting budget.
 
-Gain alone cannot meet both targets when the crest factor is high, so gain and a look-ahead true-peak
-limiter are solved together: the K-weighted power and the true-peak envelope are measured once, the gain
-that reaches the target through the limiter is found on those (cheap), and the result is then measured
-exactly; the exact error corrects the next round. It stops when the integrated loudness is within 0.05 LU
-of the target and the true peak is at or under the ceiling.
+Gain alone cannot meet both targets when the crest factor is high, so gain and a look-ahead true-peak limiter are
+solved together. The K-weighted power and the true-peak envelope are measured once; the loudness through the
+limiter at a given gain is estimated from them cheaply, and it never falls as the gain rises, so the gain is found
+by a bracketed search (regula falsi, Illinois variant) between the gain that needs no limiting and the gain at
+which the limiter would reduce the loudest peak by exactly `max_limiting_db`. No gain beyond that bound is ever
+tried, so the stage cannot run away on peaky material. The result is then measured exactly; the exact error
+corrects the aim of the next round. It stops within 0.05 LU of the target with the true peak at or under the
+ceiling, or at the budget: then the master is off target, and the report says what it reached and how much
+limiting the target would have needed (or, with `when_off_target: refuse`, the take is refused).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -19,7 +24,7 @@ from ..analysis import loudness, truepeak
 from ..analysis.levels import dual_mono
 from ..errors import ProcessingError
 from .base import Params, Processed, Processor, Report, param, register, reported
-from .limiter import block_gains, block_peaks, block_size, expand
+from .limiter import block_gains, block_peaks, block_size, expand, release_blend
 
 TOLERANCE_LU = 0.05
 MARGIN_DB = 0.15           # internal ceiling below the requested one: the meter's 0.1 dB and dither
@@ -35,6 +40,12 @@ class LoudnessParams(Params):
     true_peak_db: float = param(-1.0, unit="dBTP", ge=-12.0, le=0.0,
                                 description="ceiling for the true (4x oversampled) peak")
     max_gain_db: float = param(45.0, unit="dB", ge=0.0, le=60.0, description="never boost more than this")
+    max_limiting_db: float = param(12.0, unit="dB", ge=0.0, le=40.0,
+                                   description="the most the limiter may turn the loudest peak down to reach the "
+                                   "target; beyond it the master stays below the target and is reported off target")
+    when_off_target: Literal["report", "refuse"] = param(
+        "report", unit="choice", description="a take that cannot reach the target within the budget: master it "
+        "as close as the budget allows and report it, or refuse it with one line")
     lookahead_ms: float = param(2.0, unit="ms", ge=0.1, le=20.0, description="limiter look-ahead")
     release_ms: float = param(60.0, unit="ms", ge=1.0, le=2000.0, description="limiter release")
 
@@ -50,11 +61,16 @@ class LoudnessReport(Report):
     max_limiting_db: float | None = reported(unit="dB", description="deepest limiter gain reduction", column=True)
     on_target: bool | None = reported(unit="yes/no", description="output within 0.5 LU of the target and at or "
                                       "under the ceiling")
+    off_target: str | None = reported(description="why the master missed the target (what it reached, what the "
+                                      "target would need)", column=True)
+    limiting_needed_db: float | None = reported(unit="dB", description="limiting the target would need, when it is "
+                                                "over the budget")
 
 
 @register
 class Loudness(Processor):
     name = "loudness"
+    finishing = True
     Params = LoudnessParams
     Report = LoudnessReport
 
@@ -73,69 +89,147 @@ class Loudness(Processor):
         p = self.params
         # Dual mono (the usual generated take after `channels: stereo`): work on one channel, count two.
         dual = dual_mono(audio)
-        if dual:
-            audio = audio[:1]
-        channel_gain = 2.0 if dual else 1.0
-        before = loudness.integrated_loudness(audio, sample_rate, channel_gain)
-        if not math.isfinite(before):
+        work = audio[:1] if dual else audio
+        solver = _Solver(work, sample_rate, p, channel_gain=2.0 if dual else 1.0)
+        if not math.isfinite(solver.before):
             raise ProcessingError(f"{self.label}: no signal above the -70 LUFS gate; nothing to normalise "
                                   "(is the input silent?)")
-        ceiling = 10 ** (p.true_peak_db / 20)
-        inner_ceiling = 10 ** ((p.true_peak_db - MARGIN_DB) / 20)
-        gain_db = min(p.target_lufs - before, p.max_gain_db)
-        # Accurate envelope wherever the signal could reach the ceiling with up to 3 dB more gain than now.
-        env_gain_db = gain_db + 3
-        env = truepeak.envelope(audio, inner_ceiling / 10 ** (env_gain_db / 20))
-        env_peaks = block_peaks(env, sample_rate)
-        estimator = _Estimator(audio, sample_rate, channel_gain)
-        local_peak = _local_peaks(audio, sample_rate)
+        out, info = solver.solve()
+        if info.get("off_target") and p.when_off_target == "refuse":
+            raise OffTarget(f"{self.label}: off target: {info['off_target']}; raise {self.label}.max_limiting_db "
+                            f"or lower {self.label}.target_lufs, or set {self.label}.when_off_target=report")
+        return Processed(np.repeat(out, 2, axis=0) if dual else out, sample_rate, info)
+
+
+class OffTarget(ProcessingError):
+    """A take the loudness stage cannot bring to its target within the limiting budget (when told to refuse)."""
+
+
+class _Solver:
+    """The gain and limiter curve for one take (see the module docstring)."""
+
+    def __init__(self, audio: np.ndarray, sample_rate: int, p: LoudnessParams, channel_gain: float) -> None:
+        self.audio, self.rate, self.p, self.channel_gain = audio, sample_rate, p, channel_gain
+        self.before = loudness.integrated_loudness(audio, sample_rate, channel_gain)
+        self.ceiling = 10 ** (p.true_peak_db / 20)
+        self.inner = 10 ** ((p.true_peak_db - MARGIN_DB) / 20)
+        self.peak = truepeak.true_peak(audio)
+        self.estimator = _Estimator(audio, sample_rate, channel_gain)
+        self.local_peak = _local_peaks(audio, sample_rate)
+        self.env_gain_db = -math.inf
+        self.blend: float | None = None
+
+    # --- the estimate: loudness through the limiter at a gain, from block sums --------------------------------
+
+    def _envelope_for(self, gain_db: float) -> None:
+        """Accurate true-peak envelope wherever the signal could reach the ceiling with up to 3 dB more gain."""
+        if gain_db > self.env_gain_db:
+            self.env_gain_db = gain_db + 3
+            self.env = truepeak.envelope(self.audio, self.inner / 10 ** (self.env_gain_db / 20))
+            self.env_peaks = block_peaks(self.env, self.rate)
+
+    def blocks(self, gain_db: float) -> np.ndarray:
+        self._envelope_for(gain_db)
+        g = 10 ** (gain_db / 20)
+        if self.blend is None:      # the take's character at the level the target asks for, fixed for the search
+            at_target = 10 ** ((self.p.target_lufs - self.before) / 20)
+            self.blend = release_blend(np.minimum(1.0, self.inner / np.maximum(self.env_peaks * at_target, 1e-12)))
+        return block_gains(self.env_peaks * g, self.inner, self.rate, self.p.lookahead_ms, self.p.release_ms,
+                           self.blend)
+
+    def estimate(self, gain_db: float) -> float:
+        return self.estimator(10 ** (gain_db / 20) * self.blocks(gain_db))
+
+    def budget_gain_db(self) -> float:
+        """The highest gain the budget allows: the loudest peak turned down by exactly `max_limiting_db`."""
+        peak_db = 20 * math.log10(self.peak) if self.peak > 0 else -math.inf
+        return min(self.p.max_gain_db, 20 * math.log10(self.inner) - peak_db + self.p.max_limiting_db)
+
+    def search(self, aim: float, lo: float, hi: float) -> tuple[float, float]:
+        """The gain in [lo, hi] whose estimate reaches `aim` (or hi when even hi falls short), and its estimate.
+        The estimate never falls as the gain rises, so the bracket only narrows."""
+        f_lo = self.estimate(lo)
+        if f_lo >= aim - 0.005 or hi <= lo:
+            return lo, f_lo
+        f_hi = self.estimate(hi)
+        if f_hi <= aim:
+            return hi, f_hi
+        side = 0
+        for _ in range(40):
+            x = hi - (f_hi - aim) * (hi - lo) / (f_hi - f_lo) if f_hi > f_lo else (lo + hi) / 2
+            x = min(max(x, lo + 1e-4), hi - 1e-4)
+            fx = self.estimate(x)
+            if abs(fx - aim) < 0.005 or hi - lo < 1e-3:
+                return x, fx
+            if fx < aim:
+                lo, f_lo = x, fx
+                f_hi = f_hi / 2 + aim / 2 if side == -1 else f_hi       # Illinois: do not let one end stick
+                side = -1
+            else:
+                hi, f_hi = x, fx
+                f_lo = f_lo / 2 + aim / 2 if side == 1 else f_lo
+                side = 1
+        return x, fx
+
+    # --- exact rounds -------------------------------------------------------------------------------------------
+
+    def render(self, gain_db: float) -> tuple[np.ndarray, np.ndarray, float, float]:
+        blocks = self.blocks(gain_db)
+        curve = expand(blocks, self.audio.shape[-1], self.rate)
+        g = 10 ** (gain_db / 20)
+        out = (self.audio * (g * curve)[None, :]).astype(np.float32)
+        measured = loudness.integrated_loudness(out, self.rate, self.channel_gain)
+        peak = _verified_peak(out, g, self.env, curve, blocks, self.local_peak, self.rate, self.ceiling)
+        return out, curve, measured, peak
+
+    def solve(self) -> tuple[np.ndarray, dict[str, Any]]:
+        p = self.p
         aim = p.target_lufs
-        out, measured, peak = audio, before, 0.0
-        curve = np.ones(audio.shape[-1], np.float32)
         rounds = 0
-        while rounds < 6:
+        while True:
             rounds += 1
-            # Secant search on the cheap estimate for the gain that reaches `aim` through the limiter.
-            tried: list[tuple[float, float]] = []
-            for _ in range(12):
-                g = 10 ** (gain_db / 20)
-                blocks = block_gains(env_peaks * g, inner_ceiling, sample_rate, p.lookahead_ms, p.release_ms)
-                estimate = estimator(g * blocks)
-                tried.append((gain_db, estimate))
-                if abs(aim - estimate) < 0.005 or gain_db >= p.max_gain_db:
-                    break
-                slope = 1.0
-                if len(tried) > 1 and abs(tried[-1][1] - tried[-2][1]) > 1e-6:
-                    slope = (tried[-1][1] - tried[-2][1]) / (tried[-1][0] - tried[-2][0])
-                    slope = min(1.0, max(0.05, slope))
-                gain_db = min(gain_db + (aim - estimate) / slope, p.max_gain_db)
-                if gain_db > env_gain_db:
-                    env_gain_db = gain_db + 3
-                    env = truepeak.envelope(audio, inner_ceiling / 10 ** (env_gain_db / 20))
-                    env_peaks = block_peaks(env, sample_rate)
-            curve = expand(blocks, audio.shape[-1], sample_rate)
-            g = 10 ** (gain_db / 20)
-            out = (audio * (g * curve)[None, :]).astype(np.float32)
-            measured = loudness.integrated_loudness(out, sample_rate, channel_gain)
-            peak = _verified_peak(out, g, env, curve, blocks, local_peak, sample_rate, ceiling)
-            if peak > ceiling * 10 ** (-MARGIN_DB / 2 / 20):
-                inner_ceiling *= ceiling / peak * 10 ** (-MARGIN_DB / 20)
-            elif abs(measured - p.target_lufs) <= TOLERANCE_LU or gain_db >= p.max_gain_db:
+            hi = self.budget_gain_db()
+            lo = min(aim - self.before, hi)           # no limiting: the estimate there is at most the aim
+            gain_db, _ = self.search(aim, lo, hi)
+            out, curve, measured, peak = self.render(gain_db)
+            if peak > self.ceiling * 10 ** (-MARGIN_DB / 2 / 20):
+                self.inner *= self.ceiling / peak * 10 ** (-MARGIN_DB / 20)    # the meter's worst case: aim lower
+            elif abs(measured - p.target_lufs) <= TOLERANCE_LU or (gain_db >= hi - 1e-3 and measured < p.target_lufs):
+                break
+            if rounds >= 6:
                 break
             aim += p.target_lufs - measured
+        return out, self._report(gain_db, curve, measured, peak, rounds, hi)
+
+    def _report(self, gain_db: float, curve: np.ndarray, measured: float, peak: float, rounds: int,
+                hi: float) -> dict[str, Any]:
+        p = self.p
         limited = curve < 1.0
-        if dual:
-            out = np.repeat(out, 2, axis=0)
-        return Processed(out, sample_rate, {
-            "input_lufs": round(before, 2),
-            "gain_db": round(gain_db, 2),
-            "output_lufs": round(measured, 2),
+        depth = round(-20 * math.log10(float(curve.min())), 2) if limited.any() else 0.0
+        on_target = abs(measured - p.target_lufs) <= LOUDNESS_TOLERANCE_LU and peak <= self.ceiling
+        info: dict[str, Any] = {
+            "input_lufs": round(self.before, 2), "gain_db": round(gain_db, 2), "output_lufs": round(measured, 2),
             "output_true_peak_db": round(20 * math.log10(peak), 2) if peak > 0 else None,
-            "limited_fraction": round(float(limited.mean()), 5),
-            "rounds": rounds,
-            "max_limiting_db": round(-20 * math.log10(float(curve.min())), 2) if limited.any() else 0.0,
-            "on_target": abs(measured - p.target_lufs) <= LOUDNESS_TOLERANCE_LU and peak <= ceiling,
-        })
+            "limited_fraction": round(float(limited.mean()), 5), "rounds": rounds, "max_limiting_db": depth,
+            "on_target": on_target,
+        }
+        if measured < p.target_lufs - LOUDNESS_TOLERANCE_LU and gain_db >= hi - 1e-3:
+            needed = self.limiting_needed()
+            info["limiting_needed_db"] = None if needed is None else round(needed, 1)
+            need_txt = (f"the target needs {needed:.1f} dB of limiting" if needed is not None else
+                        f"the target needs more than {p.max_gain_db:g} dB of gain")
+            info["off_target"] = (f"reached {measured:.2f} LUFS of {p.target_lufs:g} with {depth:.1f} dB of "
+                                  f"limiting; {need_txt}, over the {p.max_limiting_db:g} dB budget")
+        return info
+
+    def limiting_needed(self) -> float | None:
+        """How deep the limiting would have to go to reach the target (estimated), or None when even
+        `max_gain_db` does not reach it."""
+        lo = self.budget_gain_db()
+        gain_db, reached = self.search(self.p.target_lufs, lo, self.p.max_gain_db)
+        if reached < self.p.target_lufs - LOUDNESS_TOLERANCE_LU:
+            return None
+        return float(-20 * math.log10(max(float(self.blocks(gain_db).min()), 1e-12)))
 
 
 def _local_peaks(audio: np.ndarray, sample_rate: int) -> np.ndarray:

@@ -74,7 +74,7 @@ def extend(audio: np.ndarray, sample_rate: int, cutoff_hz: float, amount: float 
     power = np.square(np.abs(_spectra(padded, sample)))
     long_term = 10 * np.log10(power.mean(axis=(0, 1)) + 1e-20)
     slope = slope_db_per_octave(freqs, long_term, cutoff_hz / np.sqrt(2), edge)
-    centre = np.sqrt((edge - ANCHOR_HZ) * edge)
+    centre = np.sqrt(max(edge - ANCHOR_HZ, freqs[1]) * edge)        # a low cutoff: the source band starts at DC
     target = (freqs > cutoff_hz - RAMP_HZ / 2) & (freqs <= top_hz)
     f = freqs[target]
     shape = 10 ** (slope * np.log2(f / centre) / 10)                   # power relative to the source band

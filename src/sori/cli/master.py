@@ -10,6 +10,9 @@ import typer
 
 from .common import JsonOpt, PresetOpt, QuietOpt, SetOpt, each_file, fmt, overrides, set_option
 
+AcceptOpt = Annotated[bool, typer.Option("--accept-off-target", help="exit 0 even when a master missed its loudness "
+                                         "or true-peak target (it is still written and reported)")]
+
 
 def remaster_cmd(
     source: Annotated[Path, typer.Argument(help="input audio (wav, flac, ogg, mp3)")],
@@ -17,8 +20,9 @@ def remaster_cmd(
     preset: PresetOpt = "streaming",
     set_: SetOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
+    accept_off_target: AcceptOpt = False,
 ) -> None:
-    """Master one file.
+    """Master one file. Exit 1 when the master misses a target (unless --accept-off-target).
 
     Example: sori remaster take.wav -o master.wav --preset gugak-solo --set loudness.target_lufs=-15
     """
@@ -44,11 +48,11 @@ def remaster_cmd(
         typer.echo(json.dumps(report, indent=1))
         return
     a = report["after"]
+    off = f"; OFF TARGET: {report['off_target']}" if report.get("off_target") else ""
     typer.echo(f"{source} -> {written}: {fmt(a['integrated_lufs'], ' LUFS')}, {fmt(a['true_peak_dbtp'], ' dBTP')}, "
-               f"{a['sample_rate']} Hz, {mastered.output.bit_depth}-bit ({report['seconds']:.1f} s)")
-    if not report["targets"]["ok"]:
-        missed = [k for k, v in report["targets"].items() if k != "ok" and not v]
-        typer.echo(f"warning: missed target(s): {', '.join(missed)}", err=True)
+               f"{a['sample_rate']} Hz, {mastered.output.bit_depth}-bit ({report['seconds']:.1f} s){off}")
+    if off and not accept_off_target:
+        raise typer.Exit(1)
 
 
 def batch_cmd(
@@ -58,20 +62,26 @@ def batch_cmd(
     set_: SetOpt = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=64, help="worker processes")] = 1,
     quiet: QuietOpt = False,
+    accept_off_target: AcceptOpt = False,
 ) -> None:
     """Master every audio file under IN_DIR into OUT_DIR; resumable; writes report.json and report.csv.
+
+    Exit 1 when a file failed, or a master missed its target (unless --accept-off-target).
 
     Example: sori batch takes/ masters/ --jobs 2 --set loudness.target_lufs=-16
     """
     from remaster.batch import run_batch
 
     result = run_batch(in_dir, out_dir, preset, overrides(set_), jobs=jobs, progress=not quiet)
-    typer.echo(f"done {result.count('done')}, skipped {result.count('skipped')} (already mastered), "
-               f"failed {result.failed}; report: {result.report_json} and {result.report_csv}")
+    typer.echo(f"mastered {result.count('done')}, skipped {result.count('skipped')} (already mastered), "
+               f"failed {result.failed}, off target {result.off_target}; report: {result.report_json} and "
+               f"{result.report_csv}")
     for row in result.rows:
         if row["status"] == "failed":
             typer.echo(f"failed: {row['input']}: {row['reason']}", err=True)
-    if result.failed:
+        elif row.get("off_target"):
+            typer.echo(f"off target: {row['input']}: {row['off_target']}", err=True)
+    if result.failed or (result.off_target and not accept_off_target):
         raise typer.Exit(1)
 
 
