@@ -158,7 +158,7 @@ def write_aihub_fixture(root: Path, sample_rate: int = 16_000, clips_per_instrum
     Every entry of "clips" yields windows when prepared with --min-seconds 1 (a clip without a usable instrument or
     label has instrument None). The first training haegeum clip has a 1.5 s silence in the middle; every clip
     starts with 0.2 s of silence."""
-    from generate.categories import build_prompt
+    from generate.prompt import build_prompt
 
     rng = np.random.default_rng(seed)
     top = root / TOP

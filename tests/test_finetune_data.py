@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from generate.categories import build_prompt
 from generate.errors import GenerateError
 from generate.finetune.data import (
     Locator,
@@ -23,6 +22,7 @@ from generate.finetune.data import (
     read_source,
 )
 from generate.finetune.prepare import MANIFEST_KEYS, WindowSpec, find_windows, prepare
+from generate.prompt import build_prompt
 from tests.aihub_fixture import PLANTED, _CP949Info, _label, write_aihub_fixture
 from tests.clirun import one_error
 

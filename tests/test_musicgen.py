@@ -15,9 +15,9 @@ import pytest
 import soundfile as sf
 import torch
 
-from generate.categories import build_prompt
 from generate.errors import GenerateError
 from generate.musicgen import load_model
+from generate.prompt import build_prompt
 from generate.takes import crossfade_join, generate_takes
 from tests.tiny_musicgen import BINS, CODEBOOKS, RATE, WINDOW, save_tiny
 

@@ -15,8 +15,8 @@ import typer
 from remaster.cli import PresetOpt, SetOpt, _fmt, _overrides, app
 from remaster.cli import main as _remaster_main
 
-from .categories import Prompt, build_prompt
 from .errors import GenerateError
+from .prompt import Prompt, build_prompt
 
 DEFAULT_MODEL = "facebook/musicgen-small"
 
@@ -165,7 +165,7 @@ def categories_cmd(
     gugak: Annotated[bool, typer.Option("--gugak", help="only Korean traditional entries")] = False,
 ) -> None:
     """The words `generate` and `make` know: Korean and English names of each category."""
-    from .categories import FIELDS, SINGULAR, check_field, load_taxonomy
+    from .taxonomy import FIELDS, SINGULAR, check_field, load_taxonomy
     tax = load_taxonomy()
     for f in [check_field(field)] if field else FIELDS:
         entries = [e for e in tax.entries(f) if e.gugak or not gugak]

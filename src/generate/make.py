@@ -31,9 +31,9 @@ from remaster.processors.base import Context
 from remaster.progress import progress_bar
 from remaster.regenerate import load_sidecar
 
-from .categories import Prompt
 from .errors import GenerateError
 from .musicgen import Loaded
+from .prompt import Prompt
 from .regenerate import TakeRegenerator
 from .takes import generate_takes
 

@@ -14,7 +14,7 @@ from the nearest `TS_/TL_/VS_/VL_` or `Training/Validation` part of each file's 
 
 The codes in the labels (instrument, genre, jangdan, mode) are translated through `codes.yaml` beside this module
 (data, with its sources noted there) into taxonomy entries of `generate/data/categories.yaml`, and the English
-caption is built by `generate.categories.build_prompt`, as `sori generate` builds one from a request.
+caption is built by `generate.prompt.build_prompt`, as `sori generate` builds one from a request.
 
 A reader that meets bad input keeps going: unknown codes (kept raw), missing keys, malformed JSON, a JSON without
 its WAV and a WAV without its JSON, NFD names, CP949 names in zips all become `Problem` records.
@@ -50,8 +50,9 @@ from remaster import audio as audio_io
 from remaster.batch import visible_files
 from remaster.errors import AudioError
 
-from ..categories import Entry, Taxonomy, build_prompt, has_hangul, load_taxonomy, normalize, parse_text
 from ..errors import GenerateError
+from ..prompt import build_prompt, parse_text
+from ..taxonomy import Entry, Taxonomy, has_hangul, load_taxonomy, normalize
 
 SPLITS = ("train", "valid")
 FORMATS = ("auto", "aihub", "folder")

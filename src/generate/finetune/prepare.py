@@ -45,8 +45,8 @@ from remaster.errors import SoriError
 from remaster.processors.resample import resample
 from remaster.progress import progress_bar
 
-from ..categories import load_taxonomy, normalize
 from ..errors import GenerateError
+from ..taxonomy import load_taxonomy, normalize
 from .data import FILTER_FIELDS, FORMATS, SPLITS, Clip, Problem, close_zips, load_codes, read_audio, read_source
 
 if TYPE_CHECKING:
