@@ -1,4 +1,5 @@
-"""generate.finetune.data and .prepare: the AI Hub 71470 reader, the folder format, windows, manifest, reports."""
+"""The dataset readers (generate.finetune.source: aihub, folder, codes, captions) and .prepare: windows, manifest,
+reports."""
 
 from __future__ import annotations
 
@@ -12,16 +13,11 @@ import pytest
 import soundfile as sf
 
 from generate.errors import GenerateError
-from generate.finetune.data import (
-    Locator,
-    detect_format,
-    instrument_codes,
-    load_codes,
-    member_name,
-    read_audio,
-    read_source,
-)
+from generate.finetune.aihub import instrument_codes, member_name
+from generate.finetune.clips import Locator, read_audio
+from generate.finetune.codes import load_codes
 from generate.finetune.prepare import MANIFEST_KEYS, WindowSpec, find_windows, prepare
+from generate.finetune.source import detect_format, read_source
 from generate.prompt import build_prompt
 from tests.aihub_fixture import PLANTED, _CP949Info, _label, write_aihub_fixture
 from tests.clirun import one_error

@@ -2,7 +2,7 @@
 
     prepare("~/aihub/209.국악 악보 및 음원 데이터", "gugak-set", instruments=["가야금"])   # or `sori data prepare`
 
-Each clip (read by `generate.finetune.data`: AI Hub 71470 as in shared/reference/aihub-71470.md, or a folder
+Each clip (read by `generate.finetune.source`: AI Hub 71470 as in shared/reference/aihub-71470.md, or a folder
 of captioned audio) is mixed to mono, resampled with soxr (high quality) and cut where it is silent: silence at the
 ends is trimmed, the clip is split at every silence of `silence_gap` seconds or more below `silence_db` dBFS, a
 stretch shorter than `min_seconds` is dropped, and one longer than `max_seconds` is cut into equal windows. Every
@@ -47,7 +47,9 @@ from remaster.progress import progress_bar
 
 from ..errors import GenerateError
 from ..taxonomy import load_taxonomy, normalize
-from .data import FILTER_FIELDS, FORMATS, SPLITS, Clip, Problem, close_zips, load_codes, read_audio, read_source
+from .clips import FILTER_FIELDS, SPLITS, Clip, Problem, Reading, close_zips, read_audio
+from .codes import load_codes
+from .source import FORMATS, read_source
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -388,30 +390,13 @@ def prepare(source: str | os.PathLike, out_dir: str | os.PathLike, *, instrument
     Filters are repeatable: a clip passes when it has any of the names given for a field, and every field given."""
     spec = WindowSpec(sample_rate, float(min_seconds), float(max_seconds), float(silence_db), float(silence_gap))
     spec.check()
-    jobs = (os.cpu_count() or 1) if jobs is None else jobs
-    if jobs < 1:
-        raise GenerateError(f"--jobs {jobs}: need at least 1")
-    if not 0 <= valid_fraction < 1:
-        raise GenerateError(f"--valid-fraction {valid_fraction:g} must be at least 0 and below 1")
-    if fmt not in FORMATS:
-        raise GenerateError(f"--format '{fmt}' is not one of {', '.join(FORMATS)}")
+    jobs = _check_run_options(jobs, valid_fraction, fmt)
     source, out_dir = Path(source), Path(out_dir)
     check_folders(source, out_dir)
     filters = resolve_filters(instruments, genres, jangdan, modes)
 
     reading = read_source(source, fmt, valid_fraction)
-    if not reading.clips:
-        kinds = Counter(p.kind for p in reading.problems)
-        found = f" (problems: {', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))})" if kinds else ""
-        what = ("AI Hub 71470 label and WAV pairs under Training/Validation" if reading.format == "aihub"
-                else "audio files with a .txt or .json caption beside them")
-        raise GenerateError(f"{source}: nothing usable: no {what}{found}")
-    selected = [c for c in reading.clips if all(c.matches(f, names) for f, (_, names) in filters.items())]
-    if not selected:
-        asked = "; ".join(f"{_FILTER_OPTIONS[f]} {', '.join(c)}" for f, (c, _) in filters.items())
-        have = Counter(i for c in reading.clips for i in c.instruments)
-        raise GenerateError(f"no clip of {source} matches {asked}; its {len(reading.clips)} clips have instruments "
-                            f"{', '.join(f'{k} ({n})' for k, n in have.most_common(8)) or 'none named'}")
+    selected = _select(reading, filters, source)
 
     options = {"source": str(source.resolve()), "format": reading.format, **asdict(spec),
                "valid_fraction": valid_fraction if reading.format == "folder" else None,
@@ -453,6 +438,35 @@ def prepare(source: str | os.PathLike, out_dir: str | os.PathLike, *, instrument
         raise GenerateError(f"{out_dir}: no windows: every selected clip was silent, unreadable or shorter than "
                             f"--min-seconds {spec.min_seconds:g}; see {out_dir / 'problems.jsonl'}")
     return result
+
+
+def _check_run_options(jobs: int | None, valid_fraction: float, fmt: str) -> int:
+    """The number of worker processes (default: one per core), after checking the options of the run."""
+    jobs = (os.cpu_count() or 1) if jobs is None else jobs
+    if jobs < 1:
+        raise GenerateError(f"--jobs {jobs}: need at least 1")
+    if not 0 <= valid_fraction < 1:
+        raise GenerateError(f"--valid-fraction {valid_fraction:g} must be at least 0 and below 1")
+    if fmt not in FORMATS:
+        raise GenerateError(f"--format '{fmt}' is not one of {', '.join(FORMATS)}")
+    return jobs
+
+
+def _select(reading: Reading, filters: dict[str, tuple[list[str], frozenset[str]]], source: Path) -> list[Clip]:
+    """The clips the filters keep; nothing usable, or nothing kept, is one error that says what the source has."""
+    if not reading.clips:
+        kinds = Counter(p.kind for p in reading.problems)
+        found = f" (problems: {', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))})" if kinds else ""
+        what = ("AI Hub 71470 label and WAV pairs under Training/Validation" if reading.format == "aihub"
+                else "audio files with a .txt or .json caption beside them")
+        raise GenerateError(f"{source}: nothing usable: no {what}{found}")
+    selected = [c for c in reading.clips if all(c.matches(f, names) for f, (_, names) in filters.items())]
+    if not selected:
+        asked = "; ".join(f"{_FILTER_OPTIONS[f]} {', '.join(c)}" for f, (c, _) in filters.items())
+        have = Counter(i for c in reading.clips for i in c.instruments)
+        raise GenerateError(f"no clip of {source} matches {asked}; its {len(reading.clips)} clips have instruments "
+                            f"{', '.join(f'{k} ({n})' for k, n in have.most_common(8)) or 'none named'}")
+    return selected
 
 
 def _run(pending: list[Clip], spec: WindowSpec, out_dir: Path, options_sha: str, jobs: int

@@ -186,49 +186,17 @@ def tokenize(dataset_dir: str | os.PathLike, model_name: str, *, cache_dir: str 
     if loaded.channels != 1:
         raise GenerateError(f"{model_name} is a stereo model; the prepared windows are mono, so fine-tune a mono "
                             "MusicGen (musicgen-small, -medium, -large)")
-    meta = {"format": FORMAT, "model": model_name, "codec": codec_fingerprint(base),
-            "sample_rate": loaded.sample_rate, "frame_rate": loaded.frame_rate,
-            "codebooks": loaded.num_codebooks, "bins": int(base.config.decoder.vocab_size),
-            "pad_token_id": int(base.generation_config.pad_token_id
-                                if base.generation_config.pad_token_id is not None
-                                else base.config.decoder.pad_token_id),
-            "dataset": str(ddir.resolve())}
-    old = _read_meta(out)
-    if old is not None and (old.get("codec") != meta["codec"] or old.get("format") != FORMAT):
-        raise GenerateError(f"{out} holds tokens of another codec ({old.get('model')}); pass a new --output or "
-                            "delete that folder")
-    out.mkdir(parents=True, exist_ok=True)
-    # claimed before the first shard (no "shards" yet: not a finished cache), so that a rerun with another codec
-    # is refused even when this run stops early
-    atomic_write_text(out / CACHE_JSON, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+    meta = _cache_meta(model_name, loaded, base, ddir)
+    _claim(out, meta)
 
     shards = plan_shards(rows, shard_size)
     by_id = {r["id"]: r for r in rows}
-    done = 0
-    encoded = 0
     total = len(rows)
+    count = _Count(total, on_progress)
     frames: dict[str, int] = {}
     for shard in shards:
-        path = out / shard.name
-        srows = [by_id[i] for i in shard.ids]
-        found = _shard_contents(path) if path.is_file() else None
-        if found is not None and found[0] == srows:                # same windows, same captions: reuse
-            frames[shard.name] = sum(found[1])
-            done += len(shard.ids)
-            if on_progress:
-                on_progress(done, total)
-            continue
-        audio = [_read_window(ddir, r, loaded.sample_rate) for r in srows]
-        codes: list[np.ndarray | None] = [None] * len(srows)
-        for idx in _batches(srows, audio, batch_size):
-            for i, c in zip(idx, encode(base, [audio[i] for i in idx]), strict=True):
-                codes[i] = c
-            done += len(idx)
-            encoded += len(idx)
-            if on_progress:
-                on_progress(done, total)
-        _write_shard(path, [c for c in codes if c is not None], srows)
-        frames[shard.name] = sum(c.shape[1] for c in codes if c is not None)
+        frames[shard.name] = _fill_shard(out / shard.name, [by_id[i] for i in shard.ids], ddir, base,
+                                         loaded.sample_rate, batch_size, count)
     # shards of an earlier, longer plan would be read as data: remove them
     planned = {s.name for s in shards}
     for stale in out.glob("*.safetensors"):
@@ -239,7 +207,62 @@ def tokenize(dataset_dir: str | os.PathLike, model_name: str, *, cache_dir: str 
     meta["frames"] = sum(frames.values())
     meta["hours"] = round(meta["frames"] / loaded.frame_rate / 3600, 4)
     atomic_write_text(out / CACHE_JSON, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-    return TokenizeResult(out, total, encoded, meta["frames"], len(shards))
+    return TokenizeResult(out, total, count.encoded, meta["frames"], len(shards))
+
+
+def _cache_meta(model_name: str, loaded: Any, base: Any, ddir: Path) -> dict[str, Any]:
+    """cache.json's first part: what the codes are codes of."""
+    return {"format": FORMAT, "model": model_name, "codec": codec_fingerprint(base),
+            "sample_rate": loaded.sample_rate, "frame_rate": loaded.frame_rate,
+            "codebooks": loaded.num_codebooks, "bins": int(base.config.decoder.vocab_size),
+            "pad_token_id": int(base.generation_config.pad_token_id
+                                if base.generation_config.pad_token_id is not None
+                                else base.config.decoder.pad_token_id),
+            "dataset": str(ddir.resolve())}
+
+
+def _claim(out: Path, meta: dict[str, Any]) -> None:
+    """Make OUT this codec's cache, or check it already is."""
+    from remaster.audio import atomic_write_text
+    old = _read_meta(out)
+    if old is not None and (old.get("codec") != meta["codec"] or old.get("format") != FORMAT):
+        raise GenerateError(f"{out} holds tokens of another codec ({old.get('model')}); pass a new --output or "
+                            "delete that folder")
+    out.mkdir(parents=True, exist_ok=True)
+    # claimed before the first shard (no "shards" yet: not a finished cache), so that a rerun with another codec
+    # is refused even when this run stops early
+    atomic_write_text(out / CACHE_JSON, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+
+
+class _Count:
+    """Windows done (reused or encoded) and encoded by this run, reported to `on_progress` as they finish."""
+
+    def __init__(self, total: int, on_progress: Callable[[int, int], None] | None) -> None:
+        self.total, self.on_progress = total, on_progress
+        self.done = self.encoded = 0
+
+    def add(self, n: int, encoded: bool) -> None:
+        self.done += n
+        self.encoded += n if encoded else 0
+        if self.on_progress:
+            self.on_progress(self.done, self.total)
+
+
+def _fill_shard(path: Path, srows: list[dict[str, Any]], ddir: Path, base: Any, rate: int, batch_size: int,
+                count: _Count) -> int:
+    """Encode one shard's windows into PATH, or reuse the shard there if it holds them; its frames."""
+    found = _shard_contents(path) if path.is_file() else None
+    if found is not None and found[0] == srows:                # same windows, same captions: reuse
+        count.add(len(srows), encoded=False)
+        return sum(found[1])
+    audio = [_read_window(ddir, r, rate) for r in srows]
+    codes: list[np.ndarray | None] = [None] * len(srows)
+    for idx in _batches(srows, audio, batch_size):
+        for i, c in zip(idx, encode(base, [audio[i] for i in idx]), strict=True):
+            codes[i] = c
+        count.add(len(idx), encoded=True)
+    _write_shard(path, [c for c in codes if c is not None], srows)
+    return sum(c.shape[1] for c in codes if c is not None)
 
 
 def _read_meta(cache_dir: Path) -> dict[str, Any] | None:
