@@ -295,6 +295,7 @@ def generate_takes(loaded: Loaded, prompt: Prompt | str, *, n: int = 1, duration
                 "model": loaded.model_id,
                 "revision": loaded.revision,
                 "adapter": loaded.adapter,
+                "adapter_format": loaded.adapter_format,
                 "model_type": loaded.model_type,
                 "melody": melody_record,
                 "generation": {**{k: getattr(sampling, k) for k in ("guidance_scale", "top_k", "top_p",
