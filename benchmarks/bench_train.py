@@ -51,7 +51,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_generate import CAPTION_TOKENS, build_musicgen_small
 
 from generate.finetune import tokens as tok
-from generate.finetune import train as tr
+from generate.finetune.batches import Batches, collate, delay_pattern
+from generate.finetune.config import TrainConfig
+from generate.finetune.model import DecoderLM, lm_loss, prepare_model
 from generate.musicgen import Loaded
 
 RATE = 32_000
@@ -75,7 +77,7 @@ def write_dataset(root: Path, windows: int, seconds: float) -> Path:
     return root
 
 
-class ReencodedBatches(tr.Batches):
+class ReencodedBatches(Batches):
     """The same items and crops as `Batches`, but the codes come from the audio files through EnCodec each time."""
 
     def __init__(self, windows: list[Any], dataset: Path, codec_model: Any, frame_samples: int, **kw: Any) -> None:
@@ -91,13 +93,13 @@ class ReencodedBatches(tr.Batches):
             off = planned["offsets"][len(codes)] * self.hop
             clip = audio[off:off + self.frames * self.hop]
             codes.append(torch.from_numpy(tok.encode(self.codec_model, [clip])[0]))
-        return tr.collate(codes, planned["captions"]) | {"keep": planned["keep"]}
+        return collate(codes, planned["captions"]) | {"keep": planned["keep"]}
 
 
 class Row:
     """One way of feeding the same training step; its own optimiser, its timings."""
 
-    def __init__(self, name: str, module: Any, batches: tr.Batches, ids: torch.Tensor, start: int,
+    def __init__(self, name: str, module: Any, batches: Batches, ids: torch.Tensor, start: int,
                  device: str) -> None:
         self.name, self.module, self.batches, self.ids = name, module, batches, ids
         self.start, self.device = start, device
@@ -113,12 +115,12 @@ class Row:
         b = self.batches.next()
         t1 = time.perf_counter()
         codes, lengths = b["codes"].to(self.device), b["lengths"].to(self.device)
-        inputs, targets, mask = tr.delay_pattern(codes, lengths, self.start)
+        inputs, targets, mask = delay_pattern(codes, lengths, self.start)
         n = len(b["captions"])
         ids = self.ids[:n].to(self.device)
         with torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16, enabled=self.device.startswith("cuda")):
             logits = self.module(ids, torch.ones_like(ids), b["keep"].to(self.device), inputs)
-        loss, _, counts = tr.lm_loss(logits, targets, mask)
+        loss, _, counts = lm_loss(logits, targets, mask)
         loss.backward()
         self.opt.step()
         self.opt.zero_grad(set_to_none=True)
@@ -173,7 +175,7 @@ def main() -> int:
     loaded = Loaded(model=model, processor=None, model_id="musicgen-small architecture (random weights)",
                     revision=None, device=args.device, dtype="float32", sample_rate=RATE, frame_rate=50.0,
                     max_seconds=30.0, num_codebooks=4)
-    cfg = tr.TrainConfig(model="bench", data="bench", output="bench", method=args.method, caption_dropout=0.1)
+    cfg = TrainConfig(model="bench", data="bench", output="bench", method=args.method, caption_dropout=0.1)
     frames = round(args.seconds * loaded.frame_rate)
     ids = torch.randint(3, 32000, (args.batch, CAPTION_TOKENS))
     print(f"musicgen-small architecture, random weights, {args.method}; torch {torch.__version__}, "
@@ -187,10 +189,10 @@ def main() -> int:
         print(f"tokenize once: {cached.windows} windows, {args.windows * args.window_seconds:g} s of audio in "
               f"{t_tok:.1f} s ({args.windows * args.window_seconds / t_tok:.1f}x real time)")
         cache = tok.TokenCache(Path(tmp) / "cache")
-        module = tr._module_class()(tr.prepare_model(model, cfg)).to(args.device).train()
+        module = DecoderLM(prepare_model(model, cfg)).to(args.device).train()
         start = int(model.generation_config.decoder_start_token_id)
         kw = {"batch": args.batch, "frames": frames, "seed": 0, "dropout": 0.1}
-        rows_ = [Row("cache", module, tr.Batches(cache.split("train"), **kw), ids, start, args.device),
+        rows_ = [Row("cache", module, Batches(cache.split("train"), **kw), ids, start, args.device),
                  Row("re-encode", module, ReencodedBatches(cache.split("train"), ds, model, 640, **kw), ids, start,
                      args.device)]
         for r in rows_:

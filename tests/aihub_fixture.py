@@ -4,7 +4,7 @@
     info["root"]                       # the dataset's top folder (it holds Training/ and Validation/)
     info["clips"]["AP_F02_00001"]      # split, instrument, expected captions, files ...
 
-The layout and the JSON fields are those of shared/reference/aihub-71470.md. Three instruments with distinct
+The layout and the JSON fields are those of docs/reference/aihub-71470.md. Three instruments with distinct
 timbres, so a tiny model can tell them apart: 가야금 (SP01) a plucked Karplus-Strong string, 대금 (WN01) a breathy
 flute (stereo), 해금 (SR01) a bowed, nasal saw. The Validation source folder is left packed as a zip whose member
 names are CP949 without the UTF-8 flag, as older Korean tools wrote them. With `problems=True` the tree also holds
@@ -158,7 +158,7 @@ def write_aihub_fixture(root: Path, sample_rate: int = 16_000, clips_per_instrum
     Every entry of "clips" yields windows when prepared with --min-seconds 1 (a clip without a usable instrument or
     label has instrument None). The first training haegeum clip has a 1.5 s silence in the middle; every clip
     starts with 0.2 s of silence."""
-    from generate.categories import build_prompt
+    from generate.prompt import build_prompt
 
     rng = np.random.default_rng(seed)
     top = root / TOP

@@ -1,4 +1,4 @@
-"""generate.categories: the taxonomy (package data), lookups, keyword parsing and MusicGen captions."""
+"""generate.taxonomy and generate.prompt: the taxonomy (package data), lookups, keyword parsing and captions."""
 
 from __future__ import annotations
 
@@ -11,21 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from generate.categories import (
-    FIELDS,
-    SINGULAR,
-    Prompt,
-    build_prompt,
-    load_taxonomy,
-    normalize,
-    parse_keywords,
-    parse_text,
-    read_taxonomy,
-)
 from generate.errors import GenerateError, UnknownCategory
+from generate.prompt import Prompt, build_prompt, parse_keywords, parse_text
+from generate.taxonomy import FIELDS, SINGULAR, load_taxonomy, normalize, read_taxonomy
 from remaster.errors import SoriError
 
-RAW = Path("/work/shared/reference/textunes_category_ver1.0.3.json")
+RAW = Path(__file__).with_name("data") / "textunes_category_ver1.0.3.json"      # the raw category data
 HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
 ACRONYM_KO = {"808", "ASMR", "EDM"}          # the only Korean names written in Latin letters, as Koreans write them
 
@@ -348,7 +339,7 @@ def test_bad_taxonomy_data_gets_a_clear_error():
 
 
 def test_importing_generate_stays_light():
-    code = ("import sys, generate, generate.categories; generate.categories.build_prompt(keywords='가야금');"
+    code = ("import sys, generate, generate.prompt; generate.prompt.build_prompt(keywords='가야금');"
             "print(sorted(m for m in ('torch', 'transformers', 'torchaudio') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

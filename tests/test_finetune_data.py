@@ -1,4 +1,5 @@
-"""generate.finetune.data and .prepare: the AI Hub 71470 reader, the folder format, windows, manifest, reports."""
+"""The dataset readers (generate.finetune.source: aihub, folder, codes, captions) and .prepare: windows, manifest,
+reports."""
 
 from __future__ import annotations
 
@@ -11,18 +12,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from generate.categories import build_prompt
 from generate.errors import GenerateError
-from generate.finetune.data import (
-    Locator,
-    detect_format,
-    instrument_codes,
-    load_codes,
-    member_name,
-    read_audio,
-    read_source,
-)
+from generate.finetune.aihub import instrument_codes, member_name
+from generate.finetune.clips import Locator, read_audio
+from generate.finetune.codes import load_codes
 from generate.finetune.prepare import MANIFEST_KEYS, WindowSpec, find_windows, prepare
+from generate.finetune.source import detect_format, read_source
+from generate.prompt import build_prompt
 from tests.aihub_fixture import PLANTED, _CP949Info, _label, write_aihub_fixture
 from tests.clirun import one_error
 
@@ -246,7 +242,7 @@ def test_resume_skips_finished_clips(aihub: dict, tmp_path: Path) -> None:
     assert {p: p.stat().st_mtime_ns for p in (out / "audio").rglob("*.flac")} == stamps
     assert again.rows == first.rows
     # an interrupted run: one clip's record is missing, so only that clip is cut again
-    records = sorted((out / ".sori" / "clips").glob("*.json"))
+    records = sorted((out / ".sori" / "records").glob("*.json"))
     records[0].unlink()
     third = prepare(aihub["root"], out, instruments=["해금"], jobs=1, **SHORT)
     assert (third.processed, third.skipped) == (1, 3) and third.rows == first.rows

@@ -24,6 +24,9 @@ import yaml
 from generate.errors import GenerateError
 from generate.finetune import tokens as tok
 from generate.finetune import train as tr
+from generate.finetune.batches import delay_pattern, eval_batches
+from generate.finetune.config import TrainConfig, load_config
+from generate.finetune.model import DecoderLM, lm_loss
 from generate.finetune.prepare import prepare
 from generate.musicgen import load_model
 from tests.aihub_fixture import write_aihub_fixture
@@ -59,11 +62,11 @@ def gugak(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "result": result}
 
 
-def _config(gugak: dict, out: Path, **kw) -> tr.TrainConfig:
+def _config(gugak: dict, out: Path, **kw) -> TrainConfig:
     base = {"model": str(gugak["model"]), "data": str(gugak["cache"]), "output": str(out), "method": "lora",
             "batch_size": 4, "segment_seconds": 1.0, "max_steps": 20, "learning_rate": 3e-3, "warmup_steps": 3,
             "eval_every": 10, "save_every": 10, "log_every": 5}
-    return tr.TrainConfig(**(base | kw))
+    return TrainConfig(**(base | kw))
 
 
 def _log(out: Path) -> list[dict]:
@@ -141,7 +144,7 @@ def test_delay_pattern_is_musicgens(gugak: dict) -> None:
     start = int(model.generation_config.decoder_start_token_id or model.generation_config.bos_token_id)
     g = torch.Generator().manual_seed(0)
     codes = torch.randint(0, 64, (2, CODEBOOKS, 9), generator=g)
-    inputs, targets, mask = tr.delay_pattern(codes, torch.tensor([9, 6]), start)
+    inputs, targets, mask = delay_pattern(codes, torch.tensor([9, 6]), start)
     ids = torch.cat([torch.full((2 * CODEBOOKS, 1), start), codes.reshape(2 * CODEBOOKS, 9)], dim=1)
     _, pattern = model.decoder.build_delay_pattern_mask(ids, pad_token_id=start, max_length=9 + CODEBOOKS)
     theirs = pattern.reshape(2, CODEBOOKS, -1)
@@ -247,17 +250,17 @@ def test_the_conditioning_is_learned(gugak: dict, tmp_path: Path) -> None:
     assert true.val_loss < shuf.val_loss - 0.01, (true.val_loss, shuf.val_loss)
 
     model = load_model(str(true.export), device="cpu", dtype="fp32", engine="transformers")
-    module = tr._module_class()(model.model).eval()
+    module = DecoderLM(model.model).eval()
     valid = tok.TokenCache(gugak["cache"]).split("valid")
     captions = sorted({w.record["caption"] for w in valid})
 
     def loss(pick) -> float:
-        b = tr.eval_batches(valid, 64, 10)[0]
+        b = eval_batches(valid, 64, 10)[0]
         b["captions"] = [pick(c) for c in b["captions"]]
         text = model.processor.tokenizer(b["captions"], padding=True, return_tensors="pt")
-        inputs, targets, mask = tr.delay_pattern(b["codes"], b["lengths"], 64)
+        inputs, targets, mask = delay_pattern(b["codes"], b["lengths"], 64)
         with torch.no_grad():
-            return tr.lm_loss(module(text["input_ids"], text["attention_mask"], b["keep"], inputs), targets, mask)[0]
+            return lm_loss(module(text["input_ids"], text["attention_mask"], b["keep"], inputs), targets, mask)[0]
 
     right = loss(lambda c: c)
     wrong = loss(lambda c: captions[(captions.index(c) + 1) % len(captions)])
@@ -311,7 +314,7 @@ def test_command_errors_are_one_line(gugak: dict, tmp_path: Path, sori) -> None:
 def test_example_configs_are_valid() -> None:
     configs = sorted((ROOT / "configs" / "finetune").glob("*.yaml"))
     assert {p.stem for p in configs} == {"gugak-lora", "gayageum-lora", "musicgen-small-full"}
-    methods = {p.stem: tr.load_config(p).method for p in configs}
+    methods = {p.stem: load_config(p).method for p in configs}
     assert methods == {"gugak-lora": "lora", "gayageum-lora": "lora", "musicgen-small-full": "full"}
 
 

@@ -13,9 +13,9 @@ import pytest
 import soundfile as sf
 
 from generate import takes as takes_mod
-from generate.categories import build_prompt
 from generate.errors import GenerateError
 from generate.make import make
+from generate.prompt import build_prompt
 from generate.regenerate import TakeRegenerator, derive_seed, sour_windows
 from generate.takes import generate_takes
 from remaster.analysis.dissonance import Finding

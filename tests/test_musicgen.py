@@ -15,11 +15,11 @@ import pytest
 import soundfile as sf
 import torch
 
-from generate.categories import build_prompt
 from generate.errors import GenerateError
 from generate.musicgen import load_model
+from generate.prompt import build_prompt
 from generate.takes import crossfade_join, generate_takes
-from tests.tiny_musicgen import BINS, CODEBOOKS, RATE, WINDOW, save_tiny
+from tests.tiny_musicgen import CODEBOOKS, RATE, WINDOW, save_tiny
 
 
 @pytest.fixture(autouse=True)
@@ -173,59 +173,3 @@ def test_bad_inputs_are_generate_errors(loaded, tmp_path: Path) -> None:
         generate_takes(loaded, "sad piano", top_p=1.5, out_dir=tmp_path, progress=False)
     with pytest.raises(GenerateError, match="device"):
         load_model(str(tmp_path), device="tpu")
-
-
-def _audiocraft_layout(model) -> dict:
-    """The tiny model's weights written the way audiocraft's LMModel names them (q, k, v stacked)."""
-    sd = model.decoder.state_dict()
-    out = {}
-    renames = {"fc1": "linear1", "fc2": "linear2", "self_attn_layer_norm": "norm1",
-               "encoder_attn_layer_norm": "norm_cross", "final_layer_norm": "norm2",
-               "self_attn.out_proj": "self_attn.out_proj", "encoder_attn.out_proj": "cross_attention.out_proj"}
-    for key, tensor in sd.items():
-        if key.startswith("model.decoder.embed_tokens."):
-            out[key.replace("model.decoder.embed_tokens.", "emb.")] = tensor
-        elif key.startswith("lm_heads."):
-            out[key.replace("lm_heads.", "linears.")] = tensor
-        elif key.startswith("model.decoder.layer_norm."):
-            out[key.replace("model.decoder.layer_norm.", "out_norm.")] = tensor
-    for i in range(model.decoder.config.num_hidden_layers):
-        p = f"model.decoder.layers.{i}."
-        for ours, theirs in (("self_attn", "self_attn"), ("encoder_attn", "cross_attention")):
-            out[f"transformer.layers.{i}.{theirs}.in_proj_weight"] = torch.cat(
-                [sd[f"{p}{ours}.{x}_proj.weight"] for x in "qkv"])
-        for ours, theirs in renames.items():
-            for leaf in ("weight", "bias"):
-                if f"{p}{ours}.{leaf}" in sd:
-                    out[f"transformer.layers.{i}.{theirs}.{leaf}"] = sd[f"{p}{ours}.{leaf}"]
-    for leaf, tensor in model.enc_to_dec_proj.state_dict().items():
-        out[f"condition_provider.conditioners.description.output_proj.{leaf}"] = tensor
-    return out
-
-
-def test_audiocraft_checkpoint_round_trip(tiny_dir: Path) -> None:
-    from transformers import MusicgenForConditionalGeneration
-
-    from generate.audiocraft import convert_audiocraft_lm, load_audiocraft_lm
-
-    source = MusicgenForConditionalGeneration.from_pretrained(tiny_dir).eval()
-    checkpoint = {"best_state": _audiocraft_layout(source), "xp.cfg": "..."}
-    converted = convert_audiocraft_lm(checkpoint, source.decoder.config)
-    assert set(converted) == set(source.decoder.state_dict())
-
-    torch.manual_seed(123)
-    target = MusicgenForConditionalGeneration(source.config).eval()
-    target.audio_encoder.load_state_dict(source.audio_encoder.state_dict())
-    target.text_encoder.load_state_dict(source.text_encoder.state_dict())
-    ids = torch.tensor([[3, 4, 5, 1]])
-    codes = torch.randint(0, BINS, (CODEBOOKS, 6), generator=torch.Generator().manual_seed(0))
-    with torch.no_grad():
-        want = source(input_ids=ids, decoder_input_ids=codes).logits
-        assert not torch.equal(target(input_ids=ids, decoder_input_ids=codes).logits, want)
-        load_audiocraft_lm(target, checkpoint)
-        torch.testing.assert_close(target(input_ids=ids, decoder_input_ids=codes).logits, want, rtol=0, atol=0)
-
-    bad = dict(checkpoint["best_state"])
-    bad["transformer.layers.0.layer_scale_1.scale"] = torch.ones(1)
-    with pytest.raises(GenerateError, match="layer_scale_1"):
-        convert_audiocraft_lm(bad, source.decoder.config)

@@ -87,6 +87,11 @@ def unsupported_reason(model: Any, inputs: Mapping[str, Any] | None = None, *, m
     base = _base(model)
     if not isinstance(base, MusicgenForConditionalGeneration):
         return f"{type(base).__name__} is not MusicgenForConditionalGeneration (e.g. musicgen-melody)"
+    return _model_reason(base) or _generation_config_reason(base.generation_config) or _call_reason(
+        base, inputs, max_new_tokens, guidance_scale)
+
+
+def _model_reason(base: Any) -> str | None:
     if base.training:
         return "the model is in training mode"
     impl = getattr(base.decoder.config, "_attn_implementation", None)
@@ -94,13 +99,22 @@ def unsupported_reason(model: Any, inputs: Mapping[str, Any] | None = None, *, m
         return f"the decoder uses the '{impl}' attention implementation (the loop reproduces sdpa)"
     if int(getattr(base.decoder.config, "audio_channels", 1)) not in (1, 2):
         return "only mono and stereo decoders are handled"
-    gen = base.generation_config
+    return None
+
+
+def _generation_config_reason(gen: Any) -> str | None:
     for name, neutral in _NEUTRAL.items():
         value = getattr(gen, name, None)
         if not any(value is n or value == n for n in neutral):
             return f"its generation config sets {name}={value!r}, which the loop does not reproduce"
     if gen.pad_token_id is None or (gen.decoder_start_token_id is None and gen.bos_token_id is None):
         return "its generation config has no pad or decoder start token"
+    return None
+
+
+def _call_reason(base: Any, inputs: Mapping[str, Any] | None, max_new_tokens: int | None,
+                 guidance_scale: float | None) -> str | None:
+    """What this call asks for that the loop does not do: other inputs, unbatched guidance, too short a take."""
     if inputs is not None:
         extra = set(inputs) - _INPUTS
         if extra:

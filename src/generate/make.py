@@ -30,9 +30,9 @@ from remaster.processors import processor_class
 from remaster.regenerate import Context, load_sidecar
 from remaster.runner import Runner
 
-from .categories import Prompt
 from .errors import GenerateError
 from .musicgen import Loaded
+from .prompt import Prompt
 from .regenerate import TakeRegenerator
 from .takes import generate_takes
 
@@ -137,7 +137,8 @@ def make(loaded: Loaded, prompt: Prompt | str, *, out_dir: str | os.PathLike, pr
     summary["regenerated"] = sum(r["kept"] != "original" for r in rows)
     summary["checks_passed"] = sum(bool((r.get("checks") or {}).get("passed")) for r in rows)
     doc = {"prompt": caption, "categories": prompt.to_dict() if isinstance(prompt, Prompt) else None,
-           "model": loaded.model_id, "adapter": loaded.adapter, "preset": resolved.name,
+           "model": loaded.model_id, "adapter": loaded.adapter,
+           "adapter_format": loaded.adapter_format, "preset": resolved.name,
            "preset_sha256": resolved.sha256, "duration": duration, "takes": n, "summary": summary, "rows": rows}
     report = out / "report.json"
     audio_io.atomic_write_text(report, json.dumps(doc, ensure_ascii=False, indent=1) + "\n")

@@ -119,26 +119,31 @@ def read_midi_notes(source: str | os.PathLike) -> list[Note]:
     if mid.ticks_per_beat <= 0:         # SMPTE time division: no tempo map to follow
         raise GenerateError(f"melody {path}: uses SMPTE time division, which is not supported; export it with "
                             "ticks per beat")
-    notes: list[Note] = []
-    for timed in sequences:
-        sounding: dict[tuple[int, int], list[float]] = {}
-        end_of_track = timed[-1][0] if timed else 0.0
-        for t, msg in timed:
-            if msg.type not in ("note_on", "note_off") or msg.channel == DRUM_CHANNEL:
-                continue
-            key = (msg.channel, msg.note)
-            if msg.type == "note_on" and msg.velocity > 0:
-                sounding.setdefault(key, []).append(t)
-            elif sounding.get(key):          # note_off, or note_on at velocity 0: ends the oldest open one
-                start = sounding[key].pop(0)
-                if t > start:
-                    notes.append(Note(start, t, msg.note, msg.channel))
-        for (channel, pitch), starts in sounding.items():      # never released: it lasts to the end of its track
-            notes.extend(Note(s, end_of_track, pitch, channel) for s in starts if end_of_track > s)
+    notes = [n for timed in sequences for n in _track_notes(timed)]
     if not notes:
         raise GenerateError(f"melody {path}: has no pitched notes (drum channel 10 is ignored); give a MIDI file "
                             "with the melody in it")
     return sorted(notes, key=lambda n: (n.start, n.pitch))
+
+
+def _track_notes(timed: list[tuple[float, Any]]) -> list[Note]:
+    """The pitched notes of one track's timed messages, in the order they end."""
+    notes: list[Note] = []
+    sounding: dict[tuple[int, int], list[float]] = {}
+    end_of_track = timed[-1][0] if timed else 0.0
+    for t, msg in timed:
+        if msg.type not in ("note_on", "note_off") or msg.channel == DRUM_CHANNEL:
+            continue
+        key = (msg.channel, msg.note)
+        if msg.type == "note_on" and msg.velocity > 0:
+            sounding.setdefault(key, []).append(t)
+        elif sounding.get(key):          # note_off, or note_on at velocity 0: ends the oldest open one
+            start = sounding[key].pop(0)
+            if t > start:
+                notes.append(Note(start, t, msg.note, msg.channel))
+    for (channel, pitch), starts in sounding.items():      # never released: it lasts to the end of its track
+        notes.extend(Note(s, end_of_track, pitch, channel) for s in starts if end_of_track > s)
+    return notes
 
 
 def notes_chroma(notes: list[Note], frames: int, frame_rate: float, num_chroma: int = 12) -> np.ndarray:

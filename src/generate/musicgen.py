@@ -1,12 +1,15 @@
-"""Load a MusicGen model through `transformers`: a hub id, a local directory, or a LoRA adapter directory.
+"""Load a MusicGen model through `transformers`: a hub id, a local folder, a LoRA adapter or an audiocraft LM.
 
     from generate.musicgen import load_model
-    loaded = load_model("facebook/musicgen-small")              # hub id (the local cache when offline)
-    loaded = load_model("/models/musicgen-small")                # a directory saved with save_pretrained
-    loaded = load_model("/runs/gugak-lora")                      # a LoRA adapter dir: its base model, then the adapter
+    loaded = load_model("facebook/musicgen-small")        # hub id (the local cache when offline)
+    loaded = load_model("/models/musicgen-small")          # a folder saved with save_pretrained
+    loaded = load_model("/runs/gugak-lora")                # a LoRA adapter folder: its base model, then the adapter
+    loaded = load_model("facebook/musicgen-small", adapter="/runs/xp/state_dict.bin")    # an audiocraft LM
+    loaded = load_model("/runs/xp/state_dict.bin")         # the same: the base is named by the checkpoint's size
 
-All three go through one path. A machine without the weights gets a `GenerateError` with one paragraph that names
-the model and how to provide it, never a traceback.
+All go through one path: the base model is loaded, then the adapter (LoRA, or audiocraft LM weights, see
+`generate.audiocraft`) is applied over it. A machine without the weights gets a `GenerateError` with one paragraph
+that names the model and how to provide it, never a traceback.
 """
 
 from __future__ import annotations
@@ -14,12 +17,13 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from remaster.analysis.pitch import resolve_device
 
+from . import audiocraft
 from .errors import GenerateError
 
 ADAPTER_CONFIG = "adapter_config.json"
@@ -42,7 +46,8 @@ class Loaded:
     sample_rate: int
     frame_rate: float
     max_seconds: float
-    adapter: str | None = None
+    adapter: str | None = None        # what was applied over `model_id`: a LoRA folder or an audiocraft checkpoint
+    adapter_format: str | None = None  # "lora" | "audiocraft"
     channels: int = 1
     num_codebooks: int = 4
     model_type: str = "musicgen"
@@ -68,17 +73,19 @@ def _offline() -> bool:
                for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
-def missing_weights_message(name: str, reason: str | None = None) -> str:
-    """One paragraph: which model, that it is neither cached nor reachable, and the ways to provide it."""
+def missing_weights_message(name: str, reason: str | None = None, adapter: str | None = None) -> str:
+    """One paragraph: which model, that it is neither cached nor reachable, and the ways to provide it (with the
+    adapter that goes over it, when there is one)."""
     offline = _offline()
     state = "HF_HUB_OFFLINE is set" if offline else "the Hugging Face hub could not be reached"
     short = name.rsplit("/", 1)[-1]
+    over = f", with --adapter {adapter}" if adapter else ""
     msg = (f"Cannot load the MusicGen model '{name}': its weights are not in the local Hugging Face cache "
            f"({_cache_dir()}) and {state}. Provide the weights one of these ways: pass a local directory with "
            f"--model /path/to/{short} (saved with save_pretrained, or fetched on a connected machine with "
-           f"`huggingface-cli download {name} --local-dir /path/to/{short}` and copied here); or copy a Hugging Face "
-           f"cache that holds it and point HF_HOME (or HF_HUB_CACHE) at it, then set HF_HUB_OFFLINE=1 so nothing "
-           f"tries the network.")
+           f"`huggingface-cli download {name} --local-dir /path/to/{short}` and copied here){over}; or copy a "
+           f"Hugging Face cache that holds it and point HF_HOME (or HF_HUB_CACHE) at it, then set HF_HUB_OFFLINE=1 so "
+           f"nothing tries the network.")
     if reason:
         msg += f" (The loader said: {reason})"
     return msg
@@ -127,6 +134,72 @@ def _resolve_dtype(dtype: str, device: str) -> str:
     return _DTYPES[dtype]
 
 
+@dataclass
+class _Adapter:
+    """What goes over the base model: a LoRA adapter folder, or an audiocraft LM checkpoint."""
+
+    path: str                         # as given (`~` expanded): what a sidecar records and a rerun passes back
+    format: str                       # "lora" | "audiocraft"
+    checkpoint: Path | None = None    # audiocraft: the file
+    contents: Any = field(default=None, repr=False)
+
+    def state(self) -> Any:
+        """The checkpoint's contents, read once (naming the base and loading both need them)."""
+        if self.contents is None and self.checkpoint is not None:
+            self.contents = audiocraft.read_checkpoint(self.checkpoint)
+        return self.contents
+
+    def base_model(self) -> str:
+        """The base model this adapter names: the LoRA config's, or the hub model of the checkpoint's size."""
+        if self.format == "lora":
+            return _read_adapter_base(Path(self.path))
+        shape = audiocraft.lm_shape(self.state(), self.path)
+        base = audiocraft.hub_model(shape)
+        if base is None:
+            raise GenerateError(f"{self.path}: an audiocraft LM of {shape}, which is none of the hub's MusicGen "
+                                "models; pass the base model it was trained from with --model and this checkpoint "
+                                "with --adapter")
+        return base
+
+    def apply(self, model: Any, base_name: str) -> Any:
+        if self.format == "audiocraft":
+            return audiocraft.load_audiocraft_lm(model, self.state(), self.path, base_name)
+        try:
+            from peft import PeftModel
+            with warnings.catch_warnings():     # peft asks transformers 5 for a renamed attribute
+                warnings.simplefilter("ignore", FutureWarning)
+                return PeftModel.from_pretrained(model, self.path)
+        except (OSError, ValueError, KeyError, RuntimeError) as e:
+            raise GenerateError(f"{self.path}: cannot apply the LoRA adapter to {base_name} ({_first_line(e)})"
+                                ) from None
+
+
+def _adapter_at(path: Path) -> _Adapter | None:
+    if path.is_dir() and (path / ADAPTER_CONFIG).is_file():
+        return _Adapter(str(path), "lora")
+    checkpoint = audiocraft.checkpoint_file(path)
+    return _Adapter(str(path), "audiocraft", checkpoint) if checkpoint is not None else None
+
+
+def _resolve(name: str, adapter: str | None) -> tuple[str, _Adapter | None]:
+    """The base model to load and what goes over it: `name` may itself be an adapter that names its base."""
+    own = _adapter_at(Path(name).expanduser())
+    if own is not None:
+        if adapter is not None:
+            what = "a LoRA adapter" if own.format == "lora" else "an audiocraft LM checkpoint"
+            raise GenerateError(f"{own.path} is itself {what}; pass its base model with --model to add the adapter "
+                                f"{adapter}")
+        return own.base_model(), own
+    if adapter is None:
+        return name, None
+    given = _adapter_at(Path(adapter).expanduser())
+    if given is None:
+        files = " or ".join(audiocraft.CHECKPOINT_FILES)
+        raise GenerateError(f"{adapter}: not a LoRA adapter directory (it has no {ADAPTER_CONFIG}) nor an audiocraft "
+                            f"LM checkpoint (a .pt or .bin file, or a folder holding {files})")
+    return name, given
+
+
 def _read_adapter_base(adapter_dir: Path) -> str:
     try:
         cfg = json.loads((adapter_dir / ADAPTER_CONFIG).read_text(encoding="utf-8"))
@@ -160,43 +233,57 @@ def _max_seconds(model: Any, frame_rate: float) -> float:
 
 def load_model(name_or_path: str, *, adapter: str | None = None, device: str = "auto", dtype: str = "auto",
                engine: str = "auto", quantize: bool = False) -> Loaded:
-    """Load a MusicGen model (hub id, saved directory or LoRA adapter directory) ready to generate, in eval mode.
+    """Load a MusicGen model ready to generate, in eval mode: a hub id or a saved folder, with an adapter over it.
 
+    `name_or_path` may itself be an adapter that names its base: a LoRA adapter folder (its config's base model) or
+    an audiocraft LM checkpoint (the hub model of its size). `adapter`: a LoRA adapter folder or an audiocraft LM
+    checkpoint (a `.pt`/`.bin` file, or a folder holding `state_dict.bin` or `lm_final.pt`) over `name_or_path`.
     `engine`: "sori" (generate.fast's loop: the same tokens as transformers' in float32, faster), "transformers"
     (`model.generate`), or "auto" (sori where it supports the model, as for musicgen-melody it does not).
     `quantize`: int8 weights for the decoder's linear layers, CPU and float32 only (see generate.fast)."""
     engine = (engine or "auto").lower()
     if engine not in _ENGINES:
         raise GenerateError(f"unknown engine '{engine}'; allowed: {', '.join(_ENGINES)}")
-    name = str(name_or_path)
+    name, extra = _resolve(str(name_or_path), adapter)
     local = Path(name).expanduser()
-    if local.is_dir() and (local / ADAPTER_CONFIG).is_file():
-        if adapter is not None:
-            raise GenerateError(f"{local} is itself a LoRA adapter; pass its base model with --model to add "
-                                f"the adapter {adapter}")
-        adapter, name = str(local), _read_adapter_base(local)
-        local = Path(name).expanduser()
-    if adapter is not None:
-        a = Path(adapter).expanduser()
-        if not (a / ADAPTER_CONFIG).is_file():
-            raise GenerateError(f"{adapter}: not a LoRA adapter directory (it has no {ADAPTER_CONFIG})")
-        adapter = str(a)
-    is_local = local.is_dir()
-    if not is_local and _looks_like_path(name):
+    if not local.is_dir() and _looks_like_path(name):
         raise GenerateError(f"{name}: no such model directory; pass a directory saved with save_pretrained or a "
                             "hub id such as facebook/musicgen-small")
-    source = str(local) if is_local else name
-
     dev = _resolve_device(device)
     dt = _resolve_dtype(dtype, dev)
     if quantize and (dev != "cpu" or dt != "float32"):
         # fail before loading: the int8 kernels are CPU kernels over float32 activations
         raise GenerateError(f"quantize (int8) runs on the CPU in fp32 only, not on {dev} in {dt}; on a GPU use "
                             "--dtype bf16 or fp16 instead")
+    model, processor, revision = _from_pretrained(name, local, dt, extra.path if extra else None)
+    if extra is not None:
+        model = extra.apply(model, name)
+    model.to(dev)
+    model.eval()
+    from . import fast
+    if quantize:
+        model = fast.quantize(model)         # a LoRA adapter is merged into the weights first
+    engine = _engine(engine, model, name)
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    audio_cfg = base.config.audio_encoder
+    frame_rate = float(getattr(audio_cfg, "frame_rate", None) or base.audio_encoder.config.frame_rate)
+    return Loaded(model=model, processor=processor, model_id=name, revision=revision, device=dev, dtype=dt,
+                  sample_rate=int(audio_cfg.sampling_rate), frame_rate=frame_rate,
+                  max_seconds=_max_seconds(base, frame_rate), adapter=extra.path if extra else None,
+                  adapter_format=extra.format if extra else None,
+                  channels=int(getattr(base.config.decoder, "audio_channels", 1) or 1),
+                  num_codebooks=int(base.config.decoder.num_codebooks), model_type=base.config.model_type,
+                  engine=engine, quantized=bool(quantize))
 
+
+def _from_pretrained(name: str, local: Path, dt: str, adapter: str | None) -> tuple[Any, Any, str | None]:
+    """The model, its processor and its revision, from a local folder or the hub (or its cache); `adapter` is
+    what goes over it, for the message of a machine without the weights."""
     import torch
     import transformers
 
+    is_local = local.is_dir()
+    source = str(local) if is_local else name
     hub_errors = _hub_errors()
     # huggingface_hub reads HF_HUB_OFFLINE and HF_HOME once, at import: read them again now, so that settings made
     # after the import (a CLI option, a test) still hold and an offline machine never waits on network retries.
@@ -226,35 +313,17 @@ def load_model(name_or_path: str, *, adapter: str | None = None, device: str = "
         if is_local:
             raise GenerateError(f"{source}: cannot load a MusicGen model from this directory "
                                 f"({_first_line(e)})") from None
-        raise GenerateError(missing_weights_message(name, _first_line(e))) from None
+        raise GenerateError(missing_weights_message(name, _first_line(e), adapter)) from None
     except (ValueError, KeyError) as e:
         raise GenerateError(f"{name}: cannot load a MusicGen model ({_first_line(e)})") from None
-
     revision = getattr(model.config, "_commit_hash", None) or getattr(config, "_commit_hash", None)
-    if adapter is not None:
-        try:
-            from peft import PeftModel
-            with warnings.catch_warnings():     # peft asks transformers 5 for a renamed attribute
-                warnings.simplefilter("ignore", FutureWarning)
-                model = PeftModel.from_pretrained(model, adapter)
-        except (OSError, ValueError, KeyError, RuntimeError) as e:
-            raise GenerateError(f"{adapter}: cannot apply the LoRA adapter to {name} ({_first_line(e)})") from None
+    return model, processor, revision
 
-    model.to(dev)
-    model.eval()
+
+def _engine(engine: str, model: Any, name: str) -> str:
+    """The decoding loop to use: sori's where it runs this model (or where asked, if it can), else transformers'."""
     from . import fast
-    if quantize:
-        model = fast.quantize(model)         # a LoRA adapter is merged into the weights first
     reason = fast.unsupported_reason(model) if engine != "transformers" else None
     if engine == "sori" and reason is not None:
         raise GenerateError(f"engine 'sori' cannot run {name}: {reason}; use engine 'auto' or 'transformers'")
-    engine = "transformers" if engine == "transformers" or reason is not None else "sori"
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    audio_cfg = base.config.audio_encoder
-    frame_rate = float(getattr(audio_cfg, "frame_rate", None) or base.audio_encoder.config.frame_rate)
-    return Loaded(model=model, processor=processor, model_id=name, revision=revision, device=dev, dtype=dt,
-                  sample_rate=int(audio_cfg.sampling_rate), frame_rate=frame_rate,
-                  max_seconds=_max_seconds(base, frame_rate), adapter=adapter,
-                  channels=int(getattr(base.config.decoder, "audio_channels", 1) or 1),
-                  num_codebooks=int(base.config.decoder.num_codebooks), model_type=base.config.model_type,
-                  engine=engine, quantized=bool(quantize))
+    return "transformers" if engine == "transformers" or reason is not None else "sori"

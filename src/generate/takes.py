@@ -1,6 +1,6 @@
 """Generate N takes of a prompt with MusicGen: one WAV and one sidecar JSON per take, resumable and reproducible.
 
-    from generate.categories import build_prompt
+    from generate.prompt import build_prompt
     from generate.musicgen import load_model
     from generate.takes import generate_takes
     loaded = load_model("facebook/musicgen-small")
@@ -35,9 +35,9 @@ from remaster.audio import atomic_write_text, write
 from remaster.progress import progress_bar
 from remaster.regenerate import load_sidecar, sidecar_path
 
-from .categories import Prompt
 from .errors import GenerateError
 from .musicgen import Loaded
+from .prompt import Prompt
 
 MAX_SEED = 2**31 - 1
 
@@ -295,6 +295,7 @@ def generate_takes(loaded: Loaded, prompt: Prompt | str, *, n: int = 1, duration
                 "model": loaded.model_id,
                 "revision": loaded.revision,
                 "adapter": loaded.adapter,
+                "adapter_format": loaded.adapter_format,
                 "model_type": loaded.model_type,
                 "melody": melody_record,
                 "generation": {**{k: getattr(sampling, k) for k in ("guidance_scale", "top_k", "top_p",

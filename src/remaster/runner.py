@@ -13,7 +13,9 @@ A later run skips a task whose record still matches: same fingerprint, and every
 recorded hash (or only there, with `verify="exists"`, for tasks with many large outputs). So a batch stopped in any
 way, `kill -9` included, redoes only what had not finished.
 
-`work(payload) -> dict` runs one task. A SoriError it raises fails that task alone, with its message as the reason;
+`work(payload) -> dict` runs one task. A task whose outputs are known only once it ran (a clip cut into as many
+windows as it has) lists them in the result's `"outputs"` (paths relative to the state folder's parent); they are
+recorded and checked like the task's own. A SoriError it raises fails that task alone, with its message as the reason;
 any other exception too, reported as an internal error; the rest carry on. Ctrl-C stops the pool at once (workers
 ignore SIGINT; the parent terminates them) and raises KeyboardInterrupt once; finished tasks stay recorded.
 """
@@ -88,9 +90,11 @@ def run_one(work: Callable[[Any], dict[str, Any]], task: Task) -> Outcome:
 
 
 def _worker_start(threads: int) -> None:
-    """Workers share the cores (torch reads OMP_NUM_THREADS when first imported, so a worker that never needs it
-    never loads it) and leave Ctrl-C to the parent, which stops them: one message, no tracebacks."""
-    os.environ["OMP_NUM_THREADS"] = str(threads)
+    """Workers share the cores (numpy's, soxr's and torch's thread pools would each take all of them; torch reads
+    OMP_NUM_THREADS when first imported) and leave Ctrl-C to the parent, which stops them: one message, no
+    tracebacks."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
@@ -118,9 +122,12 @@ class Runner:
             if record.get("fingerprint") != task.fingerprint:
                 return None
             hashes = record.get("outputs") or {}
-            for out in task.outputs:
-                want = hashes.get(self._name(out))
-                if want is None or not out.is_file() or (self.verify == "sha256" and sha256_file(out) != want):
+            if any(self._name(out) not in hashes for out in task.outputs):
+                return None
+            root = self.state_dir.parent
+            for name, want in hashes.items():
+                out = root / name
+                if not out.is_file() or (self.verify == "sha256" and sha256_file(out) != want):
                     return None
             return record.get("result") or {}
         except (OSError, ValueError, AttributeError):
@@ -132,7 +139,9 @@ class Runner:
 
     def _record(self, outcome: Outcome) -> None:
         task = outcome.task
-        hashes = {self._name(p): (sha256_file(p) if self.verify == "sha256" else "") for p in task.outputs}
+        root = self.state_dir.parent
+        outputs = [*task.outputs, *(root / name for name in outcome.result.get("outputs", ()))]
+        hashes = {self._name(p): (sha256_file(p) if self.verify == "sha256" else "") for p in outputs}
         doc = {"key": task.key, "fingerprint": task.fingerprint, "outputs": hashes, "result": outcome.result}
         atomic_write_text(self.record_path(task.key), json.dumps(doc, indent=1, ensure_ascii=False))
 

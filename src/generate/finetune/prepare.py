@@ -2,7 +2,7 @@
 
     prepare("~/aihub/209.국악 악보 및 음원 데이터", "gugak-set", instruments=["가야금"])   # or `sori data prepare`
 
-Each clip (read by `generate.finetune.data`: AI Hub 71470 as in shared/reference/aihub-71470.md, or a folder
+Each clip (read by `generate.finetune.source`: AI Hub 71470 the AI Hub 71470 layout, or a folder
 of captioned audio) is mixed to mono, resampled with soxr (high quality) and cut where it is silent: silence at the
 ends is trimmed, the clip is split at every silence of `silence_gap` seconds or more below `silence_db` dBFS, a
 stretch shorter than `min_seconds` is dropped, and one longer than `max_seconds` is cut into equal windows. Every
@@ -16,9 +16,10 @@ window becomes a 16-bit FLAC:
     DATASET_DIR/problems.jsonl      one {kind, path, message} per problem met
     DATASET_DIR/.sori/              the options the folder was made with, and one record per finished clip
 
-Clips are the unit of work, spread over processes. A finished clip leaves a record (written atomically after its
-windows), so a rerun with the same options skips it and an interrupted run loses nothing; a rerun into a folder
-made with other options is refused. Every file is written atomically; the source is only read.
+Clips are the tasks of the resumable runner (remaster.runner), spread over processes. A finished clip leaves a
+record (written atomically after its windows), so a rerun with the same options skips it and an interrupted run
+loses nothing; a rerun into a folder made with other options is refused. Every file is written atomically; the
+source is only read.
 """
 
 from __future__ import annotations
@@ -26,12 +27,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import multiprocessing
 import os
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,11 +41,13 @@ from remaster import audio as audio_io
 from remaster.batch import remove_stale_temps
 from remaster.errors import SoriError
 from remaster.processors.resample import resample
-from remaster.progress import progress_bar
+from remaster.runner import Runner, Task, fingerprint
 
-from ..categories import load_taxonomy, normalize
 from ..errors import GenerateError
-from .data import FILTER_FIELDS, FORMATS, SPLITS, Clip, Problem, close_zips, load_codes, read_audio, read_source
+from ..taxonomy import load_taxonomy, normalize
+from .clips import FILTER_FIELDS, SPLITS, Clip, Problem, Reading, close_zips, read_audio
+from .codes import load_codes
+from .source import FORMATS, read_source
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -126,17 +126,12 @@ def window_path(clip: Clip, k: int) -> str:
     return f"audio/{clip.split}/{clip.clip_id}-{k:03d}.flac"
 
 
-def record_path(out_dir: Path, clip: Clip) -> Path:
-    return out_dir / STATE_DIR / "clips" / f"{hashlib.sha1(clip.key.encode('utf-8')).hexdigest()[:20]}.json"
-
-
-def prepare_clip(clip: Clip, spec: WindowSpec, out_dir: Path, options_sha: str) -> dict[str, Any]:
-    """Cut one clip into windows and write them, then its record; returns the record. Never raises for bad audio:
-    it becomes a problem of the record."""
-    record: dict[str, Any] = {"clip": clip.key, "options": options_sha, "fingerprint": None, "windows": [],
-                              "problems": []}
+def prepare_clip(payload: tuple[Clip, WindowSpec, Path]) -> dict[str, Any]:
+    """Cut one clip into windows and write them (the runner's work); returns the clip's record: its windows (also
+    as `outputs`, which the runner records) and problems. Bad audio is a problem of the record, not a failure."""
+    clip, spec, out_dir = payload
+    record: dict[str, Any] = {"clip": clip.key, "windows": [], "problems": []}
     try:
-        record["fingerprint"] = clip.audio.fingerprint()
         x, rate = read_audio(clip.audio)
         mono = x.mean(axis=0, dtype=np.float32) if x.shape[0] > 1 else x[0]
         mono = resample(mono[None], rate, spec.sample_rate)[0]
@@ -159,30 +154,20 @@ def prepare_clip(clip: Clip, spec: WindowSpec, out_dir: Path, options_sha: str) 
         reason = str(e) if isinstance(e, SoriError) else f"cannot read: {e.strerror or e}"
         record["windows"] = []
         record["problems"] = [Problem("unreadable-audio", clip.audio.rel, reason).to_dict()]
-    except MemoryError:
-        return _failed(clip, "out of memory; run with fewer --jobs")
-    except Exception as e:          # a bug must not stop the other clips; no record, so a rerun tries again
-        return _failed(clip, f"internal error: {type(e).__name__}: {e}")
-    audio_io.atomic_write_text(record_path(out_dir, clip), json.dumps(record, ensure_ascii=False, indent=1))
+    record["outputs"] = [w["audio"] for w in record["windows"]]
     return record
+
+
+def clip_task(clip: Clip, spec: WindowSpec, out_dir: Path, options_sha: str) -> Task:
+    """The runner's task for one clip: done again when the options or the clip's audio changed."""
+    key = hashlib.sha1(clip.key.encode("utf-8")).hexdigest()[:20]
+    return Task(key=key, fingerprint=fingerprint(options_sha, clip.key, clip.audio.fingerprint()),
+                payload=(clip, spec, out_dir), label=clip.key)
 
 
 def _failed(clip: Clip, reason: str) -> dict[str, Any]:
     return {"clip": clip.key, "windows": [], "problems": [Problem("failed", clip.audio.rel, reason).to_dict()],
             "failed": True}
-
-
-def _finished(path: Path, clip: Clip, options_sha: str, out_dir: Path) -> dict[str, Any] | None:
-    """The record of a clip finished with these options from the same audio, with its windows still there."""
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-        if (record.get("clip") == clip.key and record.get("options") == options_sha
-                and record.get("fingerprint") == clip.audio.fingerprint()
-                and all((out_dir / w["audio"]).is_file() for w in record.get("windows", []))):
-            return record
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    return None
 
 
 # --- rows and reports ----------------------------------------------------------------------------------------------
@@ -388,6 +373,51 @@ def prepare(source: str | os.PathLike, out_dir: str | os.PathLike, *, instrument
     Filters are repeatable: a clip passes when it has any of the names given for a field, and every field given."""
     spec = WindowSpec(sample_rate, float(min_seconds), float(max_seconds), float(silence_db), float(silence_gap))
     spec.check()
+    jobs = _check_run_options(jobs, valid_fraction, fmt)
+    source, out_dir = Path(source), Path(out_dir)
+    check_folders(source, out_dir)
+    filters = resolve_filters(instruments, genres, jangdan, modes)
+
+    reading = read_source(source, fmt, valid_fraction)
+    selected = _select(reading, filters, source)
+
+    options = {"source": str(source.resolve()), "format": reading.format, **asdict(spec),
+               "valid_fraction": valid_fraction if reading.format == "folder" else None,
+               "filters": {_FILTER_OPTIONS[f][2:]: c for f, (c, _) in filters.items()}}
+    options_sha = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:16]
+    _claim(out_dir, options)
+    remove_stale_temps(out_dir)
+
+    records: dict[str, dict[str, Any]] = {}
+    close_zips()                    # the workers open what they read; this process is done with the zips
+    runner = Runner(out_dir / STATE_DIR, prepare_clip, jobs=min(jobs, max(1, len(selected))), label="preparing",
+                    progress=progress, console=console, verify="exists")
+    redone = 0
+    for outcome in runner.run([clip_task(c, spec, out_dir, options_sha) for c in selected]):
+        clip = outcome.task.payload[0]
+        records[clip.key] = outcome.result if outcome.status != "failed" else _failed(clip, outcome.reason)
+        redone += outcome.status != "skipped"
+    close_zips()
+
+    rows: list[dict[str, Any]] = []
+    problems = list(reading.problems)
+    for clip in selected:
+        record = records[clip.key]
+        rows.extend(manifest_row(clip, k, w, spec.sample_rate) for k, w in enumerate(record["windows"]))
+        problems.extend(Problem(**p) for p in record["problems"])
+    rows.sort(key=lambda r: r["id"])
+    stats = statistics(rows)
+    result = Prepared(out_dir, reading.format, rows, problems, stats, len(selected), redone,
+                      len(selected) - redone, options)
+    _write_reports(result, spec)
+    if not rows:
+        raise GenerateError(f"{out_dir}: no windows: every selected clip was silent, unreadable or shorter than "
+                            f"--min-seconds {spec.min_seconds:g}; see {out_dir / 'problems.jsonl'}")
+    return result
+
+
+def _check_run_options(jobs: int | None, valid_fraction: float, fmt: str) -> int:
+    """The number of worker processes (default: one per core), after checking the options of the run."""
     jobs = (os.cpu_count() or 1) if jobs is None else jobs
     if jobs < 1:
         raise GenerateError(f"--jobs {jobs}: need at least 1")
@@ -395,11 +425,11 @@ def prepare(source: str | os.PathLike, out_dir: str | os.PathLike, *, instrument
         raise GenerateError(f"--valid-fraction {valid_fraction:g} must be at least 0 and below 1")
     if fmt not in FORMATS:
         raise GenerateError(f"--format '{fmt}' is not one of {', '.join(FORMATS)}")
-    source, out_dir = Path(source), Path(out_dir)
-    check_folders(source, out_dir)
-    filters = resolve_filters(instruments, genres, jangdan, modes)
+    return jobs
 
-    reading = read_source(source, fmt, valid_fraction)
+
+def _select(reading: Reading, filters: dict[str, tuple[list[str], frozenset[str]]], source: Path) -> list[Clip]:
+    """The clips the filters keep; nothing usable, or nothing kept, is one error that says what the source has."""
     if not reading.clips:
         kinds = Counter(p.kind for p in reading.problems)
         found = f" (problems: {', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))})" if kinds else ""
@@ -412,79 +442,7 @@ def prepare(source: str | os.PathLike, out_dir: str | os.PathLike, *, instrument
         have = Counter(i for c in reading.clips for i in c.instruments)
         raise GenerateError(f"no clip of {source} matches {asked}; its {len(reading.clips)} clips have instruments "
                             f"{', '.join(f'{k} ({n})' for k, n in have.most_common(8)) or 'none named'}")
-
-    options = {"source": str(source.resolve()), "format": reading.format, **asdict(spec),
-               "valid_fraction": valid_fraction if reading.format == "folder" else None,
-               "filters": {_FILTER_OPTIONS[f][2:]: c for f, (c, _) in filters.items()}}
-    options_sha = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:16]
-    _claim(out_dir, options)
-    remove_stale_temps(out_dir)
-
-    records: dict[str, dict[str, Any]] = {}
-    pending: list[Clip] = []
-    console = console or Console(stderr=True)
-    with progress_bar("preparing", enabled=progress, console=console) as bar:
-        task = bar.add_task("", total=len(selected))
-        for clip in selected:
-            record = _finished(record_path(out_dir, clip), clip, options_sha, out_dir)
-            if record is not None:
-                records[clip.key] = record
-                bar.advance(task)
-            else:
-                pending.append(clip)
-        close_zips()                    # the workers open what they read; this process is done with the zips
-        for clip, record in _run(pending, spec, out_dir, options_sha, jobs):
-            records[clip.key] = record
-            bar.update(task, description=clip.key)
-            bar.advance(task)
-
-    rows: list[dict[str, Any]] = []
-    problems = list(reading.problems)
-    for clip in selected:
-        record = records[clip.key]
-        rows.extend(manifest_row(clip, k, w, spec.sample_rate) for k, w in enumerate(record["windows"]))
-        problems.extend(Problem(**p) for p in record["problems"])
-    rows.sort(key=lambda r: r["id"])
-    stats = statistics(rows)
-    result = Prepared(out_dir, reading.format, rows, problems, stats, len(selected), len(pending),
-                      len(selected) - len(pending), options)
-    _write_reports(result, spec)
-    if not rows:
-        raise GenerateError(f"{out_dir}: no windows: every selected clip was silent, unreadable or shorter than "
-                            f"--min-seconds {spec.min_seconds:g}; see {out_dir / 'problems.jsonl'}")
-    return result
-
-
-def _run(pending: list[Clip], spec: WindowSpec, out_dir: Path, options_sha: str, jobs: int
-         ) -> Iterator[tuple[Clip, dict[str, Any]]]:
-    if jobs == 1 or len(pending) <= 1:
-        for clip in pending:
-            yield clip, prepare_clip(clip, spec, out_dir, options_sha)
-        close_zips()
-        return
-    ctx = multiprocessing.get_context("spawn")        # as remaster.batch: workers inherit no locks or threads
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=ctx, initializer=_worker_init,
-                               initargs=(max(1, (os.cpu_count() or 1) // jobs),))
-    try:
-        futures = {pool.submit(prepare_clip, clip, spec, out_dir, options_sha): clip for clip in pending}
-        for future in as_completed(futures):
-            clip = futures[future]
-            try:
-                record = future.result()
-            except BrokenProcessPool:
-                record = _failed(clip, "worker process died (out of memory?); run again to resume")
-            yield clip, record
-    except BaseException:
-        # Interrupted: drop the queued clips instead of finishing them all; finished ones have their records.
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
-
-
-def _worker_init(threads: int) -> None:
-    """Share the cores between workers (numpy's and soxr's thread pools would each take all of them)."""
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(threads)
+    return selected
 
 
 def _write_reports(result: Prepared, spec: WindowSpec) -> None:

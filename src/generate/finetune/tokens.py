@@ -7,8 +7,10 @@ Training then reads integer codes, never audio: a 30 s window is 1,500 frames x 
     CACHE/train-00000.safetensors    `codes` int16 (codebooks, total frames), `lengths` int32 (windows,);
                                      metadata["records"]: the windows' manifest rows (id, caption, ...), in order
 
-A shard is one file written atomically, so an interrupted run keeps every finished shard and a rerun encodes only
-the rest. Shards are planned from the sorted manifest, so a shard whose ids match the plan is reused as it is.
+Shards are the tasks of the resumable runner (remaster.runner): each is one file written atomically and recorded
+(CACHE/.sori/records/) with the hash of its windows and captions and of the codec, so an interrupted run keeps every
+finished shard and a rerun encodes only the rest; a shard whose windows or captions changed is encoded again.
+Shards are planned from the sorted manifest.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 from ..errors import GenerateError
 
 FORMAT = "sori-tokens/1"
+STATE_DIR = ".sori"
 CACHE_JSON = "cache.json"
 SPLITS = ("train", "valid")
 
@@ -93,18 +96,6 @@ def plan_shards(rows: Sequence[dict[str, Any]], shard_size: int) -> list[Shard]:
         for i in range(0, len(ids), shard_size):
             shards.append(Shard(f"{split}-{i // shard_size:05d}.safetensors", split, ids[i:i + shard_size]))
     return shards
-
-
-def _shard_contents(path: Path) -> tuple[list[dict[str, Any]], list[int]] | None:
-    """A shard's records and window lengths; None for a torn or foreign file (its windows are encoded again)."""
-    from safetensors import safe_open
-    try:
-        with safe_open(str(path), "pt") as f:
-            records = json.loads((f.metadata() or {})["records"])
-            lengths = [int(x) for x in f.get_tensor("lengths")]
-    except Exception:
-        return None
-    return (records, lengths) if len(records) == len(lengths) else None
 
 
 def _read_window(dataset_dir: Path, row: dict[str, Any], rate: int) -> np.ndarray:
@@ -186,49 +177,13 @@ def tokenize(dataset_dir: str | os.PathLike, model_name: str, *, cache_dir: str 
     if loaded.channels != 1:
         raise GenerateError(f"{model_name} is a stereo model; the prepared windows are mono, so fine-tune a mono "
                             "MusicGen (musicgen-small, -medium, -large)")
-    meta = {"format": FORMAT, "model": model_name, "codec": codec_fingerprint(base),
-            "sample_rate": loaded.sample_rate, "frame_rate": loaded.frame_rate,
-            "codebooks": loaded.num_codebooks, "bins": int(base.config.decoder.vocab_size),
-            "pad_token_id": int(base.generation_config.pad_token_id
-                                if base.generation_config.pad_token_id is not None
-                                else base.config.decoder.pad_token_id),
-            "dataset": str(ddir.resolve())}
-    old = _read_meta(out)
-    if old is not None and (old.get("codec") != meta["codec"] or old.get("format") != FORMAT):
-        raise GenerateError(f"{out} holds tokens of another codec ({old.get('model')}); pass a new --output or "
-                            "delete that folder")
-    out.mkdir(parents=True, exist_ok=True)
-    # claimed before the first shard (no "shards" yet: not a finished cache), so that a rerun with another codec
-    # is refused even when this run stops early
-    atomic_write_text(out / CACHE_JSON, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+    meta = _cache_meta(model_name, loaded, base, ddir)
+    _claim(out, meta)
 
     shards = plan_shards(rows, shard_size)
     by_id = {r["id"]: r for r in rows}
-    done = 0
-    encoded = 0
-    total = len(rows)
-    frames: dict[str, int] = {}
-    for shard in shards:
-        path = out / shard.name
-        srows = [by_id[i] for i in shard.ids]
-        found = _shard_contents(path) if path.is_file() else None
-        if found is not None and found[0] == srows:                # same windows, same captions: reuse
-            frames[shard.name] = sum(found[1])
-            done += len(shard.ids)
-            if on_progress:
-                on_progress(done, total)
-            continue
-        audio = [_read_window(ddir, r, loaded.sample_rate) for r in srows]
-        codes: list[np.ndarray | None] = [None] * len(srows)
-        for idx in _batches(srows, audio, batch_size):
-            for i, c in zip(idx, encode(base, [audio[i] for i in idx]), strict=True):
-                codes[i] = c
-            done += len(idx)
-            encoded += len(idx)
-            if on_progress:
-                on_progress(done, total)
-        _write_shard(path, [c for c in codes if c is not None], srows)
-        frames[shard.name] = sum(c.shape[1] for c in codes if c is not None)
+    count = _Count(len(rows), on_progress)
+    frames = _run_shards(out, shards, by_id, meta["codec"], ddir, base, loaded.sample_rate, batch_size, count)
     # shards of an earlier, longer plan would be read as data: remove them
     planned = {s.name for s in shards}
     for stale in out.glob("*.safetensors"):
@@ -239,7 +194,74 @@ def tokenize(dataset_dir: str | os.PathLike, model_name: str, *, cache_dir: str 
     meta["frames"] = sum(frames.values())
     meta["hours"] = round(meta["frames"] / loaded.frame_rate / 3600, 4)
     atomic_write_text(out / CACHE_JSON, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-    return TokenizeResult(out, total, encoded, meta["frames"], len(shards))
+    return TokenizeResult(out, len(rows), count.encoded, meta["frames"], len(shards))
+
+
+def _cache_meta(model_name: str, loaded: Any, base: Any, ddir: Path) -> dict[str, Any]:
+    """cache.json's first part: what the codes are codes of."""
+    return {"format": FORMAT, "model": model_name, "codec": codec_fingerprint(base),
+            "sample_rate": loaded.sample_rate, "frame_rate": loaded.frame_rate,
+            "codebooks": loaded.num_codebooks, "bins": int(base.config.decoder.vocab_size),
+            "pad_token_id": int(base.generation_config.pad_token_id
+                                if base.generation_config.pad_token_id is not None
+                                else base.config.decoder.pad_token_id),
+            "dataset": str(ddir.resolve())}
+
+
+def _claim(out: Path, meta: dict[str, Any]) -> None:
+    """Make OUT this codec's cache, or check it already is."""
+    from remaster.audio import atomic_write_text
+    old = _read_meta(out)
+    if old is not None and (old.get("codec") != meta["codec"] or old.get("format") != FORMAT):
+        raise GenerateError(f"{out} holds tokens of another codec ({old.get('model')}); pass a new --output or "
+                            "delete that folder")
+    out.mkdir(parents=True, exist_ok=True)
+    # claimed before the first shard (no "shards" yet: not a finished cache), so that a rerun with another codec
+    # is refused even when this run stops early
+    atomic_write_text(out / CACHE_JSON, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+
+
+class _Count:
+    """Windows done (reused or encoded) and encoded by this run, reported to `on_progress` as they finish."""
+
+    def __init__(self, total: int, on_progress: Callable[[int, int], None] | None) -> None:
+        self.total, self.on_progress = total, on_progress
+        self.done = self.encoded = 0
+
+    def add(self, n: int, encoded: bool) -> None:
+        self.done += n
+        self.encoded += n if encoded else 0
+        if self.on_progress:
+            self.on_progress(self.done, self.total)
+
+
+def _run_shards(out: Path, shards: Sequence[Shard], by_id: dict[str, dict[str, Any]], codec: str, ddir: Path,
+                base: Any, rate: int, batch_size: int, count: _Count) -> dict[str, int]:
+    """Every shard encoded or, when its record still matches, kept; frames per shard. In this process: the codec
+    is loaded here once."""
+    from remaster.runner import Runner, Task, fingerprint
+
+    def work(shard: Shard) -> dict[str, Any]:
+        srows = [by_id[i] for i in shard.ids]
+        audio = [_read_window(ddir, r, rate) for r in srows]
+        codes: list[np.ndarray | None] = [None] * len(srows)
+        for idx in _batches(srows, audio, batch_size):
+            for i, c in zip(idx, encode(base, [audio[i] for i in idx]), strict=True):
+                codes[i] = c
+            count.add(len(idx), encoded=True)
+        _write_shard(out / shard.name, [c for c in codes if c is not None], srows)
+        return {"frames": sum(c.shape[1] for c in codes if c is not None)}
+
+    tasks = [Task(key=s.name, fingerprint=fingerprint(codec, [by_id[i] for i in s.ids]), outputs=(out / s.name,),
+                  payload=s) for s in shards]
+    frames: dict[str, int] = {}
+    for outcome in Runner(out / STATE_DIR, work, progress=False).run(tasks):
+        if outcome.status == "failed":
+            raise GenerateError(outcome.reason)
+        if outcome.status == "skipped":
+            count.add(len(outcome.task.payload.ids), encoded=False)
+        frames[outcome.task.key] = int(outcome.result["frames"])
+    return frames
 
 
 def _read_meta(cache_dir: Path) -> dict[str, Any] | None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .notes import Note
 
-# Semitones above the mode's own tonic. The gugak modes as in ../shared/reference/gugak.md: 평조 pyeongjo is
+# Semitones above the mode's own tonic. The gugak modes as in docs/reference/gugak.md: 평조 pyeongjo is
 # sol–la–do–re–mi counted from sol, 계면조 gyemyeonjo la–do–re–mi–sol counted from la.
 SCALES: dict[str, tuple[int, ...]] = {
     "major": (0, 2, 4, 5, 7, 9, 11),

@@ -90,7 +90,8 @@ def train_cmd(
     """Fine-tune MusicGen (LoRA or full) on a token cache; resumes from the run's last checkpoint.
 
     Several GPUs or nodes: `accelerate launch -m generate.finetune.train CONFIG` (same config, no code change)."""
-    from generate.finetune.train import load_config, summary, train
+    from generate.finetune.config import load_config
+    from generate.finetune.train import summary, train
     result = train(load_config(config, max_steps=max_steps, output=output), fresh=fresh, progress=not quiet)
     if result.main_process:
         typer.echo(summary(result))

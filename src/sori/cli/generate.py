@@ -11,7 +11,7 @@ import typer
 from .common import JsonOpt, PresetOpt, QuietOpt, SetOpt, fmt, overrides
 
 if TYPE_CHECKING:
-    from generate.categories import Prompt
+    from generate.prompt import Prompt
 
 DEFAULT_MODEL = "facebook/musicgen-small"
 
@@ -31,8 +31,10 @@ NOpt = Annotated[int, typer.Option("-n", help="number of takes")]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="seed of the first take; take i uses seed + i")]
 OutOpt = Annotated[Path, typer.Option("--output", "-o", help="output folder")]
 ModelOpt = Annotated[str, typer.Option("--model", "-m", envvar="SORI_MODEL",
-                                       help="hub id, local folder, or LoRA adapter folder")]
-AdapterOpt = Annotated[str | None, typer.Option("--adapter", help="a LoRA adapter folder over --model")]
+                                       help="hub id, local folder, LoRA adapter folder, or audiocraft "
+                                            "LM checkpoint")]
+AdapterOpt = Annotated[str | None, typer.Option(
+    "--adapter", help="a LoRA adapter folder or an audiocraft LM checkpoint (lm_final.pt) over --model")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N, mps")]
 DtypeOpt = Annotated[str, typer.Option("--dtype", help="auto, fp32, fp16, bf16")]
 EngineOpt = Annotated[str, typer.Option("--engine", help="auto, sori (Sori's decoding loop), transformers")]
@@ -47,8 +49,8 @@ MelodyOpt = Annotated[Path | None, typer.Option("--melody", help="reference audi
 
 def _prompt(text: str | None, instrument: list[str] | None, genre: list[str] | None, mood: list[str] | None,
             tempo: str | None, mode: str | None, extra: str, solo: bool) -> Prompt:
-    from generate.categories import build_prompt
     from generate.errors import GenerateError
+    from generate.prompt import build_prompt
 
     if not (text or instrument or genre or mood or tempo or mode or extra):
         raise GenerateError("nothing to make: give a prompt (e.g. '슬픈 가야금 산조') or --instrument/--genre/--mood/"
@@ -161,7 +163,7 @@ def categories_cmd(
     gugak: Annotated[bool, typer.Option("--gugak", help="only Korean traditional entries")] = False,
 ) -> None:
     """The words `generate` and `make` know: Korean and English names of each category."""
-    from generate.categories import FIELDS, SINGULAR, check_field, load_taxonomy
+    from generate.taxonomy import FIELDS, SINGULAR, check_field, load_taxonomy
     tax = load_taxonomy()
     for f in [check_field(field)] if field else FIELDS:
         entries = [e for e in tax.entries(f) if e.gugak or not gugak]
