@@ -205,6 +205,8 @@ def remaster(source: str | os.PathLike | np.ndarray, sample_rate: int | None = N
         if path is None or str(e).startswith(str(path)):
             raise
         raise type(e)(f"{path}: {e}") from None
+    if overrides:
+        mastered.report["overrides"] = overrides
     if sidecar_error:
         mastered.report["sidecar_error"] = sidecar_error
     mastered.report["seconds"] = round(time.perf_counter() - start, 4)
@@ -212,12 +214,23 @@ def remaster(source: str | os.PathLike | np.ndarray, sample_rate: int | None = N
 
 
 def save(path: str | os.PathLike, mastered: Mastered) -> Path:
-    """Write a `remaster()` result atomically, in the format its report names (already dithered: no new dither).
-    A path without a WAV or FLAC extension gets the output format's."""
+    """Write a `remaster()` result atomically (already dithered: no new dither): in the format the path's extension
+    names (wav, flac, mp3), or, for a path without one, in the format the report names."""
     if not isinstance(mastered, Mastered):
         raise AudioError(f"save: expected the Mastered that remaster() returns, got {type(mastered).__name__}")
-    p = Path(path)
-    if p.suffix.lower().lstrip(".") not in audio_io.WRITE_FORMATS:
-        p = p.with_suffix(f".{mastered.output.format}")
+    p = output_path(path, mastered.output.format)
     audio_io.write(p, mastered.audio, mastered.sample_rate, mastered.output.bit_depth, dither=False)
+    return p
+
+
+def output_path(path: str | os.PathLike, fmt: str) -> Path:
+    """`path` as written: with the output format's extension when it has none; one that Sori cannot write is an
+    error, never a silent rename."""
+    p = Path(path)
+    suffix = p.suffix.lower().lstrip(".")
+    if not suffix:
+        return p.with_name(f"{p.name}.{fmt}")
+    if suffix not in audio_io.WRITE_FORMATS:
+        raise AudioError(f"{p}: Sori cannot write '.{suffix}' files; allowed: "
+                         f"{', '.join('.' + f for f in audio_io.WRITE_FORMATS)}")
     return p

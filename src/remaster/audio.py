@@ -18,6 +18,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -26,7 +27,8 @@ from .analysis.levels import dual_mono
 from .errors import AudioError
 
 READ_SUFFIXES = {".wav": "WAV", ".wave": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".oga": "OGG", ".mp3": "MP3"}
-WRITE_FORMATS = {"wav": (16, 24, 32), "flac": (16, 24)}
+WRITE_FORMATS = {"wav": (16, 24, 32), "flac": (16, 24), "mp3": (16, 24, 32)}   # mp3: previews, VBR ~245 kbps
+MP3_QUALITY = "V0"
 MIN_RATE, MAX_RATE = 8_000, 192_000
 TEMP_MARK = ".sori-tmp-"
 
@@ -177,7 +179,7 @@ def encode(audio: np.ndarray, bit_depth: int, dither: bool = True, seed: int = 0
 
 def write(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, bit_depth: int = 24,
           fmt: str | None = None, dither: bool = True, seed: int = 0) -> np.ndarray:
-    """Write WAV (16/24-bit PCM, 32-bit float) or FLAC (16/24-bit) atomically.
+    """Write WAV (16/24-bit PCM, 32-bit float), FLAC (16/24-bit) or MP3 (for previews) atomically.
 
     Returns the samples as written (after dither and quantisation), so callers can measure the file itself.
     """
@@ -196,6 +198,9 @@ def write(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, bit_dept
     if not np.isfinite(audio).all():
         raise AudioError(f"{p}: refusing to write NaN or infinite samples")
     written = encode(audio, bit_depth, dither=dither, seed=seed)
+    if fmt == "mp3":
+        atomic_write(p, lambda f: _write_mp3(f, written, sample_rate))
+        return written
     if bit_depth == 16:
         data: np.ndarray = (written * np.float32(32768.0)).astype(np.int16)      # exact: already on the grid
     elif bit_depth == 24:
@@ -206,6 +211,14 @@ def write(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, bit_dept
     atomic_write(p, lambda f: sf.write(f, data.T, sample_rate, subtype=_SUBTYPES[fmt, bit_depth],
                                        format=fmt.upper()))
     return written
+
+
+def _write_mp3(f: Any, audio: np.ndarray, sample_rate: int) -> None:
+    """LAME through pedalboard's AudioFile (MP3 is for previews: lossy, and its peaks move a little)."""
+    from pedalboard.io import AudioFile
+
+    with AudioFile(f, "w", sample_rate, audio.shape[0], format="mp3", quality=MP3_QUALITY) as out:
+        out.write(audio)
 
 
 def atomic_write(path: Path, writer, mode: str = "wb") -> None:

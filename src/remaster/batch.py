@@ -151,23 +151,31 @@ class BatchResult:
 
 def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, preset: str | os.PathLike = "streaming",
               overrides: dict[str, Any] | None = None, jobs: int = 1, progress: bool = True,
-              console: Console | None = None) -> BatchResult:
+              console: Console | None = None, overwrite: bool = False) -> BatchResult:
+    """Master IN_DIR into OUT_DIR. A file already at an output's place that this batch did not write (no record
+    of it) is left alone and its input fails, unless `overwrite`."""
     in_dir, out_dir = Path(in_dir), Path(out_dir)
     check_folders(in_dir, out_dir)
     resolved = presets.load(preset, overrides)
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out_dir)
     work, rows = discover(in_dir, out_dir, resolved.output.format)
+    runner = Runner(out_dir / STATE_DIR, master_file, jobs=jobs, label="mastering", progress=progress,
+                    console=console)
     tasks = []
     for job in work:
         try:
             audio_io.check_readable(job.source)
-            tasks.append(file_task(job, resolved, out_dir))
+            task = file_task(job, resolved, out_dir)
         except (SoriError, OSError) as e:
             reason = str(e) if isinstance(e, SoriError) else f"{job.rel}: cannot read: {e.strerror or e}"
             rows.append(_failed_row(job.rel, reason))
-    runner = Runner(out_dir / STATE_DIR, master_file, jobs=jobs, label="mastering", progress=progress,
-                    console=console)
+            continue
+        if job.output.exists() and not overwrite and not runner.wrote(task.key, job.output):
+            rows.append(_failed_row(job.rel, f"{job.output}: exists and was not written by this batch (no record "
+                                    "of it); Sori leaves it alone: pass --overwrite to replace it"))
+            continue
+        tasks.append(task)
     for outcome in runner.run(tasks):
         job = outcome.task.payload[0]
         row: dict[str, Any] = {"input": str(job.rel), "output": outcome.task.key, "status": outcome.status,
@@ -180,7 +188,7 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, preset: str
                 row["off_target"] = row["report"]["off_target"]
         rows.append(row)
     rows.sort(key=lambda r: r["input"])
-    return _write_reports(rows, out_dir, resolved, in_dir)
+    return _write_reports(rows, out_dir, resolved, in_dir, overrides or {})
 
 
 def csv_columns(preset: presets.Preset) -> list[str]:
@@ -215,11 +223,13 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def _write_reports(rows: list[dict[str, Any]], out_dir: Path, preset: presets.Preset, in_dir: Path) -> BatchResult:
+def _write_reports(rows: list[dict[str, Any]], out_dir: Path, preset: presets.Preset, in_dir: Path,
+                   overrides: dict[str, Any]) -> BatchResult:
     summary = {s: sum(r["status"] == s for r in rows) for s in ("done", "skipped", "failed")}
     summary["off_target"] = sum(bool(r.get("off_target")) for r in rows)
     doc = {"input_dir": str(in_dir), "output_dir": str(out_dir), "preset": preset.name,
-           "preset_sha256": preset.sha256, "summary": summary, "files": rows}
+           "preset_sha256": preset.sha256, "overrides": overrides, "preset_resolved": preset.resolved(),
+           "summary": summary, "files": rows}
     report_json = out_dir / "report.json"
     report_csv = out_dir / "report.csv"
     audio_io.atomic_write_text(report_json, json.dumps(doc, indent=1))

@@ -133,6 +133,14 @@ class Runner:
         except (OSError, ValueError, AttributeError):
             return None
 
+    def wrote(self, key: str, path: Path) -> bool:
+        """Whether task `key` wrote `path` (its record says so): a place Sori may write again."""
+        try:
+            record = json.loads(self.record_path(key).read_text(encoding="utf-8"))
+            return self._name(path) in (record.get("outputs") or {})
+        except (OSError, ValueError, AttributeError):
+            return False
+
     def _name(self, path: Path) -> str:
         root = self.state_dir.parent
         return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
@@ -190,10 +198,11 @@ class Runner:
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
-    """Stop now: drop what has not started and end the workers (what they were writing is a temporary file that the
-    next run removes). The executor has no public way to end running workers before Python 3.14."""
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in list(getattr(pool, "_processes", {}).values()):
+    """Stop now: end the workers and drop what has not started (what a worker was writing is a temporary file that
+    the next run removes). The executor has no public way to end running workers before Python 3.14."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in workers:
         proc.terminate()
-    for proc in list(getattr(pool, "_processes", {}).values()):
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in workers:
         proc.join(timeout=2)

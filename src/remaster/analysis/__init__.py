@@ -29,7 +29,8 @@ class Metrics:
     crest_factor_db: float = _m("dB", "peak to RMS", column=False)
     dc_offset: float = _m("FS", "largest channel mean", column=False)
     noise_floor_dbfs: float = _m("dBFS", "level of the quietest stretch")
-    bandwidth_hz: float = _m("Hz", "highest frequency with content (the spectrum's top edge)")
+    rolloff_hz: float = _m("Hz", "spectral roll-off: the frequency below which 99 % of the energy lies (not where "
+                           "the content ends: a superres stage reports that as its cutoffs)")
     duration_s: float = _m("s", "length")
     sample_rate: int = _m("Hz", "sample rate")
     channels: int = _m("count", "channels")
@@ -61,7 +62,7 @@ def analyze(audio: np.ndarray, sample_rate: int) -> Metrics:
         crest_factor_db=levels.crest_factor_db(audio),
         dc_offset=levels.dc_offset(audio),
         noise_floor_dbfs=levels.noise_floor_db(audio, sample_rate),
-        bandwidth_hz=levels.spectral_bandwidth_hz(audio, sample_rate),
+        rolloff_hz=levels.spectral_rolloff_hz(audio, sample_rate),
         duration_s=audio.shape[-1] / sample_rate,
         sample_rate=int(sample_rate),
         channels=int(audio.shape[0]),

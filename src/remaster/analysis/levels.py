@@ -81,7 +81,7 @@ def mean_power_spectrum(audio: np.ndarray, sample_rate: int, n_fft: int = 4096, 
     return np.fft.rfftfreq(n_fft, 1 / sample_rate), power
 
 
-def spectral_bandwidth_hz(audio: np.ndarray, sample_rate: int, fraction: float = 0.99) -> float:
+def spectral_rolloff_hz(audio: np.ndarray, sample_rate: int, fraction: float = 0.99) -> float:
     """Frequency below which `fraction` of the energy lies (mean spectrum of up to 2000 frames)."""
     if audio.shape[-1] < 64 or not np.any(audio):
         return 0.0

@@ -87,6 +87,15 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def combine(first: dict[str, Any], then: dict[str, Any]) -> dict[str, Any]:
+    """Overrides on top of overrides: like `merge`, but a None is kept (it still has to remove a stage when the
+    result is merged into the preset), so `--set dissonance=null` survives being combined with other `--set`s."""
+    out = copy.deepcopy(first)
+    for k, v in then.items():
+        out[k] = combine(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+    return out
+
+
 def _resolve_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if path.resolve() in seen:
         chain = " -> ".join(str(p) for p in (*seen, path.resolve()))

@@ -23,7 +23,8 @@ class OutputSpec(BaseModel):
     """How a master is written."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    format: Literal["wav", "flac"] = param("wav", unit="choice", description="file format of the master")
+    format: Literal["wav", "flac", "mp3"] = param("wav", unit="choice", description="file format of the master "
+                                                  "(mp3: a preview, VBR about 245 kbps)")
     bit_depth: Literal[16, 24, 32] = param(24, unit="bits", description="sample size; 32 is float")
     dither: bool = param(True, unit="on/off", description="TPDF dither when reducing to 16 or 24 bits")
 

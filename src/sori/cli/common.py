@@ -25,12 +25,12 @@ SetOpt = Annotated[list[str] | None, set_option("loudness.target_lufs=-16")]
 
 
 def overrides(items: list[str] | None) -> dict[str, Any]:
-    """`--set` values as one nested mapping (later ones win)."""
+    """`--set` values as one nested mapping (later ones win; `--set STAGE=null` removes the stage)."""
     from remaster import presets
 
     out: dict[str, Any] = {}
     for item in items or []:
-        out = presets.merge(out, presets.parse_override(item))
+        out = presets.combine(out, presets.parse_override(item))
     return out
 
 
@@ -84,11 +84,15 @@ def main(app: typer.Typer, argv: list[str] | None = None) -> None:
 
     try:
         app(args=argv, prog_name="sori")
+    except SystemExit as e:
+        if e.code == 130:            # typer turns Ctrl-C into a silent exit 130
+            print("sori: interrupted; finished work is kept: run the same command again to resume", file=sys.stderr)
+        raise
     except SoriError as e:
         print(f"sori: error: {e}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
-        print("sori: interrupted; run the same command again to resume", file=sys.stderr)
+        print("sori: interrupted; finished work is kept: run the same command again to resume", file=sys.stderr)
         sys.exit(130)
     except Exception as e:   # the last line of defence: one line, not a traceback
         print(f"sori: internal error: {type(e).__name__}: {e} (please report this with the command you ran)",

@@ -16,7 +16,8 @@ AcceptOpt = Annotated[bool, typer.Option("--accept-off-target", help="exit 0 eve
 
 def remaster_cmd(
     source: Annotated[Path, typer.Argument(help="input audio (wav, flac, ogg, mp3)")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="output file, or a folder to write into")],
+    output: Annotated[str, typer.Option("--output", "-o", help="output file (.wav, .flac, .mp3), or a folder to "
+                                                               "write into (an existing one, or a path ending in /)")],
     preset: PresetOpt = "streaming",
     set_: SetOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
@@ -26,16 +27,12 @@ def remaster_cmd(
 
     Example: sori remaster take.wav -o master.wav --preset gugak-solo --set loudness.target_lufs=-15
     """
-    from remaster import audio as audio_io
     from remaster import presets
     from remaster.api import remaster, save
     from remaster.errors import SoriError
 
     resolved = presets.load(preset, overrides(set_))
-    if output.is_dir():
-        output = output / f"{source.stem}.{resolved.output.format}"
-    if output.suffix.lower().lstrip(".") not in audio_io.WRITE_FORMATS:
-        output = output.with_name(output.name + f".{resolved.output.format}")
+    output = _output_file(output, source, resolved.output.format)
     if output.exists() and source.exists() and output.resolve() == source.resolve():
         raise SoriError(f"{output}: is the input; Sori never overwrites its input, choose another output")
     blocker = next((p for p in output.parents if p.exists()), None)
@@ -50,9 +47,22 @@ def remaster_cmd(
     a = report["after"]
     off = f"; OFF TARGET: {report['off_target']}" if report.get("off_target") else ""
     typer.echo(f"{source} -> {written}: {fmt(a['integrated_lufs'], ' LUFS')}, {fmt(a['true_peak_dbtp'], ' dBTP')}, "
-               f"{a['sample_rate']} Hz, {mastered.output.bit_depth}-bit ({report['seconds']:.1f} s){off}")
+               f"{a['sample_rate']} Hz, {_format(written, mastered.output.bit_depth)} ({report['seconds']:.1f} s){off}")
     if off and not accept_off_target:
         raise typer.Exit(1)
+
+
+def _format(path: Path, bit_depth: int) -> str:
+    return "mp3" if path.suffix.lower() == ".mp3" else f"{bit_depth}-bit"
+
+
+def _output_file(text: str, source: Path, fmt: str) -> Path:
+    """`-o`: a folder (existing, or written with a trailing slash) gets `<input name>.<format>`; a file keeps its
+    extension when Sori writes it, gets the format's when it has none, and is refused otherwise."""
+    from remaster.api import output_path
+
+    folder = text.endswith(("/", "\\")) or Path(text).is_dir()
+    return output_path(Path(text) / f"{source.stem}.{fmt}" if folder else Path(text), fmt)
 
 
 def batch_cmd(
@@ -63,6 +73,8 @@ def batch_cmd(
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=64, help="worker processes")] = 1,
     quiet: QuietOpt = False,
     accept_off_target: AcceptOpt = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace files at the output places that this "
+                                            "batch did not write (by default they are left alone)")] = False,
 ) -> None:
     """Master every audio file under IN_DIR into OUT_DIR; resumable; writes report.json and report.csv.
 
@@ -72,7 +84,7 @@ def batch_cmd(
     """
     from remaster.batch import run_batch
 
-    result = run_batch(in_dir, out_dir, preset, overrides(set_), jobs=jobs, progress=not quiet)
+    result = run_batch(in_dir, out_dir, preset, overrides(set_), jobs=jobs, progress=not quiet, overwrite=overwrite)
     typer.echo(f"mastered {result.count('done')}, skipped {result.count('skipped')} (already mastered), "
                f"failed {result.failed}, off target {result.off_target}; report: {result.report_json} and "
                f"{result.report_csv}")
@@ -89,7 +101,7 @@ def analyze_cmd(
     files: Annotated[list[Path], typer.Argument(help="audio files to measure")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Measure loudness, true peak, levels and bandwidth."""
+    """Measure loudness, loudness range, true peak, levels, noise floor and spectral roll-off."""
     from remaster.analysis import analyze
 
     results, failed = each_file(files, lambda data, rate: analyze(data, rate).to_dict(), "measuring", as_json)
@@ -102,7 +114,7 @@ def analyze_cmd(
                 f"TP {fmt(m['true_peak_dbtp'], ' dBTP', 2)}  peak {fmt(m['sample_peak_dbfs'], ' dBFS', 2)}  "
                 f"clipped {m['clipped_samples']}  crest {fmt(m['crest_factor_db'], ' dB')}  "
                 f"DC {m['dc_offset']:+.4f}  floor {fmt(m['noise_floor_dbfs'], ' dBFS')}  "
-                f"bw {m['bandwidth_hz'] / 1000:.1f} kHz  {m['duration_s']:.2f} s  {m['sample_rate']} Hz  "
+                f"rolloff {m['rolloff_hz'] / 1000:.1f} kHz  {m['duration_s']:.2f} s  {m['sample_rate']} Hz  "
                 f"{m['channels']} ch")
     if failed:
         raise typer.Exit(1)
