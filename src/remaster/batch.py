@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +25,9 @@ from rich.console import Console
 from . import audio as audio_io
 from . import presets
 from .analysis import Metrics
-from .api import remaster, save
+from .analysis.loudness import integrated_loudness
+from .api import as_audio, remaster, save
+from .chain import Chain
 from .errors import SoriError
 from .processors import processor_class
 from .regenerate import Context
@@ -135,6 +138,7 @@ class BatchResult:
     rows: list[dict[str, Any]]
     report_json: Path
     report_csv: Path
+    album: dict[str, Any] | None = None
 
     @property
     def failed(self) -> int:
@@ -151,15 +155,19 @@ class BatchResult:
 
 def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, preset: str | os.PathLike = "streaming",
               overrides: dict[str, Any] | None = None, jobs: int = 1, progress: bool = True,
-              console: Console | None = None, overwrite: bool = False) -> BatchResult:
+              console: Console | None = None, overwrite: bool = False, album: bool = False) -> BatchResult:
     """Master IN_DIR into OUT_DIR. A file already at an output's place that this batch did not write (no record
-    of it) is left alone and its input fails, unless `overwrite`."""
+    of it) is left alone and its input fails, unless `overwrite`. `album`: one gain for every take (see
+    `album_gain`), so the album keeps its relative levels."""
     in_dir, out_dir = Path(in_dir), Path(out_dir)
     check_folders(in_dir, out_dir)
     resolved = presets.load(preset, overrides)
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out_dir)
     work, rows = discover(in_dir, out_dir, resolved.output.format)
+    album_doc = None
+    if album:
+        resolved, album_doc = album_gain(work, resolved, out_dir, jobs, progress, console)
     runner = Runner(out_dir / STATE_DIR, master_file, jobs=jobs, label="mastering", progress=progress,
                     console=console)
     tasks = []
@@ -188,7 +196,59 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, preset: str
                 row["off_target"] = row["report"]["off_target"]
         rows.append(row)
     rows.sort(key=lambda r: r["input"])
-    return _write_reports(rows, out_dir, resolved, in_dir, overrides or {})
+    if album_doc is not None:
+        album_doc.update(_album_after(rows, album_doc["target_lufs"]))
+    return _write_reports(rows, out_dir, resolved, in_dir, overrides or {}, album_doc)
+
+
+def measure_file(payload: tuple[Job, presets.Preset]) -> dict[str, Any]:
+    """Album mode's first pass: the take's integrated loudness after the stages that process it, before the
+    finishing ones (checks left out: they do not change the audio)."""
+    job, preset = payload
+    audio, rate, _ = as_audio(job.source)
+    procs = [p for p in preset.processors() if not p.finishing and not p.checks_only]
+    out = Chain(procs)(audio, rate)
+    return {"lufs": integrated_loudness(out.audio, out.sample_rate), "seconds": out.audio.shape[-1] / out.sample_rate}
+
+
+def energy_mean_lufs(levels: list[tuple[float, float]]) -> float:
+    """The loudness of takes played one after another, from each take's (LUFS, seconds): the duration-weighted
+    mean of their powers (an album's loudness without its own gating across takes, as album gain tools do)."""
+    finite = [(lufs, s) for lufs, s in levels if math.isfinite(lufs) and s > 0]
+    if not finite:
+        return -math.inf
+    total = sum(s for _, s in finite)
+    return 10 * math.log10(sum(s * 10 ** (lufs / 10) for lufs, s in finite) / total)
+
+
+def album_gain(work: list[Job], preset: presets.Preset, out_dir: Path, jobs: int, progress: bool,
+               console: Console | None) -> tuple[presets.Preset, dict[str, Any]]:
+    """Measure every take before its finishing stages (resumable), and return the preset with one gain for all of
+    them: the album's loudness brought to the loudness stage's target."""
+    stage = next((s for s in preset.stages if s.enabled and processor_class(s.kind).delivery_keys), None)
+    if stage is None:
+        raise SoriError(f"--album needs a loudness stage, and preset '{preset.name}' has none enabled")
+    target_key = processor_class(stage.kind).delivery_keys[0]
+    target = float(getattr(stage.params, target_key))
+    runner = Runner(out_dir / STATE_DIR / "album", measure_file, jobs=jobs, label="measuring", progress=progress,
+                    console=console)
+    tasks = [Task(key=str(job.rel), fingerprint=fingerprint(sha256_file(job.source), preset.sha256),
+                  payload=(job, preset), label=str(job.rel)) for job in work]
+    levels = [(o.result["lufs"], o.result["seconds"]) for o in runner.run(tasks) if o.status != "failed"]
+    loudness = energy_mean_lufs(levels)
+    if not math.isfinite(loudness):
+        raise SoriError("--album: no take has any signal to measure")
+    gain = target - loudness
+    fixed = presets.load(preset, {stage.label: {"fixed_gain_db": round(gain, 2)}})
+    return fixed, {"target_lufs": target, "input_lufs": round(loudness, 2), "gain_db": round(gain, 2),
+                   "takes": len(levels)}
+
+
+def _album_after(rows: list[dict[str, Any]], target: float) -> dict[str, Any]:
+    levels = [((r.get("report") or {}).get("after", {}).get("integrated_lufs"),
+               (r.get("report") or {}).get("after", {}).get("duration_s")) for r in rows if r["status"] != "failed"]
+    loudness = energy_mean_lufs([(x, d) for x, d in levels if x is not None and d])
+    return {"output_lufs": round(loudness, 2), "on_target": abs(loudness - target) <= 0.5}
 
 
 def csv_columns(preset: presets.Preset) -> list[str]:
@@ -224,12 +284,12 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write_reports(rows: list[dict[str, Any]], out_dir: Path, preset: presets.Preset, in_dir: Path,
-                   overrides: dict[str, Any]) -> BatchResult:
+                   overrides: dict[str, Any], album: dict[str, Any] | None = None) -> BatchResult:
     summary = {s: sum(r["status"] == s for r in rows) for s in ("done", "skipped", "failed")}
     summary["off_target"] = sum(bool(r.get("off_target")) for r in rows)
     doc = {"input_dir": str(in_dir), "output_dir": str(out_dir), "preset": preset.name,
            "preset_sha256": preset.sha256, "overrides": overrides, "preset_resolved": preset.resolved(),
-           "summary": summary, "files": rows}
+           "summary": summary, **({"album": album} if album else {}), "files": rows}
     report_json = out_dir / "report.json"
     report_csv = out_dir / "report.csv"
     audio_io.atomic_write_text(report_json, json.dumps(doc, indent=1))
@@ -238,4 +298,4 @@ def _write_reports(rows: list[dict[str, Any]], out_dir: Path, preset: presets.Pr
     writer.writeheader()
     writer.writerows(_flat(r) for r in rows)
     audio_io.atomic_write_text(report_csv, buf.getvalue())
-    return BatchResult(rows, report_json, report_csv)
+    return BatchResult(rows, report_json, report_csv, album)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..params import param
+from .platforms import PLATFORMS
 
 SCHEMA_FILE = Path(__file__).with_name("preset.schema.json")
 SCHEMA_ID = "https://sori.dev/schemas/preset.schema.json"
@@ -37,6 +38,9 @@ class PresetFile(BaseModel):
     output: OutputSpec = Field(default_factory=OutputSpec, description="how the master is written")
     chain: dict[str, dict[str, Any]] = Field(default_factory=dict, description="the stages, in order")
     order: list[str] | None = Field(None, description="reorder the (inherited) stages: every label exactly once")
+    platform: Literal[tuple(PLATFORMS)] | None = param(  # type: ignore[valid-type]
+        None, unit="choice", description="deliver for one service: its loudness target and true-peak ceiling "
+        "replace the finishing stages' own (presets/platforms.py)")
 
 
 def _stage_schema(kind: str, params_schema: dict[str, Any], named: bool) -> dict[str, Any]:
@@ -86,6 +90,8 @@ def preset_json_schema() -> dict[str, Any]:
                       "additionalProperties": {"anyOf": [{"oneOf": any_stage}, {"type": "null"}]}},
             "order": {"type": "array", "items": {"type": "string"}, "uniqueItems": True,
                       "description": "reorder the (inherited) stages: every label exactly once"},
+            "platform": {"enum": [*PLATFORMS, None], "description": "deliver for one service: its loudness target "
+                         "and true-peak ceiling replace the finishing stages' own"},
         },
         "$defs": defs,
     }

@@ -62,6 +62,7 @@ class Dissonance(Processor):
     """Find sour notes (CREPE pitch, stable note centres, estimated tuning and scale); report or reject."""
 
     name = "dissonance"
+    checks_only = True
     Params = DissonanceParams
     Report = DissonanceReport
 

@@ -43,6 +43,9 @@ class LoudnessParams(Params):
     max_limiting_db: float = param(12.0, unit="dB", ge=0.0, le=40.0,
                                    description="the most the limiter may turn the loudest peak down to reach the "
                                    "target; beyond it the master stays below the target and is reported off target")
+    fixed_gain_db: float | None = param(
+        None, unit="dB", ge=-60.0, le=60.0, description="album mode (`sori batch --album`): this gain for every take "
+        "instead of each take's own, so an album keeps its relative levels; the limiter still holds the ceiling")
     when_off_target: Literal["report", "refuse"] = param(
         "report", unit="choice", description="a take that cannot reach the target within the budget: master it "
         "as close as the budget allows and report it, or refuse it with one line")
@@ -71,6 +74,7 @@ class LoudnessReport(Report):
 class Loudness(Processor):
     name = "loudness"
     finishing = True
+    delivery_keys = ("target_lufs", "true_peak_db")
     Params = LoudnessParams
     Report = LoudnessReport
 
@@ -80,7 +84,7 @@ class Loudness(Processor):
         p = self.params
         tp = after.get("true_peak_dbtp")
         out = {"true_peak": tp is None or tp <= p.true_peak_db + 1e-6}
-        if after.get("signal_s", MIN_SIGNAL_S) >= MIN_SIGNAL_S:
+        if p.fixed_gain_db is None and after.get("signal_s", MIN_SIGNAL_S) >= MIN_SIGNAL_S:   # album: the album's
             lufs = after.get("integrated_lufs")
             out["loudness"] = lufs is not None and abs(lufs - p.target_lufs) <= LOUDNESS_TOLERANCE_LU
         return out
@@ -182,8 +186,23 @@ class _Solver:
         peak = _verified_peak(out, g, self.env, curve, blocks, self.local_peak, self.rate, self.ceiling)
         return out, curve, measured, peak
 
+    def fixed(self, gain_db: float) -> tuple[np.ndarray, dict[str, Any]]:
+        """Album mode: the given gain; only the ceiling is solved for (the loudness promise is the album's)."""
+        rounds = 0
+        while True:
+            rounds += 1
+            out, curve, measured, peak = self.render(gain_db)
+            if peak <= self.ceiling * 10 ** (-MARGIN_DB / 2 / 20) or rounds >= 3:
+                break
+            self.inner *= self.ceiling / peak * 10 ** (-MARGIN_DB / 20)
+        info = self._report(gain_db, curve, measured, peak, rounds, math.inf)
+        info["on_target"] = peak <= self.ceiling
+        return out, info
+
     def solve(self) -> tuple[np.ndarray, dict[str, Any]]:
         p = self.p
+        if p.fixed_gain_db is not None:
+            return self.fixed(p.fixed_gain_db)
         aim = p.target_lufs
         rounds = 0
         while True:

@@ -10,6 +10,8 @@ import typer
 
 from .common import JsonOpt, PresetOpt, QuietOpt, SetOpt, each_file, fmt, overrides, set_option
 
+PlatformOpt = Annotated[str | None, typer.Option(
+    "--platform", help="deliver for one service: spotify, youtube, tidal, apple-music, amazon-music, deezer")]
 AcceptOpt = Annotated[bool, typer.Option("--accept-off-target", help="exit 0 even when a master missed its loudness "
                                          "or true-peak target (it is still written and reported)")]
 
@@ -22,6 +24,7 @@ def remaster_cmd(
     set_: SetOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
     accept_off_target: AcceptOpt = False,
+    platform: PlatformOpt = None,
 ) -> None:
     """Master one file. Exit 1 when the master misses a target (unless --accept-off-target).
 
@@ -31,7 +34,7 @@ def remaster_cmd(
     from remaster.api import remaster, save
     from remaster.errors import SoriError
 
-    resolved = presets.load(preset, overrides(set_))
+    resolved = presets.load(preset, with_platform(overrides(set_), platform))
     output = _output_file(output, source, resolved.output.format)
     if output.exists() and source.exists() and output.resolve() == source.resolve():
         raise SoriError(f"{output}: is the input; Sori never overwrites its input, choose another output")
@@ -50,6 +53,10 @@ def remaster_cmd(
                f"{a['sample_rate']} Hz, {_format(written, mastered.output.bit_depth)} ({report['seconds']:.1f} s){off}")
     if off and not accept_off_target:
         raise typer.Exit(1)
+
+
+def with_platform(over: dict, platform: str | None) -> dict:
+    return {**over, "platform": platform} if platform else over
 
 
 def _format(path: Path, bit_depth: int) -> str:
@@ -75,6 +82,9 @@ def batch_cmd(
     accept_off_target: AcceptOpt = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace files at the output places that this "
                                             "batch did not write (by default they are left alone)")] = False,
+    platform: PlatformOpt = None,
+    album: Annotated[bool, typer.Option("--album", help="one gain for every take, so the album keeps its "
+                                        "relative levels (its loudness on the target)")] = False,
 ) -> None:
     """Master every audio file under IN_DIR into OUT_DIR; resumable; writes report.json and report.csv.
 
@@ -84,10 +94,16 @@ def batch_cmd(
     """
     from remaster.batch import run_batch
 
-    result = run_batch(in_dir, out_dir, preset, overrides(set_), jobs=jobs, progress=not quiet, overwrite=overwrite)
+    result = run_batch(in_dir, out_dir, preset, with_platform(overrides(set_), platform), jobs=jobs,
+                       progress=not quiet, overwrite=overwrite, album=album)
     typer.echo(f"mastered {result.count('done')}, skipped {result.count('skipped')} (already mastered), "
                f"failed {result.failed}, off target {result.off_target}; report: {result.report_json} and "
                f"{result.report_csv}")
+    if result.album:
+        a = result.album
+        off = "" if a["on_target"] else ", OFF TARGET"
+        typer.echo(f"album: {a['takes']} takes at {a['input_lufs']:.1f} LUFS, one gain of {a['gain_db']:+.2f} dB: "
+                   f"{a['output_lufs']:.1f} LUFS (target {a['target_lufs']:g}){off}")
     for row in result.rows:
         if row["status"] == "failed":
             typer.echo(f"failed: {row['input']}: {row['reason']}", err=True)
