@@ -82,10 +82,11 @@ def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     audio.write(path, tone(), 32_000, 16)
     before = path.read_bytes()
 
-    def broken_write(*args, **kwargs):
-        raise OSError("disk full")
+    class BrokenFile(sf.SoundFile):
+        def write(self, data):
+            raise OSError("disk full")
 
-    monkeypatch.setattr(sf, "write", broken_write)
+    monkeypatch.setattr(sf, "SoundFile", BrokenFile)
     with pytest.raises(OSError):
         audio.write(path, tone(880), 32_000, 16)
     assert path.read_bytes() == before                   # the old file is untouched

@@ -19,6 +19,7 @@ import os
 import time
 import zlib
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,10 @@ import numpy as np
 from . import audio as audio_io
 from . import presets, qa
 from .analysis import analyze
-from .analysis.levels import frame_rms_db
+from .analysis.levels import frame_rms_db, sample_peak
 from .chain import Chain
 from .errors import AudioError, SoriError
+from .parallel import threads
 from .presets import OutputSpec
 from .processors.base import Processor
 from .regenerate import Context, load_sidecar
@@ -38,6 +40,8 @@ from .regenerate import Context, load_sidecar
 MAX_SECONDS = 3 * 3600.0          # longer inputs would need more memory than a mastering job should take
 MAX_CHANNELS = 2
 SILENCE_DBFS = -90.0
+CHUNK = 1 << 18                   # frames a chunk, for checks that must not copy the whole take
+OVERLAP_BYTES = 64 << 20          # up to this much audio, the input is measured while the chain runs
 
 
 @dataclass(frozen=True)
@@ -108,11 +112,11 @@ def _check_masterable(data: np.ndarray, where: str, from_file: bool) -> None:
     if data.shape[0] > MAX_CHANNELS:
         raise AudioError(f"{where}: {data.shape[0]} channels; mastering takes mono or stereo "
                          "(mix it down to stereo first)")
-    if not np.isfinite(data).all():
-        bad = int(np.count_nonzero(~np.isfinite(data)))
+    bad = sum(int(np.count_nonzero(~np.isfinite(data[:, a: a + CHUNK]))) for a in range(0, data.shape[-1], CHUNK))
+    if bad:
         fix = "the file is corrupt, re-export it" if from_file else "replace or drop them before mastering"
         raise AudioError(f"{where}: {bad} NaN or infinite samples; {fix}")
-    peak = float(np.abs(data).max())
+    peak = sample_peak(data)
     if peak == 0 or 20 * math.log10(peak) < SILENCE_DBFS:
         raise AudioError(f"{where}: silent (peak below {SILENCE_DBFS:g} dBFS); there is nothing to master")
 
@@ -147,14 +151,31 @@ def off_target_reason(stages: Sequence[dict[str, Any]], targets: dict[str, Any])
     return f"missed {missed}" + (f" ({said})" if said else "")
 
 
-def master_take(audio: np.ndarray, rate: int, preset: presets.Preset, processors: Sequence[Processor],
+def master_take(take: list[np.ndarray], rate: int, preset: presets.Preset, processors: Sequence[Processor],
                 measure: bool = True, source: Path | None = None) -> Mastered:
-    """One pass of the chain over one take, measured before and after, encoded to the preset's output."""
+    """One pass of the chain over one take, measured before and after, encoded to the preset's output.
+
+    `take` holds the samples and is emptied: from then on the chain's stages hold the only reference, so each
+    stage's input is freed as soon as the next stage has its output (memory stays a few times the take)."""
     start = time.perf_counter()
-    before = analyze(audio, rate).to_dict() if measure else None
-    result = Chain(processors)(audio, rate)
+    audio = take.pop()
+    before = None
+    # The input's measurement and the chain are independent, and both spend their time in numpy/scipy code that
+    # releases the GIL: with a second core free (and a take small enough that both working sets fit), measure
+    # while the chain runs.
+    overlap = measure and threads() > 1 and audio.nbytes <= OVERLAP_BYTES
+    with ThreadPoolExecutor(1) as pool:
+        measuring = pool.submit(analyze, audio, rate) if overlap else None
+        if measure and not overlap:
+            before = analyze(audio, rate).to_dict()
+        held = [audio]
+        del audio
+        result = Chain(processors).run(held.pop(), rate)
+        if measuring is not None:
+            before = measuring.result().to_dict()
     spec = preset.output
     out = audio_io.encode(result.audio, spec.bit_depth, spec.dither, seed=dither_seed(result.audio))
+    result.audio = out                   # the chain's own output is no longer needed
     stages = [s.to_dict() for s in result.stages]
     report: dict[str, Any] = {"input": str(source) if source else None, "preset": preset.name,
                               "preset_sha256": preset.sha256, "output": spec.model_dump(), "stages": stages}
@@ -197,10 +218,12 @@ def remaster(source: str | os.PathLike | np.ndarray, sample_rate: int | None = N
     if path is not None and context.sidecar is None:
         sidecar, sidecar_error = load_sidecar(path)
         context = replace(context, source=context.source or path, sidecar=sidecar)
+    take = [data]
+    del data
     try:
-        first = master_take(data, rate, resolved, processors, measure, path)
+        first = master_take(take, rate, resolved, processors, measure, path)
         mastered = qa.best_master(first, processors, context,
-                                  lambda audio, sr: master_take(audio, sr, resolved, processors, measure, path))
+                                  lambda audio, sr: master_take([audio], sr, resolved, processors, measure, path))
     except SoriError as e:
         if path is None or str(e).startswith(str(path)):
             raise

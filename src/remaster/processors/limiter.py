@@ -100,6 +100,21 @@ def expand(blocks: np.ndarray, frames: int, sample_rate: int) -> np.ndarray:
     return out.reshape(-1)[:frames]
 
 
+def expand_range(blocks: np.ndarray, a: int, b: int, sample_rate: int) -> np.ndarray:
+    """expand(blocks, ...)[a:b] without expanding the whole take: only the blocks around [a, b)."""
+    d = block_size(sample_rate)
+    first, last = max(0, a // d - 1), min(blocks.size, -(-b // d) + 1)
+    if first == 0 and last == blocks.size:
+        return expand(blocks, blocks.size * d, sample_rate)[a:b]
+    part = blocks[first:last]
+    # `expand` repeats its edge blocks as their own neighbours: inside the take, give it the real ones
+    left = blocks[first - 1: first] if first > 0 else part[:1]
+    right = blocks[last: last + 1] if last < blocks.size else part[-1:]
+    full = expand(np.concatenate([left, part, right]), (part.size + 2) * d, sample_rate)
+    offset = (first - 1) * d
+    return full[a - offset: b - offset]
+
+
 def gain_curve(env: np.ndarray, ceiling: float, sample_rate: int, lookahead_ms: float,
                release_ms: float) -> np.ndarray:
     """Per-frame gain (<= 1) keeping `env * gain` at or under `ceiling`."""
