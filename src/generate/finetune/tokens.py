@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import GenerateError
+from ..parts import check_codes, check_parts
 
 FORMAT = "sori-tokens/1"
 STATE_DIR = ".sori"
@@ -174,6 +175,8 @@ def tokenize(dataset_dir: str | os.PathLike, model_name: str, *, cache_dir: str 
     if loaded is None:
         loaded = musicgen.load_model(model_name, device=device, dtype="fp32", engine="transformers")
     base = loaded.model.get_base_model() if hasattr(loaded.model, "get_base_model") else loaded.model
+    # codes the decoder cannot read would only fail at `sori train`: refuse the model before any shard is written
+    check_parts(base, loaded.processor, model_name)
     if loaded.channels != 1:
         raise GenerateError(f"{model_name} is a stereo model; the prepared windows are mono, so fine-tune a mono "
                             "MusicGen (musicgen-small, -medium, -large)")
@@ -183,7 +186,8 @@ def tokenize(dataset_dir: str | os.PathLike, model_name: str, *, cache_dir: str 
     shards = plan_shards(rows, shard_size)
     by_id = {r["id"]: r for r in rows}
     count = _Count(len(rows), on_progress)
-    frames = _run_shards(out, shards, by_id, meta["codec"], ddir, base, loaded.sample_rate, batch_size, count)
+    frames = _run_shards(out, shards, by_id, meta["codec"], ddir, base, loaded.sample_rate, batch_size, count,
+                         (model_name, loaded.num_codebooks))
     # shards of an earlier, longer plan would be read as data: remove them
     planned = {s.name for s in shards}
     for stale in out.glob("*.safetensors"):
@@ -236,9 +240,10 @@ class _Count:
 
 
 def _run_shards(out: Path, shards: Sequence[Shard], by_id: dict[str, dict[str, Any]], codec: str, ddir: Path,
-                base: Any, rate: int, batch_size: int, count: _Count) -> dict[str, int]:
+                base: Any, rate: int, batch_size: int, count: _Count, reads: tuple[str, int]) -> dict[str, int]:
     """Every shard encoded or, when its record still matches, kept; frames per shard. In this process: the codec
-    is loaded here once."""
+    is loaded here once. `reads`: the model's name and the codebooks its decoder reads, which every batch of codes
+    must have."""
     from remaster.runner import Runner, Task, fingerprint
 
     def work(shard: Shard) -> dict[str, Any]:
@@ -247,6 +252,7 @@ def _run_shards(out: Path, shards: Sequence[Shard], by_id: dict[str, dict[str, A
         codes: list[np.ndarray | None] = [None] * len(srows)
         for idx in _batches(srows, audio, batch_size):
             for i, c in zip(idx, encode(base, [audio[i] for i in idx]), strict=True):
+                check_codes(c.shape, reads[1], reads[0])
                 codes[i] = c
             count.add(len(idx), encoded=True)
         _write_shard(out / shard.name, [c for c in codes if c is not None], srows)
@@ -304,6 +310,10 @@ class TokenCache:
             except Exception as e:
                 raise GenerateError(f"{path}: cannot read this shard ({type(e).__name__}); run "
                                     "`sori data tokenize` again to rewrite it") from None
+            if int(codes.shape[0]) != int(meta["codebooks"]):     # a cache made before the parts were checked
+                raise GenerateError(f"{path}: holds codes of {int(codes.shape[0])} codebooks but the model reads "
+                                    f"{meta['codebooks']}; its codec and decoder do not belong together; "
+                                    "tokenize again with a consistent model")
             start = 0
             for n, rec in zip(lengths, records, strict=True):
                 self.windows.setdefault(s["split"], []).append(Window(codes[:, start:start + n], rec))
