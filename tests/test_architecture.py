@@ -50,7 +50,7 @@ print(json.dumps(sorted({n.split(".")[0] for n in sys.modules} & set(banned))))
     assert found == []
 
 
-def test_the_command_line_starts_without_numpy_or_torch() -> None:
+def test_the_command_line_starts_without_numpy_torch_or_ray() -> None:
     found = fresh("""
 import contextlib, io, json, sys
 from sori.cli import main
@@ -60,7 +60,7 @@ with contextlib.redirect_stdout(io.StringIO()):
     except SystemExit:
         pass
 print(json.dumps(sorted({n.split(".")[0] for n in sys.modules} & {"numpy", "torch", "scipy", "transformers",
-                                                                   "kiwipiepy"})))
+                                                                   "kiwipiepy", "ray"})))
 """)
     assert found == []
 
@@ -78,7 +78,7 @@ with contextlib.redirect_stdout(io.StringIO()):
     except SystemExit as e:
         assert not e.code, e.code
 print(json.dumps(sorted({n.split(".")[0] for n in sys.modules} & {"numpy", "torch", "scipy", "transformers",
-                                                                   "kiwipiepy"})))
+                                                                   "kiwipiepy", "ray"})))
 """)
     assert found == []
 

@@ -4,8 +4,11 @@ Every audio file under IN_DIR is mastered to the same relative path under OUT_DI
 extension). Each finished output gets a record in OUT_DIR/.sori/records/ holding the SHA-256 of its input and
 of the resolved preset (its fingerprint) and of the output itself; a later run skips a file whose hashes still
 match, so an interrupted batch resumes without redoing finished work. Outputs and records are written atomically,
-so a killed batch leaves either a complete file or none. A bad file becomes a failed row of the report and
-the batch carries on; the exit status tells whether any file failed.
+so a killed batch leaves either a complete file or none. The files are mastered by the runner's engine: this
+process, a pool of worker processes (`jobs`), or a Ray cluster (`engine="ray"`, remaster.engines) whose workers
+read IN_DIR and write OUT_DIR on a shared file system: the same outputs, records and report whatever the engine.
+A bad file becomes a failed row of the report and the batch carries on; the exit status tells whether any file
+failed.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from .analysis import Metrics
 from .analysis.loudness import integrated_loudness
 from .api import as_audio, remaster, save
 from .chain import Chain
+from .engines import Engine, make_engine
 from .errors import SoriError
 from .processors import processor_class
 from .regenerate import Context
@@ -154,21 +158,24 @@ class BatchResult:
 
 
 def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, preset: str | os.PathLike = "streaming",
-              overrides: dict[str, Any] | None = None, jobs: int = 1, progress: bool = True,
-              console: Console | None = None, overwrite: bool = False, album: bool = False) -> BatchResult:
+              overrides: dict[str, Any] | None = None, jobs: int | None = None, progress: bool = True,
+              console: Console | None = None, overwrite: bool = False, album: bool = False,
+              engine: str | Engine = "local", address: str | None = None) -> BatchResult:
     """Master IN_DIR into OUT_DIR. A file already at an output's place that this batch did not write (no record
     of it) is left alone and its input fails, unless `overwrite`. `album`: one gain for every take (see
-    `album_gain`), so the album keeps its relative levels."""
+    `album_gain`), so the album keeps its relative levels. `engine`: "local" (`jobs` processes, default 1) or
+    "ray" (the cluster at `address`, default one started here; `jobs`: at most that many files at once)."""
     in_dir, out_dir = Path(in_dir), Path(out_dir)
     check_folders(in_dir, out_dir)
+    runs_on = make_engine(engine, jobs=jobs, address=address) if isinstance(engine, str) else engine
     resolved = presets.load(preset, overrides)
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out_dir)
     work, rows = discover(in_dir, out_dir, resolved.output.format)
     album_doc = None
     if album:
-        resolved, album_doc = album_gain(work, resolved, out_dir, jobs, progress, console)
-    runner = Runner(out_dir / STATE_DIR, master_file, jobs=jobs, label="mastering", progress=progress,
+        resolved, album_doc = album_gain(work, resolved, out_dir, runs_on, progress, console)
+    runner = Runner(out_dir / STATE_DIR, master_file, engine=runs_on, label="mastering", progress=progress,
                     console=console)
     tasks = []
     for job in work:
@@ -195,6 +202,7 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, preset: str
             if row["report"].get("off_target"):
                 row["off_target"] = row["report"]["off_target"]
         rows.append(row)
+    remove_stale_temps(out_dir)         # what a worker killed mid-file left (its file was done again elsewhere)
     rows.sort(key=lambda r: r["input"])
     if album_doc is not None:
         album_doc.update(_album_after(rows, album_doc["target_lufs"]))
@@ -221,7 +229,7 @@ def energy_mean_lufs(levels: list[tuple[float, float]]) -> float:
     return 10 * math.log10(sum(s * 10 ** (lufs / 10) for lufs, s in finite) / total)
 
 
-def album_gain(work: list[Job], preset: presets.Preset, out_dir: Path, jobs: int, progress: bool,
+def album_gain(work: list[Job], preset: presets.Preset, out_dir: Path, engine: Engine, progress: bool,
                console: Console | None) -> tuple[presets.Preset, dict[str, Any]]:
     """Measure every take before its finishing stages (resumable), and return the preset with one gain for all of
     them: the album's loudness brought to the loudness stage's target."""
@@ -230,8 +238,8 @@ def album_gain(work: list[Job], preset: presets.Preset, out_dir: Path, jobs: int
         raise SoriError(f"--album needs a loudness stage, and preset '{preset.name}' has none enabled")
     target_key = processor_class(stage.kind).delivery_keys[0]
     target = float(getattr(stage.params, target_key))
-    runner = Runner(out_dir / STATE_DIR / "album", measure_file, jobs=jobs, label="measuring", progress=progress,
-                    console=console)
+    runner = Runner(out_dir / STATE_DIR / "album", measure_file, engine=engine, label="measuring",
+                    progress=progress, console=console)
     tasks = [Task(key=str(job.rel), fingerprint=fingerprint(sha256_file(job.source), preset.sha256),
                   payload=(job, preset), label=str(job.rel)) for job in work]
     levels = [(o.result["lufs"], o.result["seconds"]) for o in runner.run(tasks) if o.status != "failed"]

@@ -14,6 +14,11 @@ import typer
 PresetOpt = Annotated[str, typer.Option("--preset", "-p", help="built-in preset name or a .yaml path")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print the result as JSON")]
+RunOnOpt = Annotated[str, typer.Option("--engine", help="where the work runs: local (this machine's processes) or "
+                                       "ray (a Ray cluster: the sori\\[ray] extra)")]
+AddressOpt = Annotated[str | None, typer.Option("--address", help="with --engine ray: the cluster's address "
+                                                "(HOST:PORT from `ray start --head`; default $RAY_ADDRESS, else "
+                                                "a cluster started on this machine for the job)")]
 
 
 def set_option(example: str) -> Any:

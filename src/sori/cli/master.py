@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .common import JsonOpt, PresetOpt, QuietOpt, SetOpt, each_file, fmt, overrides, set_option
+from .common import AddressOpt, JsonOpt, PresetOpt, QuietOpt, RunOnOpt, SetOpt, each_file, fmt, overrides, set_option
 
 PlatformOpt = Annotated[str | None, typer.Option(
     "--platform", help="deliver for one service: spotify, youtube, tidal, apple-music, amazon-music, deezer")]
@@ -77,7 +77,9 @@ def batch_cmd(
     out_dir: Annotated[Path, typer.Argument(help="where masters go (mirrors the input tree)")],
     preset: PresetOpt = "streaming",
     set_: SetOpt = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=64, help="worker processes")] = 1,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, max=4096, help="worker processes (default 1); "
+                                             "with --engine ray, files at once (default: the cluster's CPUs)")]
+    = None,
     quiet: QuietOpt = False,
     accept_off_target: AcceptOpt = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace files at the output places that this "
@@ -85,17 +87,20 @@ def batch_cmd(
     platform: PlatformOpt = None,
     album: Annotated[bool, typer.Option("--album", help="one gain for every take, so the album keeps its "
                                         "relative levels (its loudness on the target)")] = False,
+    engine: RunOnOpt = "local",
+    address: AddressOpt = None,
 ) -> None:
     """Master every audio file under IN_DIR into OUT_DIR; resumable; writes report.json and report.csv.
 
-    Exit 1 when a file failed, or a master missed its target (unless --accept-off-target).
+    Exit 1 when a file failed, or a master missed its target (unless --accept-off-target). On a Ray cluster
+    (--engine ray), every node must see IN_DIR and OUT_DIR at the same paths.
 
     Example: sori batch takes/ masters/ --jobs 2 --set loudness.target_lufs=-16
     """
     from remaster.batch import run_batch
 
     result = run_batch(in_dir, out_dir, preset, with_platform(overrides(set_), platform), jobs=jobs,
-                       progress=not quiet, overwrite=overwrite, album=album)
+                       progress=not quiet, overwrite=overwrite, album=album, engine=engine, address=address)
     typer.echo(f"mastered {result.count('done')}, skipped {result.count('skipped')} (already mastered), "
                f"failed {result.failed}, off target {result.off_target}; report: {result.report_json} and "
                f"{result.report_csv}")
