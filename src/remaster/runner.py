@@ -13,8 +13,11 @@ stores the fingerprint, the sha256 of every output and what `work` returned, wri
 by the worker that ran it (`Records`: on a cluster, the state folder is on the shared file system). A later run
 skips a task whose record still matches: same fingerprint, and every output still there with its recorded hash (or
 only there, with `verify="exists"`, for tasks with many large outputs). So a batch stopped in any way, `kill -9`
-included, redoes only what had not finished; and a worker that is handed a task already finished (a Ray retry of a
-task whose worker died after recording it) returns the record instead of writing the outputs again.
+included, redoes only what had not finished. Before tasks run, the outputs they will write are claimed
+(STATE/claims.json), so that an output left by a task stopped between writing it and recording it is still Sori's
+to replace on the next run, while a file Sori never set out to write is left alone. A worker that is handed a task
+already finished (a Ray retry of a task whose worker died after recording it) returns the record instead of writing
+the outputs again.
 
 `work(payload) -> dict` runs one task. A work object with a `setup()` method is set up once per worker process
 (tokenization loads its codec there). A task whose outputs are known only once it ran (a clip cut into as many
@@ -48,6 +51,7 @@ if TYPE_CHECKING:
 
 Status = Literal["done", "skipped", "failed"]
 Verify = Literal["sha256", "exists"]
+CLAIMS = "claims.json"
 
 
 def sha256_file(path: Path) -> str:
@@ -117,12 +121,32 @@ class Records:
             return None
 
     def wrote(self, key: str, path: Path) -> bool:
-        """Whether task `key` wrote `path` (its record says so): a place Sori may write again."""
+        """Whether task `key` wrote `path` (its record says so) or was started to write it (a claim: stopped between
+        its output and its record): a place Sori may write again."""
         try:
             record = json.loads(self.path(key).read_text(encoding="utf-8"))
-            return self.name(path) in (record.get("outputs") or {})
+            if self.name(path) in (record.get("outputs") or {}):
+                return True
         except (OSError, ValueError, AttributeError):
-            return False
+            pass
+        return self.name(path) in self._claims().get(key, ())
+
+    def claim(self, tasks: Sequence[Task]) -> None:
+        """Note, before they run, the outputs these tasks will write (one file, STATE/claims.json), so that an
+        output whose task was stopped before its record was written is still known as Sori's. Claims of tasks
+        recorded since are dropped."""
+        if not tasks:
+            return
+        claims = {k: v for k, v in self._claims().items() if not self.path(k).is_file()}
+        claims.update({t.key: [self.name(p) for p in t.outputs] for t in tasks})
+        atomic_write_text(self.state_dir / CLAIMS, json.dumps(claims, ensure_ascii=False))
+
+    def _claims(self) -> dict[str, list[str]]:
+        try:
+            claims = json.loads((self.state_dir / CLAIMS).read_text(encoding="utf-8"))
+            return claims if isinstance(claims, dict) else {}
+        except (OSError, ValueError):
+            return {}
 
     def write(self, outcome: Outcome) -> None:
         task = outcome.task
@@ -260,6 +284,7 @@ class Runner:
                     continue
                 advance(task, task.size)
                 yield Outcome(task, "skipped", recorded, "already done with these settings")
+            self.records.claim(pending)
             for outcome in self.engine.execute(self.work, pending, self.records, advance):
                 bar.update(bar_task, description=outcome.task.label or outcome.task.key)
                 advance(outcome.task, outcome.task.size)
