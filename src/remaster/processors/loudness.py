@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .. import traces
 from ..analysis import loudness, truepeak
 from ..analysis.levels import dual_mono
 from ..errors import ProcessingError
@@ -102,7 +103,8 @@ class Loudness(Processor):
         if info.get("off_target") and p.when_off_target == "refuse":
             raise OffTarget(f"{self.label}: off target: {info['off_target']}; raise {self.label}.max_limiting_db "
                             f"or lower {self.label}.target_lufs, or set {self.label}.when_off_target=report")
-        return Processed(np.repeat(out, 2, axis=0) if dual else out, sample_rate, info)
+        return Processed(np.repeat(out, 2, axis=0) if dual else out, sample_rate, info,
+                         {"gain_reduction": traces.gain_reduction(solver.curve, sample_rate)})
 
 
 class OffTarget(ProcessingError):
@@ -182,6 +184,7 @@ class _Solver:
         curve = expand(blocks, self.audio.shape[-1], self.rate)
         g = 10 ** (gain_db / 20)
         out = (self.audio * (g * curve)[None, :]).astype(np.float32)
+        self.curve = curve              # the last round's is the master's (its trace)
         measured = loudness.integrated_loudness(out, self.rate, self.channel_gain)
         peak = _verified_peak(out, g, self.env, curve, blocks, self.local_peak, self.rate, self.ceiling)
         return out, curve, measured, peak
