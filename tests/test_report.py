@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from remaster import presets, remaster
 from remaster.analysis import loudness
@@ -201,3 +203,29 @@ def test_sori_remaster_report_writes_one_page_and_refuses_bad_paths(tmp_path: Pa
     assert "give a path ending in .html" in one_error(sori("remaster", take, "-o", tmp_path / "n.wav",
                                                            "--report", tmp_path / "n.txt"))
     assert not (tmp_path / "n.wav").exists()                      # refused before any work
+
+
+@settings(max_examples=25, deadline=None)
+@given(seconds=st.floats(0.01, 4.0), rate=st.sampled_from([8_000, 22_050, 32_000, 44_100, 48_000, 96_000]),
+       channels=st.integers(1, 2), level=st.floats(-80.0, 0.0), seed=st.integers(0, 2**16))
+def test_curves_hold_for_any_take_length_rate_and_level(seconds: float, rate: int, channels: int, level: float,
+                                                        seed: int) -> None:
+    """Any input remaster() accepts gets its curves: JSON-able, the envelope holds every sample, the gates hold."""
+    from remaster.api import Mastered
+    from remaster.presets import OutputSpec
+
+    rng = np.random.default_rng(seed)
+    frames = max(1, int(seconds * rate))
+    raw = (10 ** (level / 20) * rng.uniform(-1, 1, (channels, frames))).astype(np.float32)
+    after = np.repeat(raw[:1], 2, axis=0) * 0.5
+    c = take_curves(raw, rate, Mastered(after, rate, {"stages": []}, OutputSpec()))
+    json.dumps(c)
+    for side, audio in (("before", raw), ("after", after)):
+        env = c["wave"][side]
+        hi, lo = unpack(env["hi"]).astype(float) / 127, unpack(env["lo"]).astype(float) / 127
+        assert hi.max() >= audio.max() - 1e-6 and lo.min() <= audio.min() + 1e-6
+        for name in ("momentary", "short_term"):
+            values = unpack(c["loudness"][side][name]["values"])
+            assert np.all(np.isnan(values) | (values > -70.0))              # the absolute gate: a gap, not -inf
+    assert c["duration_s"] == pytest.approx(frames / rate, abs=1e-3) and "gain_reduction" not in c
+    assert 0 < c["spectrum"]["cutoff_hz"] <= rate / 2
