@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements.lock"
-EXTRAS = ("dev", "bench", "ray")
+EXTRAS = ("dev", "bench", "ray", "studio")
 HEADER = """\
 # The exact environment of `make demo`, `make test` and CI: every package, its version and the sha256 of each of its
 # files, one package per line. Written by `make lock` (scripts/lock.py) from the ranges in pyproject.toml; do not edit

@@ -20,7 +20,7 @@ import time
 import zlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +47,14 @@ OVERLAP_BYTES = 64 << 20          # up to this much audio, the input is measured
 @dataclass(frozen=True)
 class Mastered:
     """A master: float32 samples (channels, frames) exactly as the output file holds them, their rate, the
-    report, and the output format the report names (what `save()` writes). Unpacks as (audio, rate, report)."""
+    report, and the output format the report names (what `save()` writes). Unpacks as (audio, rate, report).
+    `traces`: per stage label, the tracks it computed for plots (remaster.traces), beside the report."""
 
     audio: np.ndarray
     sample_rate: int
     report: dict[str, Any]
     output: OutputSpec
+    traces: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.audio, self.sample_rate, self.report))
@@ -189,7 +191,7 @@ def master_take(take: list[np.ndarray], rate: int, preset: presets.Preset, proce
         if not targets["ok"]:
             report["off_target"] = off_target_reason(stages, targets)
     report["seconds"] = round(time.perf_counter() - start, 4)
-    return Mastered(out, result.sample_rate, report, spec)
+    return Mastered(out, result.sample_rate, report, spec, {s.label: s.traces for s in result.stages if s.traces})
 
 
 def remaster(source: str | os.PathLike | np.ndarray, sample_rate: int | None = None,

@@ -36,6 +36,7 @@ from .errors import SoriError
 from .processors import processor_class
 from .regenerate import Context
 from .runner import Runner, Task, fingerprint, sha256_file
+from .view.curves import take_curves
 
 STATE_DIR = ".sori"
 # Formats people try to feed in that we do not read: a failed row, not silence.
@@ -111,11 +112,13 @@ def _failed_row(rel: Path, reason: str) -> dict[str, Any]:
 
 def master_file(payload: tuple[Job, presets.Preset, Context | None]) -> dict[str, Any]:
     """Master one file to its output (the runner's work: in a worker process, or in this one with a context such
-    as a regenerator). Returns the report; a SoriError fails this file alone."""
+    as a regenerator). Returns the report and the curves report.html draws (kept in the record, so a resumed batch
+    draws the files it skips); a SoriError fails this file alone."""
     job, preset, context = payload
     mastered = remaster(job.source, preset=preset, context=context)
     save(job.output, mastered)
-    return {"report": mastered.report}
+    raw, rate, _ = as_audio(job.source)
+    return {"report": mastered.report, "curves": take_curves(raw, rate, mastered, preset)}
 
 
 def file_task(job: Job, preset: presets.Preset, out_dir: Path, context: Context | None = None) -> Task:
@@ -143,6 +146,7 @@ class BatchResult:
     report_json: Path
     report_csv: Path
     album: dict[str, Any] | None = None
+    report_html: Path | None = None       # None without plotly (the `studio` extra)
 
     @property
     def failed(self) -> int:
@@ -191,6 +195,7 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, preset: str
                                     "of it); Sori leaves it alone: pass --overwrite to replace it"))
             continue
         tasks.append(task)
+    curves: dict[str, Any] = {}
     for outcome in runner.run(tasks):
         job = outcome.task.payload[0]
         row: dict[str, Any] = {"input": str(job.rel), "output": outcome.task.key, "status": outcome.status,
@@ -199,6 +204,7 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, preset: str
             row["output"] = None
         else:
             row["report"] = outcome.result.get("report", {})
+            curves[str(job.rel)] = outcome.result.get("curves")
             if row["report"].get("off_target"):
                 row["off_target"] = row["report"]["off_target"]
         rows.append(row)
@@ -206,7 +212,23 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, preset: str
     rows.sort(key=lambda r: r["input"])
     if album_doc is not None:
         album_doc.update(_album_after(rows, album_doc["target_lufs"]))
-    return _write_reports(rows, out_dir, resolved, in_dir, overrides or {}, album_doc)
+    result = _write_reports(rows, out_dir, resolved, in_dir, overrides or {}, album_doc)
+    result.report_html = write_html(rows, curves, in_dir, out_dir, resolved, album_doc)
+    return result
+
+
+def write_html(rows: list[dict[str, Any]], curves: dict[str, Any], in_dir: Path, out_dir: Path,
+               preset: presets.Preset, album: dict[str, Any] | None = None) -> Path | None:
+    """report.html beside report.json (remaster.view.page); None when plotly (the `studio` extra) is missing."""
+    from .view import page
+
+    if not page.available():
+        return None
+    takes = [page.Take(r["input"], r["status"], r.get("reason") or "", r.get("report"), curves.get(r["input"]),
+                       in_dir / r["input"], out_dir / r["output"] if r.get("output") else None) for r in rows]
+    meta = {"title": f"Sori · {out_dir.name or out_dir} · {len(rows)} file{'s' if len(rows) != 1 else ''}",
+            "preset": preset.name, "input": str(in_dir), "output": str(out_dir), "album": album}
+    return page.write_report(out_dir / "report.html", takes, meta)
 
 
 def measure_file(payload: tuple[Job, presets.Preset]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ class StageReport:
     kind: str
     seconds: float
     info: dict[str, Any] = field(default_factory=dict)
+    traces: dict[str, Any] = field(default_factory=dict, repr=False)     # for plots, beside the report
 
     def to_dict(self) -> dict[str, Any]:
         return {"stage": self.label, "processor": self.kind, "seconds": round(self.seconds, 4), **self.info}
@@ -70,7 +71,7 @@ class Chain:
             seconds = time.perf_counter() - start
             _check_output(proc, out.audio)
             audio, sample_rate = out.audio, out.sample_rate
-            stages.append(StageReport(proc.label, proc.name, seconds, declared(proc, out.info)))
+            stages.append(StageReport(proc.label, proc.name, seconds, declared(proc, out.info), out.traces))
         return ChainResult(audio, sample_rate, stages)
 
 

@@ -106,7 +106,12 @@ def parameter_rows(kind: str) -> list[dict[str, Any]]:
     range, unit and description; what `sori presets schema PROCESSOR` prints and the studio builds controls from."""
     from ..processors import processor_class
 
-    return _rows(processor_class(kind).Params, "")
+    return model_rows(processor_class(kind).Params)
+
+
+def model_rows(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """`parameter_rows` for any settings model (the output format's, say)."""
+    return _rows(model, "")
 
 
 def _rows(model: type[BaseModel], prefix: str) -> list[dict[str, Any]]:

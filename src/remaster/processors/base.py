@@ -51,6 +51,8 @@ class Processed:
     audio: np.ndarray
     sample_rate: int
     info: dict[str, Any] = field(default_factory=dict)
+    # Tracks the stage computed anyway, thinned for plots (remaster.traces); not part of the report.
+    traces: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import math
 import numpy as np
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
+from .. import traces
 from ..analysis import truepeak
 from ..analysis.levels import db
 from .base import Params, Processed, Processor, Report, param, register, reported
@@ -124,11 +125,14 @@ def gain_curve(env: np.ndarray, ceiling: float, sample_rate: int, lookahead_ms: 
 
 def limit(audio: np.ndarray, sample_rate: int, ceiling_db: float, lookahead_ms: float = 2.0,
           release_ms: float = 60.0, true_peak: bool = True,
-          env: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+          env: np.ndarray | None = None, curve: list | None = None) -> tuple[np.ndarray, dict]:
+    """`curve`: a list the per-frame gain is appended to (for its trace)."""
     ceiling = 10 ** (ceiling_db / 20)
     if env is None:
         env = truepeak.envelope(audio, ceiling / 1.5) if true_peak else np.abs(audio).max(axis=0)
     g = gain_curve(env, ceiling, sample_rate, lookahead_ms, release_ms)
+    if curve is not None:
+        curve.append(g)
     reduced = g < 1.0
     out = (audio * g[None, :]).astype(np.float32) if reduced.any() else audio
     return out, {"limited_fraction": round(float(reduced.mean()), 5),
@@ -161,7 +165,9 @@ class Limiter(Processor):
     def process(self, audio: np.ndarray, sample_rate: int) -> Processed:
         p = self.params
         # A small margin absorbs the interpolation of the gain curve between frames.
-        out, info = limit(audio, sample_rate, p.ceiling_db - 0.05, p.lookahead_ms, p.release_ms, p.true_peak)
+        curve: list[np.ndarray] = []
+        out, info = limit(audio, sample_rate, p.ceiling_db - 0.05, p.lookahead_ms, p.release_ms, p.true_peak,
+                          curve=curve)
         peak = truepeak.true_peak(out) if p.true_peak else float(np.abs(out).max())
         info["peak_out_db"] = round(db(peak), 3) if peak > 0 else -math.inf
-        return Processed(out, sample_rate, info)
+        return Processed(out, sample_rate, info, {"gain_reduction": traces.gain_reduction(curve[0], sample_rate)})

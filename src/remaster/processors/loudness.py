@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .. import traces
 from ..analysis import loudness, truepeak
 from ..analysis.levels import dual_mono
 from ..errors import ProcessingError
@@ -103,7 +104,8 @@ class Loudness(Processor):
         if info.get("off_target") and p.when_off_target == "refuse":
             raise OffTarget(f"{self.label}: off target: {info['off_target']}; raise {self.label}.max_limiting_db "
                             f"or lower {self.label}.target_lufs, or set {self.label}.when_off_target=report")
-        return Processed(out, sample_rate, info)
+        trace = traces.block_gain_reduction(solver.last_blocks, block_size(sample_rate), out.shape[-1], sample_rate)
+        return Processed(out, sample_rate, info, {"gain_reduction": trace})
 
 
 class OffTarget(ProcessingError):
@@ -216,6 +218,7 @@ class _Solver:
         work = self.out[: self.audio.shape[0]]
         measured = loudness.integrated_loudness(work, self.rate, self.channel_gain)
         peak = _verified_peak(work, g, self.env_peaks, blocks, self.local_peak, self.rate, self.ceiling)
+        self.last_blocks = blocks       # the last round's are the master's (its trace)
         return self.out, blocks, measured, peak
 
     def fixed(self, gain_db: float) -> tuple[np.ndarray, dict[str, Any]]:

@@ -25,10 +25,12 @@ def remaster_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
     accept_off_target: AcceptOpt = False,
     platform: PlatformOpt = None,
+    report_html: Annotated[Path | None, typer.Option("--report", help="also write an HTML report (A/B player, "
+                                                     "plots, stages) to this .html file")] = None,
 ) -> None:
     """Master one file. Exit 1 when the master misses a target (unless --accept-off-target).
 
-    Example: sori remaster take.wav -o master.wav --preset gugak-solo --set loudness.target_lufs=-15
+    Example: sori remaster take.wav -o master.wav --preset gugak-solo --set loudness.target_lufs=-15 --report take.html
     """
     from remaster import presets
     from remaster.api import remaster, save
@@ -41,9 +43,13 @@ def remaster_cmd(
     blocker = next((p for p in output.parents if p.exists()), None)
     if blocker is not None and not blocker.is_dir():
         raise SoriError(f"{blocker}: is a file, so {output} cannot be written; choose another output path")
+    if report_html is not None:
+        _check_html_path(report_html, source)
     mastered = remaster(source, preset=resolved)
     written = save(output, mastered)
     report = {**mastered.report, "output_path": str(written)}
+    if report_html is not None:
+        report["report_html"] = str(_write_single_report(report_html, source, written, mastered, resolved))
     if as_json:
         typer.echo(json.dumps(report, indent=1))
         return
@@ -51,8 +57,35 @@ def remaster_cmd(
     off = f"; OFF TARGET: {report['off_target']}" if report.get("off_target") else ""
     typer.echo(f"{source} -> {written}: {fmt(a['integrated_lufs'], ' LUFS')}, {fmt(a['true_peak_dbtp'], ' dBTP')}, "
                f"{a['sample_rate']} Hz, {_format(written, mastered.output.bit_depth)} ({report['seconds']:.1f} s){off}")
+    if report.get("report_html"):
+        typer.echo(f"see and hear it: {report['report_html']}")
     if off and not accept_off_target:
         raise typer.Exit(1)
+
+
+def _check_html_path(path: Path, source: Path) -> None:
+    """Before any work: the report's path is one Sori can write (and the extra that draws it is installed)."""
+    from remaster.errors import SoriError
+    from remaster.view import page
+
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise SoriError(f"--report {path}: give a path ending in .html")
+    if path.exists() and source.exists() and path.resolve() == source.resolve():
+        raise SoriError(f"--report {path}: is the input; choose another path")
+    if not page.available():
+        raise SoriError(f"--report: {page.EXTRA_HINT}")
+
+
+def _write_single_report(path: Path, source: Path, written: Path, mastered, preset) -> Path:
+    from remaster.api import as_audio
+    from remaster.view import page
+    from remaster.view.curves import take_curves
+
+    raw, rate, _ = as_audio(source)
+    take = page.Take(source.name, "done", "", mastered.report, take_curves(raw, rate, mastered, preset), source,
+                     written)
+    return page.write_report(path, [take], {"title": f"Sori · {source.name}", "preset": preset.name,
+                                            "input": str(source), "output": str(written)})
 
 
 def with_platform(over: dict, platform: str | None) -> dict:
@@ -104,6 +137,8 @@ def batch_cmd(
     typer.echo(f"mastered {result.count('done')}, skipped {result.count('skipped')} (already mastered), "
                f"failed {result.failed}, off target {result.off_target}; report: {result.report_json} and "
                f"{result.report_csv}")
+    typer.echo(f"see and hear it: {result.report_html}" if result.report_html else
+               "report.html not written: it needs plotly (pip install 'sori[studio]')")
     if result.album:
         a = result.album
         off = "" if a["on_target"] else ", OFF TARGET"
