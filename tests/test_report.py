@@ -61,6 +61,32 @@ def test_the_gain_reduction_trace_is_the_gain_the_stage_applied(stage) -> None:
     assert abs(-got.min() - depth) < 0.05
 
 
+@settings(max_examples=60, deadline=None)
+@given(rate=st.sampled_from([8_000, 32_000, 44_100, 48_000, 96_000]), seed=st.integers(0, 2**31),
+       blocks=st.integers(1, 300), hop_blocks=st.floats(1.0, 60.0))
+def test_span_minima_of_block_gains_are_the_curve_s_lowest_points(rate: int, seed: int, blocks: int,
+                                                                  hop_blocks: float) -> None:
+    """The loudness stage draws its trace from block gains (no per-frame curve): each point is the lowest gain
+    the per-frame curve reaches in its span, never shallower."""
+    from remaster.processors.limiter import block_size, expand, span_minima
+    rng = np.random.default_rng(seed)
+    d = block_size(rate)
+    frames = int(rng.integers((blocks - 1) * d + 1, blocks * d + 1))
+    gains = rng.uniform(0.05, 1.0, blocks).astype(np.float32)
+    hop = max(1, round(hop_blocks * d))
+    curve = expand(gains, frames, rate)
+    m = -(-frames // hop)
+    padded = np.ones(m * hop, np.float32)
+    padded[:frames] = curve
+    want = padded.reshape(m, hop).min(axis=1)
+    got = span_minima(gains, frames, hop, rate)
+    assert got.shape == want.shape
+    assert np.all(got <= want + 1e-6)
+    # as deep as the curve's deepest frame, to within what half a frame of interpolation (between a block's
+    # centre and its nearest frames) can change
+    assert want.min() - got.min() <= 0.5 / d + 1e-6
+
+
 def _take_with_silence(rate: int = 32_000) -> np.ndarray:
     rng = np.random.default_rng(4)
     band = mix(pluck_melody(48_000, rng, bars=3, tonic=64), drum_loop(48_000, rng, bars=3), gains=(0.8, 0.6))

@@ -26,19 +26,11 @@ def gain_reduction(curve: np.ndarray, sample_rate: int) -> dict[str, Any]:
     m = -(-curve.size // hop)
     padded = np.ones(m * hop, dtype=np.float32)
     padded[: curve.size] = curve
-    low = padded.reshape(m, hop).min(axis=1)
-    with np.errstate(divide="ignore"):
-        db = 20 * np.log10(np.maximum(low, 1e-6))
-    return {"t0": hop / sample_rate / 2, "dt": hop / sample_rate, "db": np.minimum(db, 0.0).astype(np.float32)}
+    return reduction(padded.reshape(m, hop).min(axis=1), hop, sample_rate)
 
 
-def block_gain_reduction(blocks: np.ndarray, block: int, frames: int, sample_rate: int) -> dict[str, Any]:
-    """`gain_reduction` of a gain curve given as per-block gains (`block` frames each), without expanding it to
-    one value per frame: the deepest block starting in each plotted point's span."""
-    hop = hop_for(frames, sample_rate)
-    m = -(-frames // hop)
-    first = np.minimum(np.arange(m) * hop // block, blocks.size - 1)
-    low = np.minimum.reduceat(np.asarray(blocks, dtype=np.float32), first)
+def reduction(low: np.ndarray, hop: int, sample_rate: int) -> dict[str, Any]:
+    """The trace of the lowest gain (linear) of each span of `hop` frames: see `gain_reduction`."""
     with np.errstate(divide="ignore"):
         db = 20 * np.log10(np.maximum(np.minimum(low, 1.0), 1e-6))
     return {"t0": hop / sample_rate / 2, "dt": hop / sample_rate, "db": np.minimum(db, 0.0).astype(np.float32)}

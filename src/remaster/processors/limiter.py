@@ -116,6 +116,33 @@ def expand_range(blocks: np.ndarray, a: int, b: int, sample_rate: int) -> np.nda
     return full[a - offset: b - offset]
 
 
+def expand_at(blocks: np.ndarray, frames: np.ndarray, sample_rate: int) -> np.ndarray:
+    """expand(blocks, ...)[frames] for a few frames, without expanding the take."""
+    d = block_size(sample_rate)
+    k = np.minimum(frames // d, blocks.size - 1)
+    o = frames - k * d
+    w = np.abs((o - (d - 1) / 2) / d)
+    other = np.where(o < d // 2, np.maximum(k - 1, 0), np.minimum(k + 1, blocks.size - 1))
+    return blocks[k] * (1 - w) + blocks[other] * w
+
+
+def span_minima(blocks: np.ndarray, frames: int, hop: int, sample_rate: int) -> np.ndarray:
+    """The lowest gain of expand(blocks, frames, ...) in each span of `hop` frames: the curve is linear between
+    block centres, so its lowest point in a span is a centre inside it or one of the span's ends."""
+    d = block_size(sample_rate)
+    starts = np.arange(0, frames, hop)
+    ends = np.minimum(starts + hop, frames) - 1
+    low = np.minimum(expand_at(blocks, starts, sample_rate), expand_at(blocks, ends, sample_rate))
+    centre = (d - 1) / 2
+    first = np.ceil((starts - centre) / d).clip(0, blocks.size - 1).astype(np.int64)
+    last = np.floor((ends - centre) / d).clip(-1, blocks.size - 1).astype(np.int64)
+    has = last >= first
+    # blocks first[i] .. first[i+1]-1, and the last span's up to its last centre (not the padding's)
+    inside = np.minimum.reduceat(blocks[: max(int(last.max()), int(first.max())) + 1], first)
+    # a span whose next span starts at the same block (no centre inside) has nothing more than its ends
+    return np.where(has, np.minimum(low, inside), low)
+
+
 def gain_curve(env: np.ndarray, ceiling: float, sample_rate: int, lookahead_ms: float,
                release_ms: float) -> np.ndarray:
     """Per-frame gain (<= 1) keeping `env * gain` at or under `ceiling`."""

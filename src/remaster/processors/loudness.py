@@ -25,7 +25,7 @@ from ..analysis import loudness, truepeak
 from ..analysis.levels import dual_mono
 from ..errors import ProcessingError
 from .base import Params, Processed, Processor, Report, param, register, reported
-from .limiter import block_gains, block_size, expand_range, release_blend
+from .limiter import block_gains, block_size, expand_range, release_blend, span_minima
 
 TOLERANCE_LU = 0.05
 CHUNK = 1 << 18            # frames a chunk: the output is written a chunk at a time
@@ -104,7 +104,9 @@ class Loudness(Processor):
         if info.get("off_target") and p.when_off_target == "refuse":
             raise OffTarget(f"{self.label}: off target: {info['off_target']}; raise {self.label}.max_limiting_db "
                             f"or lower {self.label}.target_lufs, or set {self.label}.when_off_target=report")
-        trace = traces.block_gain_reduction(solver.last_blocks, block_size(sample_rate), out.shape[-1], sample_rate)
+        hop = traces.hop_for(out.shape[-1], sample_rate)
+        low = span_minima(solver.last_blocks, out.shape[-1], hop, sample_rate)
+        trace = traces.reduction(low, hop, sample_rate)
         return Processed(out, sample_rate, info, {"gain_reduction": trace})
 
 
