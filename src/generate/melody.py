@@ -244,5 +244,5 @@ def describe(source: str | os.PathLike) -> dict[str, Any]:
         except AudioError as e:
             raise GenerateError(f"melody {e}") from None
         seconds = head.frames / head.samplerate if head.samplerate else 0.0
-    from remaster.batch import sha256_file
+    from remaster.runner import sha256_file
     return {"path": str(path.resolve()), "kind": kind, "sha256": sha256_file(path), "seconds": round(seconds, 3)}
