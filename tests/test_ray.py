@@ -67,9 +67,9 @@ def reference(inputs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def untimed(x: Any) -> Any:
-    """A report or record without what depends on the clock or the folder it was written to."""
+    """A report or record without what depends on the clock, the run or the folder it was written to."""
     if isinstance(x, dict):
-        return {k: untimed(v) for k, v in x.items() if k not in ("seconds", "output_dir")}
+        return {k: untimed(v) for k, v in x.items() if k not in ("seconds", "output_dir", "run")}
     if isinstance(x, list):
         return [untimed(v) for v in x]
     return x
@@ -214,16 +214,18 @@ def _logged_work(payload: tuple[str, str]) -> dict[str, Any]:
 def test_failures_of_the_work_are_rows_not_retries_and_recorded_tasks_are_not_run_again(cluster: str,
                                                                                          tmp_path: Path) -> None:
     log = tmp_path / "calls.log"
-    recs = Records(tmp_path / STATE_DIR)
-    tasks = [Task(key=n, fingerprint="f", payload=(str(log), n)) for n in ("ok", "bug", "bad", "already")]
-    recs.write(Outcome(tasks[3], "done", {"name": "already", "earlier": True}))   # a retry finds it recorded
+    recs = Records(tmp_path / STATE_DIR, run="this-run")
+    tasks = [Task(key=n, fingerprint="f", payload=(str(log), n)) for n in ("ok", "bug", "bad", "retried", "earlier")]
+    recs.write(Outcome(tasks[3], "done", {"name": "retried"}))      # recorded by this run: a retry finds it
+    Records(tmp_path / STATE_DIR, run="an-earlier-run").write(Outcome(tasks[4], "done", {"name": "earlier"}))
     outcomes = {o.task.key: o for o in make_engine("ray", address=cluster).execute(_logged_work, tasks, recs,
                                                                                      lambda t, n: None)}
     assert outcomes["ok"].status == "done" and outcomes["ok"].result == {"name": "ok"}
     assert (outcomes["bug"].status, outcomes["bug"].reason) == ("failed", "internal error: ValueError: boom")
     assert (outcomes["bad"].status, outcomes["bad"].reason) == ("failed", "bad: not an audio file")
-    assert outcomes["already"].status == "done" and outcomes["already"].result["earlier"] is True
-    assert sorted(log.read_text().split()) == ["bad", "bug", "ok"]          # each once; the recorded one never
+    assert (outcomes["retried"].status, outcomes["retried"].result) == ("done", {"name": "retried"})
+    assert (outcomes["earlier"].status, outcomes["earlier"].result) == ("skipped", {"name": "earlier"})
+    assert sorted(log.read_text().split()) == ["bad", "bug", "ok"]          # each once; the recorded ones never
     assert recs.finished(tasks[0]) == {"name": "ok"} and recs.finished(tasks[1]) is None
 
 
@@ -233,6 +235,7 @@ def test_engine_choices_fail_in_one_line(sori_main, tmp_path: Path) -> None:
     assert "--engine 'spark' is not one of local, ray" in one_error(sori_main("batch", src, tmp_path / "o",
                                                                               "--engine", "spark"))
     assert "use it with --engine ray" in one_error(sori_main("batch", src, tmp_path / "o", "--address", "h:1"))
+    assert "1 to 64 processes" in one_error(sori_main("batch", src, tmp_path / "o", "--jobs", "500"))
     start = time.monotonic()
     line = one_error(sori_main("batch", src, tmp_path / "o", "--engine", "ray", "--address", "127.0.0.1:9"))
     assert "no Ray cluster answers there" in line and "ray start --head" in line
@@ -274,8 +277,8 @@ def dataset(aihub: dict, tmp_path_factory: pytest.TempPathFactory):
 def test_prepare_on_ray_matches_the_local_engine(cluster: str, aihub: dict, dataset, tmp_path: Path) -> None:
     on_ray = prepare(aihub["root"], tmp_path / "set", engine="ray", address=cluster, **SHORT)
     assert on_ray.rows == dataset.rows and on_ray.processed == dataset.processed == dataset.clips
-    a, b = tree(dataset.out_dir, hidden=True), tree(tmp_path / "set", hidden=True)
-    assert a == b                                              # windows, manifests, stats, problems, records
+    assert tree(dataset.out_dir) == tree(tmp_path / "set")     # windows, manifests, stats, problems
+    assert records(dataset.out_dir) == records(tmp_path / "set")
     assert prepare(aihub["root"], tmp_path / "set", engine="ray", address=cluster, **SHORT).skipped == dataset.clips
 
 
@@ -290,7 +293,8 @@ def test_tokenize_on_ray_actors_matches_the_local_engine(cluster: str, dataset, 
                           on_progress=lambda done, total: seen.append(done))
     assert (on_ray.encoded, on_ray.frames, on_ray.shards) == (local.encoded, local.frames, local.shards)
     assert local.shards >= 3
-    assert tree(tmp_path / "ray", hidden=True) == tree(tmp_path / "local", hidden=True)   # shards and records
+    assert tree(tmp_path / "ray") == tree(tmp_path / "local")                   # shards, cache.json
+    assert records(tmp_path / "ray") == records(tmp_path / "local")
     assert seen == sorted(seen) and seen[-1] == local.windows                # one bar, fed as shards finish
     again = tok.tokenize(dataset, str(tiny_dir), cache_dir=tmp_path / "ray", loaded=loaded, shard_size=4,
                          batch_size=2, engine="ray", address=cluster)

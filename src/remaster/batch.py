@@ -35,7 +35,7 @@ from .engines import Engine, make_engine
 from .errors import SoriError
 from .processors import processor_class
 from .regenerate import Context
-from .runner import Runner, Task, fingerprint, sha256_file
+from .runner import FileFingerprint, Runner, Task
 from .view.curves import take_curves
 
 STATE_DIR = ".sori"
@@ -122,9 +122,10 @@ def master_file(payload: tuple[Job, presets.Preset, Context | None]) -> dict[str
 
 
 def file_task(job: Job, preset: presets.Preset, out_dir: Path, context: Context | None = None) -> Task:
-    """The runner's task for one file: its fingerprint is the input's sha256 and the resolved preset's."""
+    """The runner's task for one file: its fingerprint is the input's sha256 and the resolved preset's (computed
+    where the record is checked: on a cluster, by the workers)."""
     out_rel = job.output.relative_to(out_dir)
-    return Task(key=str(out_rel), fingerprint=fingerprint(sha256_file(job.source), preset.sha256),
+    return Task(key=str(out_rel), fingerprint=FileFingerprint(job.source, (preset.sha256,)),
                 outputs=(job.output,), payload=(job, preset, context), label=str(job.rel))
 
 
@@ -262,7 +263,7 @@ def album_gain(work: list[Job], preset: presets.Preset, out_dir: Path, engine: E
     target = float(getattr(stage.params, target_key))
     runner = Runner(out_dir / STATE_DIR / "album", measure_file, engine=engine, label="measuring",
                     progress=progress, console=console)
-    tasks = [Task(key=str(job.rel), fingerprint=fingerprint(sha256_file(job.source), preset.sha256),
+    tasks = [Task(key=str(job.rel), fingerprint=FileFingerprint(job.source, (preset.sha256,)),
                   payload=(job, preset), label=str(job.rel)) for job in work]
     levels = [(o.result["lufs"], o.result["seconds"]) for o in runner.run(tasks) if o.status != "failed"]
     loudness = energy_mean_lufs(levels)

@@ -17,7 +17,9 @@ included, redoes only what had not finished. Before tasks run, the outputs they 
 (STATE/claims.json), so that an output left by a task stopped between writing it and recording it is still Sori's
 to replace on the next run, while a file Sori never set out to write is left alone. A worker that is handed a task
 already finished (a Ray retry of a task whose worker died after recording it) returns the record instead of writing
-the outputs again.
+the outputs again. A fingerprint that needs the input's bytes (`FileFingerprint`) is computed where the record is
+checked: by the runner for the local engine, by the workers on a cluster (`Engine.checks_records`), so no one
+process reads every input and output.
 
 `work(payload) -> dict` runs one task. A work object with a `setup()` method is set up once per worker process
 (tokenization loads its codec there). A task whose outputs are known only once it ran (a clip cut into as many
@@ -34,9 +36,10 @@ import hashlib
 import json
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -50,6 +53,7 @@ if TYPE_CHECKING:
     from .engines import Engine
 
 Status = Literal["done", "skipped", "failed"]
+SKIPPED = "already done with these settings"
 Verify = Literal["sha256", "exists"]
 CLAIMS = "claims.json"
 
@@ -68,13 +72,32 @@ def fingerprint(*parts: Any) -> str:
 
 
 @dataclass(frozen=True)
+class FileFingerprint:
+    """A fingerprint that hashes a file's bytes when it is needed, in whichever process checks the record:
+    `fingerprint(sha256 of path, *parts)`."""
+
+    path: Path
+    parts: tuple[Any, ...] = ()
+
+    def __call__(self) -> str:
+        return fingerprint(sha256_file(self.path), *self.parts)
+
+
+@dataclass(frozen=True)
 class Task:
     key: str                          # unique and stable: names the record (may contain '/')
-    fingerprint: str                  # everything the outputs depend on
+    fingerprint: str | FileFingerprint    # everything the outputs depend on
     outputs: tuple[Path, ...] = ()    # files the task writes
     payload: Any = None               # what `work` gets; picklable when it runs in another process
     label: str = ""                   # shown on the progress bar
     size: int = 1                     # units on the progress bar (tokenization: windows)
+
+
+def resolved(task: Task) -> Task:
+    """The task with its fingerprint computed (reads the input when it is a FileFingerprint)."""
+    if isinstance(task.fingerprint, str):
+        return task
+    return replace(task, fingerprint=task.fingerprint())
 
 
 @dataclass
@@ -91,19 +114,13 @@ class Records:
     runner to skip, a worker to record what it finished): plain files, so a shared file system is all a cluster
     needs. Output names are relative to STATE's parent."""
 
-    def __init__(self, state_dir: str | os.PathLike, verify: Verify = "sha256") -> None:
+    def __init__(self, state_dir: str | os.PathLike, verify: Verify = "sha256", run: str = "") -> None:
         self.state_dir = Path(state_dir)
         self.verify = verify
+        self.run = run              # this run's id, stored in the records it writes
 
-    def path(self, key: str) -> Path:
-        return self.state_dir / "records" / f"{key}.json"
-
-    def name(self, path: Path) -> str:
-        root = self.state_dir.parent
-        return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-
-    def finished(self, task: Task) -> dict[str, Any] | None:
-        """The result recorded for a task that still matches its record, else None."""
+    def _matching(self, task: Task) -> dict[str, Any] | None:
+        """The record of a task (its fingerprint resolved) that still matches it, else None."""
         try:
             record = json.loads(self.path(task.key).read_text(encoding="utf-8"))
             if record.get("fingerprint") != task.fingerprint:
@@ -116,9 +133,29 @@ class Records:
                 out = root / name
                 if not out.is_file() or (self.verify == "sha256" and sha256_file(out) != want):
                     return None
-            return record.get("result") or {}
+            return record
         except (OSError, ValueError, AttributeError):
             return None
+
+    def path(self, key: str) -> Path:
+        return self.state_dir / "records" / f"{key}.json"
+
+    def name(self, path: Path) -> str:
+        root = self.state_dir.parent
+        return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+    def finished(self, task: Task) -> dict[str, Any] | None:
+        """The result recorded for a task that still matches its record, else None."""
+        try:
+            record = self._matching(resolved(task))
+        except OSError:                 # the input went away: not finished, and the work will say why
+            return None
+        return None if record is None else (record.get("result") or {})
+
+    def finished_by(self, task: Task) -> tuple[dict[str, Any], str] | None:
+        """(result, run id) of a resolved task's matching record, else None."""
+        record = self._matching(task)
+        return None if record is None else (record.get("result") or {}, str(record.get("run", "")))
 
     def wrote(self, key: str, path: Path) -> bool:
         """Whether task `key` wrote `path` (its record says so) or was started to write it (a claim: stopped between
@@ -153,7 +190,8 @@ class Records:
         root = self.state_dir.parent
         outputs = [*task.outputs, *(root / name for name in outcome.result.get("outputs", ()))]
         hashes = {self.name(p): (sha256_file(p) if self.verify == "sha256" else "") for p in outputs}
-        doc = {"key": task.key, "fingerprint": task.fingerprint, "outputs": hashes, "result": outcome.result}
+        doc = {"key": task.key, "fingerprint": task.fingerprint, "outputs": hashes, "result": outcome.result,
+               "run": self.run}
         atomic_write_text(self.path(task.key), json.dumps(doc, indent=1, ensure_ascii=False))
 
 
@@ -216,11 +254,19 @@ class Worker:
         return self._setup_error
 
     def attempt(self, task: Task) -> Outcome:
-        """Run one task and record it, unless its record already matches (a retry of a task that finished): then
-        its recorded result, and nothing written again."""
-        recorded = self.records.finished(task)
+        """Run one task and record it, unless its record already matches: then its recorded result, and nothing
+        written again ("skipped" when an earlier run recorded it; "done" when this run did, and this is a retry of
+        a task whose worker died after recording it)."""
+        try:
+            task = resolved(task)
+        except OSError as e:
+            return Outcome(task, "failed", reason=f"cannot read the input of {task.key}: {e.strerror or e}")
+        recorded = self.records.finished_by(task)
         if recorded is not None:
-            return Outcome(task, "done", recorded)     # done by this job: its report row is an ordinary one
+            result, run = recorded
+            if run == self.records.run:
+                return Outcome(task, "done", result)
+            return Outcome(task, "skipped", result, SKIPPED)
         error = self._setup()
         if error:
             return Outcome(task, "failed", reason=error)
@@ -241,7 +287,7 @@ class Runner:
                  console: Console | None = None, verify: Verify = "sha256",
                  on_progress: Callable[[int, int], None] | None = None) -> None:
         from .engines import LocalEngine
-        self.records = Records(state_dir, verify)
+        self.records = Records(state_dir, verify, run=uuid.uuid4().hex)
         self.state_dir = self.records.state_dir
         self.work = work
         self.engine = engine if engine is not None else LocalEngine(jobs)
@@ -259,8 +305,17 @@ class Runner:
     def wrote(self, key: str, path: Path) -> bool:
         return self.records.wrote(key, path)
 
+    def _check(self, task: Task) -> Task | dict[str, Any]:
+        """A finished task's recorded result, or the task to run (its fingerprint computed, when it can be)."""
+        try:
+            task = resolved(task)
+        except OSError:
+            return task                      # the worker says why it cannot be read
+        recorded = self.records.finished(task)
+        return task if recorded is None else recorded
+
     def run(self, tasks: Sequence[Task]) -> Iterator[Outcome]:
-        """Every task's outcome, skipped ones first; the rest as they finish."""
+        """Every task's outcome, as they finish (with the local engine, skipped ones first)."""
         with progress_bar(self.label, enabled=self.progress, console=self.console) as bar:
             total = sum(t.size for t in tasks)
             bar_task = bar.add_task("", total=total)
@@ -278,12 +333,12 @@ class Runner:
 
             pending = []
             for task in tasks:
-                recorded = self.finished(task)
-                if recorded is None:
-                    pending.append(task)
+                recorded = task if self.engine.checks_records else self._check(task)
+                if isinstance(recorded, Task):      # to run (its workers check it, or it is not finished)
+                    pending.append(recorded)
                     continue
                 advance(task, task.size)
-                yield Outcome(task, "skipped", recorded, "already done with these settings")
+                yield Outcome(task, "skipped", recorded, SKIPPED)
             self.records.claim(pending)
             for outcome in self.engine.execute(self.work, pending, self.records, advance):
                 bar.update(bar_task, description=outcome.task.label or outcome.task.key)

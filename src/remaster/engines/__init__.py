@@ -21,12 +21,14 @@ from ..runner import Outcome, Records, Task
 from .local import LocalEngine
 
 ENGINES = ("local", "ray")
+MAX_LOCAL_JOBS = 64
 
 Advance = Callable[[Task, int], None]      # (task, units): progress inside a task, reported to the runner's bar
 
 
 class Engine(Protocol):
     name: str
+    checks_records: bool     # its workers decide what is finished (the runner hands them every task)
 
     def execute(self, work: Callable[[Any], dict[str, Any]], tasks: Sequence[Task], records: Records,
                 advance: Advance) -> Iterator[Outcome]:
@@ -43,6 +45,9 @@ def make_engine(name: str = "local", *, jobs: int | None = None, address: str | 
     if name == "local":
         if address is not None:
             raise SoriError("--address names a Ray cluster: use it with --engine ray")
+        if jobs is not None and not 1 <= jobs <= MAX_LOCAL_JOBS:
+            raise SoriError(f"--jobs {jobs}: the local engine runs 1 to {MAX_LOCAL_JOBS} processes; more machines: "
+                            "--engine ray")
         return LocalEngine(1 if jobs is None else jobs)
     if name == "ray":
         try:

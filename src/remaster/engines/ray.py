@@ -18,6 +18,9 @@ starts a cluster on this machine for the job and stops it after.
   RETRIES times: Ray's retries for system failures. A task that fails for its own reasons is an outcome (a failed
   row), never retried: exceptions do not leave `Worker.attempt`. A retry of a task whose record was written before
   its worker died returns that record: no output is written twice.
+- The workers also check the records (`checks_records`): hashing every input and output to decide what to skip is
+  spread over the cluster instead of read by the driver alone; a task recorded by an earlier run comes back
+  "skipped".
 - Progress inside a task (`runner.tick`) goes to a small actor that the driver reads, so the job's one bar moves
   with the workers.
 - Ctrl-C ends the job: the driver disconnects (or stops the cluster it started), and Ray kills the job's workers;
@@ -125,6 +128,7 @@ def _outcome(ref: Any, task: Task) -> Outcome:
 
 class RayEngine:
     name = "ray"
+    checks_records = True       # the workers hash inputs and outputs to check records: not the driver alone
 
     def __init__(self, address: str | None = None, jobs: int | None = None, gpus: float | str = 0,
                  cpus: float = 1) -> None:
