@@ -52,14 +52,22 @@ DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="print the caption, t
                                                            "which caption parts) and the parameters, then exit")]
 
 
-def _plan(text: str | None, from_text: str | None, instrument: list[str] | None, genre: list[str] | None,
-          mood: list[str] | None, tempo: str | None, mode: str | None, extra: str, solo: bool, **kw: Any) -> Plan:
-    """The request checked whole (words, files, numbers, model id) before any model loads."""
+# what `generate` and `make` share: the request (words, model, sampling) and where the takes go
+REQUEST_OPTIONS = ("text", "instrument", "genre", "mood", "tempo", "mode", "extra", "solo", "from_text", "duration",
+                   "n", "seed", "model", "adapter", "device", "dtype", "engine", "int8", "guidance", "top_k",
+                   "top_p", "temperature", "melody")
+
+
+def _plan(options: dict[str, Any]) -> tuple[Plan, Path]:
+    """The request of a command's options checked whole (words, files, numbers, model id) before any model loads,
+    and its output folder."""
     from generate.request import Request, read_text_source
 
-    prose = read_text_source(from_text) if from_text is not None else None
-    return Request(text=text, prose=prose, instruments=instrument or [], genres=genre or [], moods=mood or [],
-                   tempo=tempo, mode=mode, extra=extra, solo=solo, **kw).check()
+    o = {k: options[k] for k in REQUEST_OPTIONS}
+    source = o.pop("from_text")
+    prose = read_text_source(source) if source is not None else None
+    names = {"instruments": o.pop("instrument") or [], "genres": o.pop("genre") or [], "moods": o.pop("mood") or []}
+    return Request(prose=prose, **names, **o).check(), _out_dir(options["output"])
 
 
 def _out_dir(path: Path) -> Path:
@@ -93,10 +101,7 @@ def generate_cmd(
     dry_run: DryRunOpt = False, quiet: QuietOpt = False, as_json: JsonOpt = False,
 ) -> None:
     """Generate N raw takes (WAV + sidecar JSON each) from a prompt, categories, or prose (--from-text)."""
-    plan = _plan(text, from_text, instrument, genre, mood, tempo, mode, extra, solo, duration=duration, n=n,
-                 seed=seed, model=model, adapter=adapter, device=device, dtype=dtype, engine=engine, int8=int8,
-                 guidance=guidance, top_k=top_k, top_p=top_p, temperature=temperature, melody=melody)
-    out = _out_dir(output)
+    plan, out = _plan(locals())
     _show(plan, dry_run, as_json, quiet)
     if dry_run:
         return
@@ -126,10 +131,7 @@ def make_cmd(
     dry_run: DryRunOpt = False, quiet: QuietOpt = False, as_json: JsonOpt = False,
 ) -> None:
     """Generate takes, master them with a preset (making sour takes again if it asks), and write one report."""
-    plan = _plan(text, from_text, instrument, genre, mood, tempo, mode, extra, solo, duration=duration, n=n,
-                 seed=seed, model=model, adapter=adapter, device=device, dtype=dtype, engine=engine, int8=int8,
-                 guidance=guidance, top_k=top_k, top_p=top_p, temperature=temperature, melody=melody)
-    out = _out_dir(output)
+    plan, out = _plan(locals())
     from generate.make import make, resolve_preset
     resolve_preset(preset, overrides(set_), retries)      # a bad preset fails before the model loads
     _show(plan, dry_run, as_json, quiet)
