@@ -56,14 +56,15 @@ TAKES = (
     Take("gen_pluck_180s", ("haydn/opus74no1/movement1.mxl",), (46, 45, 105, 107), 180, False, -30.0, -54.0),
     Take("gen_synth_drums_210s", ("beethoven/opus18no1/movement1.mxl",), (81, 80, 38, 87), 210, True, -22.0, -57.0,
          -0.003),
-    Take("gen_quartet_drums_240s", ("mozart/k458/movement3.mxl", "mozart/k458/movement4.mxl"), (40, 40, 41, 42),
+    Take("gen_quartet_drums_240s", ("beethoven/opus18no1/movement3.mxl", "beethoven/opus18no1/movement4.mxl"),
+         (40, 40, 41, 42),
          240, True, -25.0, -53.0),
 )
 
 
 def movement_midi(path: str, programs: tuple[int, ...]) -> tuple[bytes, float]:
     """The movement as MIDI bytes with each part on its GM program, and its tempo (beats per minute)."""
-    from music21 import corpus, instrument, midi, tempo
+    from music21 import corpus, instrument, midi, repeat, tempo
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -74,8 +75,24 @@ def movement_midi(path: str, programs: tuple[int, ...]) -> tuple[bytes, float]:
             for old in part.recurse().getElementsByClass(instrument.Instrument):
                 old.activeSite.remove(old)
             part.insert(0, instrument.instrumentFromMidiProgram(programs[i % len(programs)]))
-        data = midi.translate.streamToMidiFile(score).writestr()
+        try:
+            data = midi.translate.streamToMidiFile(score).writestr()
+        except repeat.ExpanderException:      # repeats music21 cannot unfold: play the movement straight through
+            _drop_repeats(score)
+            data = midi.translate.streamToMidiFile(score).writestr()
     return data, min(max(bpm, 60.0), 160.0)
+
+
+def _drop_repeats(score) -> None:
+    from music21 import bar, repeat, stream
+
+    for m in score.recurse().getElementsByClass(stream.Measure):
+        if isinstance(m.leftBarline, bar.Repeat):
+            m.leftBarline = None
+        if isinstance(m.rightBarline, bar.Repeat):
+            m.rightBarline = None
+    for mark in list(score.recurse().getElementsByClass(repeat.RepeatExpression)):
+        mark.activeSite.remove(mark)
 
 
 def drum_midi(bpm: float, seconds: float, seed: int) -> bytes:
@@ -105,13 +122,14 @@ def render_take(take: Take, exe: str, soundfont: Path, work: Path, seed: int) ->
     while sum(p.size for p in pieces) < need:
         path = take.works[i % len(take.works)]
         data, bpm = movement_midi(path, take.programs)
-        pieces.append(mono(render_midi(exe, soundfont, data, work, f"{take.name}_{i}", RATE)))
+        pieces.append(mono(render_midi(exe, soundfont, data, work, f"{take.name}_{i}", RATE, timeout=300)))
         i += 1
         if i > 8:
             raise RuntimeError(f"{take.name}: its movements are too short for {take.seconds} s")
     music = np.concatenate(pieces)[:need]
     if take.drums:
-        drums = mono(render_midi(exe, soundfont, drum_midi(bpm, take.seconds, seed), work, f"{take.name}_d", RATE))
+        drums = mono(render_midi(exe, soundfont, drum_midi(bpm, take.seconds, seed), work, f"{take.name}_d", RATE,
+                                 timeout=300))
         drums = np.pad(drums, (0, max(0, need - drums.size)))[:need]
         music = music / (np.sqrt(np.mean(music ** 2)) + 1e-12) + 0.9 * drums / (np.sqrt(np.mean(drums ** 2)) + 1e-12)
     fade = int(0.5 * RATE)

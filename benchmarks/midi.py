@@ -173,18 +173,23 @@ def smf_bytes(events: Iterable[tuple[int, int, bytes]], end_tick: int = 0, tpb: 
 
 
 def render_midi(exe: str, soundfont: Path, midi: bytes, workdir: Path, name: str, sample_rate: int,
-                gain: float = 0.7, options: Sequence[str] = ()) -> np.ndarray:
+                gain: float = 0.7, options: Sequence[str] = (), timeout: float | None = None) -> np.ndarray:
     """Float audio (channels, frames) rendered by fluidsynth from MIDI bytes.
 
     `fluidsynth -ni -q [options] -g GAIN -r RATE -T wav -O float -F OUT.wav SOUNDFONT IN.mid`; the .mid and
     .wav files are left in `workdir` under `name` (use a temporary folder). `options` are extra command-line
-    settings, e.g. `("-C", "0")` to switch the chorus off.
+    settings, e.g. `("-C", "0")` to switch the chorus off. `timeout`: seconds before a render that runs away (a
+    note that never ends) is stopped, with an error.
     """
     mid, wav = workdir / f"{name}.mid", workdir / f"{name}.wav"
     mid.write_bytes(midi)
     cmd = [exe, "-ni", "-q", *options, "-g", f"{gain:g}", "-r", str(sample_rate), "-T", "wav", "-O", "float",
            "-F", str(wav), str(soundfont), str(mid)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        wav.unlink(missing_ok=True)
+        raise RuntimeError(f"fluidsynth ran past {timeout:g} s on {name}: the MIDI does not end") from None
     if proc.returncode != 0 or not wav.exists():
         raise RuntimeError(f"fluidsynth failed on {name}: {proc.stderr.strip()[-400:]}")
     audio, rate = sf.read(wav, dtype="float32", always_2d=True)

@@ -41,7 +41,8 @@ MAX_SECONDS = 3 * 3600.0          # longer inputs would need more memory than a 
 MAX_CHANNELS = 2
 SILENCE_DBFS = -90.0
 CHUNK = 1 << 18                   # frames a chunk, for checks that must not copy the whole take
-OVERLAP_BYTES = 64 << 20          # up to this much audio, the input is measured while the chain runs
+OVERLAP_BYTES = 128 << 20         # up to this much audio (17 min of a 32 kHz mono take), the input is measured while
+                                  # the chain runs (it stays alive meanwhile: one more copy of the input)
 
 
 @dataclass(frozen=True)
@@ -244,7 +245,8 @@ def save(path: str | os.PathLike, mastered: Mastered) -> Path:
     if not isinstance(mastered, Mastered):
         raise AudioError(f"save: expected the Mastered that remaster() returns, got {type(mastered).__name__}")
     p = output_path(path, mastered.output.format)
-    audio_io.write(p, mastered.audio, mastered.sample_rate, mastered.output.bit_depth, dither=False)
+    # the master is on its output's grid already (remaster() encoded it, dither included): no second pass
+    audio_io.write(p, mastered.audio, mastered.sample_rate, mastered.output.bit_depth, dither=False, encoded=True)
     return p
 
 

@@ -207,10 +207,11 @@ def encode(audio: np.ndarray, bit_depth: int, dither: bool = True, seed: int = 0
 
 
 def write(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, bit_depth: int = 24,
-          fmt: str | None = None, dither: bool = True, seed: int = 0) -> np.ndarray:
+          fmt: str | None = None, dither: bool = True, seed: int = 0, encoded: bool = False) -> np.ndarray:
     """Write WAV (16/24-bit PCM, 32-bit float), FLAC (16/24-bit) or MP3 (for previews) atomically.
 
     Returns the samples as written (after dither and quantisation), so callers can measure the file itself.
+    `encoded`: the samples are already `encode(audio, bit_depth, ...)`'s (a master): written as they are.
     """
     p = Path(path)
     fmt = (fmt or p.suffix.lower().lstrip(".")).lower()
@@ -226,7 +227,7 @@ def write(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, bit_dept
         audio = audio[None, :]
     if not np.isfinite(audio).all():
         raise AudioError(f"{p}: refusing to write NaN or infinite samples")
-    written = encode(audio, bit_depth, dither=dither, seed=seed)
+    written = audio if encoded else encode(audio, bit_depth, dither=dither, seed=seed)
     if fmt == "mp3":
         atomic_write(p, lambda f: _write_mp3(f, written, sample_rate))
         return written

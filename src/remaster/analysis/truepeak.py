@@ -17,12 +17,14 @@ which is why the ceiling is checked against the accurate tier and not the fast o
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
 from scipy.ndimage import correlate1d
 from scipy.signal import firwin
 
+from ..parallel import threads
 from .levels import dual_mono
 
 OVERSAMPLE = 4
@@ -141,33 +143,44 @@ def _some_block_max(audio: np.ndarray, blocks: np.ndarray) -> tuple[np.ndarray, 
 
 
 def envelope_peaks(audio: np.ndarray, level: float, block: int) -> np.ndarray:
-    """The maximum of `envelope(audio, level)` over each run of `block` frames, computed a few seconds at a time:
-    no full-length envelope is kept."""
+    """The maximum of `envelope(audio, level)` over each run of `block` frames, computed a few seconds at a time
+    (no full-length envelope is kept), the spans shared among `threads()` threads (numpy and scipy.ndimage release
+    the GIL in the filtering)."""
     audio = _distinct(audio)
     n = audio.shape[-1]
     span = math.lcm(BLOCK, block) * max(1, (1 << 18) // math.lcm(BLOCK, block))
     out = np.empty(-(-n // block), dtype=np.float32)
-    gain = filter_gain()
-    for a in range(0, n, span):
-        b = min(n, a + span)
-        first, last = a // BLOCK, -(-b // BLOCK)                  # truepeak blocks of this span
-        _, ext = _some_block_max(audio, np.arange(first, last))
-        env = np.repeat((ext[first:last] * gain).astype(np.float32), BLOCK)[: b - a]
-        cand = np.nonzero(ext[first:last] * gain > level / FAST_MARGIN)[0] + first
-        for start in range(0, cand.size, 256):
-            chunk = cand[start: start + 256]
-            reading = (_block_envelope(audio, chunk) * FAST_MARGIN).reshape(-1)
-            frames = (chunk[:, None] * BLOCK + np.arange(BLOCK)[None, :]).reshape(-1)
-            keep = frames < b
-            env[frames[keep] - a] = reading[keep]
-        fine = np.nonzero(env > level)[0]
-        if fine.size:
-            env[fine] = _fine_peaks(audio, fine + a)
-        whole = env.size // block * block
-        out[a // block: a // block + whole // block] = env[:whole].reshape(-1, block).max(axis=1)
-        if whole < env.size:
-            out[-1] = env[whole:].max()
+    starts = range(0, n, span)
+    workers = min(threads(), len(starts))
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(lambda a: _span_peaks(audio, a, min(n, a + span), level, block, out), starts))
+    else:
+        for a in starts:
+            _span_peaks(audio, a, min(n, a + span), level, block, out)
     return out
+
+
+def _span_peaks(audio: np.ndarray, a: int, b: int, level: float, block: int, out: np.ndarray) -> None:
+    """envelope_peaks for frames [a, b) (a on a block boundary), written into its part of `out`."""
+    gain = filter_gain()
+    first, last = a // BLOCK, -(-b // BLOCK)                      # truepeak blocks of this span
+    _, ext = _some_block_max(audio, np.arange(first, last))
+    env = np.repeat((ext[first:last] * gain).astype(np.float32), BLOCK)[: b - a]
+    cand = np.nonzero(ext[first:last] * gain > level / FAST_MARGIN)[0] + first
+    for start in range(0, cand.size, 256):
+        chunk = cand[start: start + 256]
+        reading = (_block_envelope(audio, chunk) * FAST_MARGIN).reshape(-1)
+        frames = (chunk[:, None] * BLOCK + np.arange(BLOCK)[None, :]).reshape(-1)
+        keep = frames < b
+        env[frames[keep] - a] = reading[keep]
+    fine = np.nonzero(env > level)[0]
+    if fine.size:
+        env[fine] = _fine_peaks(audio, fine + a)
+    whole = env.size // block * block
+    out[a // block: a // block + whole // block] = env[:whole].reshape(-1, block).max(axis=1)
+    if whole < env.size:
+        out[-1] = env[whole:].max()
 
 
 def _mono_peak(audio: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
