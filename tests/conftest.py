@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+
+# A suite started in the background by a non-interactive shell (`make test &`, nohup) inherits SIGINT ignored, and so
+# would every `sori` it starts: the Ctrl-C tests would time out. A handled signal is reset to the default in a child
+# at exec, so handling it here gives the children a real Ctrl-C whatever started the suite.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def tone(freq: float = 440.0, seconds: float = 3.0, rate: int = 32_000, dbfs: float = -20.0,
