@@ -18,7 +18,7 @@ worst: the re-generation loop keeps the take with the fewest findings, then the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -37,6 +37,8 @@ from .tuning import (
     estimate_reference,
     estimate_scale,
     grid_step,
+    in_key,
+    kept_pitch_classes,
     note_name,
     pitch_class,
 )
@@ -73,8 +75,12 @@ class CheckParams(Params):
 
     style: Style = param("auto", unit="choice", description="which scales are considered, and how much ornament "
                          "is tolerated: western (major/minor), gugak (평조/계면조), auto (all)")
-    model: Literal[MODELS] = param("tiny", unit="choice",  # type: ignore[valid-type]
-                                   description="CREPE model: tiny (fast) or full (slower, finer)")
+    model: Literal[MODELS] = param("swiftf0", unit="choice",  # type: ignore[valid-type]
+                                   description="pitch tracker: swiftf0 (SwiftF0, the fastest and most accurate on "
+                                   "the evaluation set), or CREPE tiny or full")
+    voices: Literal["auto", "mono", "poly"] = param(
+        "auto", unit="choice", description="mono: one tracked melody line; poly: every voice of a mix (Basic Pitch "
+        "multi-pitch model); auto: decided from the audio")
     hop_s: float = param(0.02, unit="s", ge=0.005, le=0.1, description="pitch frame hop")
     device: str = param("auto", unit="device", description="auto, cpu, cuda, cuda:N, mps")
     batch_size: int = param(192, unit="frames", ge=1, le=8192, description="CREPE frames per batch")
@@ -82,7 +88,8 @@ class CheckParams(Params):
                                           "may sit from the grid; default by style: western 25, gugak 35, auto 30")
     min_periodicity: float = param(0.5, unit="fraction", ge=0.0, le=1.0,
                                    description="frames CREPE is less sure of than this have no pitch")
-    min_sour_s: float = param(0.15, unit="s", ge=0.0, le=10.0, description="shortest sour stretch that is a finding")
+    min_sour_s: float = param(0.15, unit="s", ge=0.0, le=10.0, description="shortest sour note that is a finding "
+                         "(its length)")
     scale: ScaleSpec | None = param(None, unit="scale", description="declare the scale instead of estimating it")
     reference_cents: float | None = param(None, unit="cents", ge=-50, le=50,
                                           description="tuning offset from A = 440 Hz 12-TET; default: estimated")
@@ -141,6 +148,7 @@ class Check:
     pitched_s: float
     seconds: float
     track: PitchTrack | None = field(default=None, repr=False)
+    voices: str = "mono"
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -152,6 +160,7 @@ class Check:
             "tuning_reference_hz": round(_hz(6900.0 + self.reference_cents), 2),
             "scale": self.scale.name if self.scale else None,
             "scale_fit": round(self.scale.fit, 3) if self.scale else None,
+            "voices": self.voices,
             "windows": [{"start": round(w.start, 2), "end": round(w.end, 2), "pitched_s": round(w.pitched_s, 2),
                          "score": round(w.score, 2),
                          **({"roughness": round(w.roughness, 4)} if w.roughness is not None else {})}
@@ -166,7 +175,7 @@ def _hz(cents: float) -> float:
 def judge(note: Note, reference: float, scale: Scale | None, tolerance: float,
           min_sour_s: float = 0.15) -> Finding | None:
     """A finding for one note, or None when it is in tune and in the scale, or too brief to be heard as sour."""
-    if note.stable_s < min_sour_s:
+    if max(note.stable_s, note.duration) < min_sour_s:
         return None
     off, step = deviation(note.centre, reference)
     grid = reference + 100.0 * step
@@ -220,6 +229,38 @@ def _rough_findings(times: np.ndarray, rough: np.ndarray, threshold: float, min_
     return out
 
 
+# voices=auto: a take is one line (perhaps over an accompaniment) when the tracker holds a pitch over this share of
+# its loud frames; below it, the voices are many and the multi-pitch model reads them all.
+MONO_VOICED_SHARE = 0.45
+
+
+def decide_voices(track: PitchTrack) -> str:
+    """`mono` when one line carries the take (the tracker holds a pitch most of the loud time), else `poly`."""
+    from . import multipitch
+
+    loud = track.level_db > max(-60.0, float(track.level_db.max(initial=-200.0)) - 30.0)
+    if not loud.any() or np.mean(track.voiced[loud]) >= MONO_VOICED_SHARE or not multipitch.available():
+        return "mono"
+    return "poly"
+
+
+def _notes(mono16k: np.ndarray, track: PitchTrack, p: CheckParams) -> tuple[list[Note], str]:
+    voices = decide_voices(track) if p.voices == "auto" else p.voices
+    if voices == "poly":
+        from . import multipitch
+
+        return multipitch.find_voices(mono16k, CREPE_RATE)[0], voices
+    return find_notes(track, p.notes), voices
+
+
+def _scale(p: CheckParams, heard: Sequence[Note], notes: Sequence[Note], reference: float) -> Scale | None:
+    if p.scale is not None:
+        return declared_scale(**p.scale.model_dump())
+    # the tones the tune keeps coming back to, recurring accidentals included, are its scale too
+    chosen = estimate_scale(heard or notes, reference, p.style)
+    return replace(chosen, extra=in_key(kept_pitch_classes(heard, reference), chosen)) if chosen else None
+
+
 def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None, **settings: Any) -> Check:
     """Check float (channels, frames) or (frames,) audio; see the module docstring for what is found.
 
@@ -232,15 +273,16 @@ def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None
         mono = soxr.resample(mono, sample_rate, CREPE_RATE, "HQ")
     track = track_pitch(mono, CREPE_RATE, model=p.model, hop_s=p.hop_s, device=p.device, batch_size=p.batch_size,
                         min_periodicity=p.min_periodicity)
-    found_notes = find_notes(track, p.notes)
+    found_notes, voices = _notes(mono, track, p)
     reference = estimate_reference(found_notes) if p.reference_cents is None else float(p.reference_cents)
-    chosen = (declared_scale(**p.scale.model_dump()) if p.scale is not None
-              else estimate_scale(found_notes, reference, p.style))
-    tolerance = TOLERANCE[p.style] if p.tolerance_cents is None else p.tolerance_cents
     # release tails and far-background lines are not what a listener hears as the tune
     loud = np.percentile([n.level_db for n in found_notes], 90) if found_notes else 0.0
-    judged = [judge(n, reference, chosen, tolerance, p.min_sour_s)
-              if n.level_db >= loud - p.quiet_db and not n.is_tail else None for n in found_notes]
+    heard = [n for n in found_notes if n.level_db >= loud - p.quiet_db and not n.is_tail]
+    chosen = _scale(p, heard, found_notes, reference)
+    tolerance = TOLERANCE[p.style] if p.tolerance_cents is None else p.tolerance_cents
+    heard_ids = {id(n) for n in heard}
+    judged = [judge(n, reference, chosen, tolerance, p.min_sour_s) if id(n) in heard_ids else None
+              for n in found_notes]
 
     rough = roughness_track(mono, CREPE_RATE, pitched=(track.times, track.voiced))
     findings = [f for f in judged if f is not None]
@@ -250,4 +292,4 @@ def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None
     sour = sum(n.duration * f.severity for n, f in zip(found_notes, judged, strict=True) if f is not None)
     score = 100.0 * sour / pitched_s if pitched_s > 0 else 0.0
     windows = _windows(found_notes, judged, rough.times, rough.roughness, seconds, p.window_s)
-    return Check(findings, found_notes, reference, chosen, score, windows, pitched_s, seconds, track)
+    return Check(findings, found_notes, reference, chosen, score, windows, pitched_s, seconds, track, voices)

@@ -50,9 +50,18 @@ def remaster_cmd(
     a = report["after"]
     off = f"; OFF TARGET: {report['off_target']}" if report.get("off_target") else ""
     typer.echo(f"{source} -> {written}: {fmt(a['integrated_lufs'], ' LUFS')}, {fmt(a['true_peak_dbtp'], ' dBTP')}, "
-               f"{a['sample_rate']} Hz, {mastered.output.bit_depth}-bit ({report['seconds']:.1f} s){off}")
+               f"{a['sample_rate']} Hz, {mastered.output.bit_depth}-bit ({report['seconds']:.1f} s)"
+               f"{_checked(report)}{off}")
     if off and not accept_off_target:
         raise typer.Exit(1)
+
+
+def _checked(report: dict) -> str:
+    """'; check: 2 finding(s), first detuned at 3.41 s' (FAILED when the take did not pass), or nothing."""
+    verdict = report.get("verdict")
+    if not verdict:
+        return ""
+    return f"; check{'' if verdict['passed'] else ' FAILED'}: {verdict['summary']}"
 
 
 def batch_cmd(
@@ -74,13 +83,16 @@ def batch_cmd(
 
     result = run_batch(in_dir, out_dir, preset, overrides(set_), jobs=jobs, progress=not quiet)
     typer.echo(f"mastered {result.count('done')}, skipped {result.count('skipped')} (already mastered), "
-               f"failed {result.failed}, off target {result.off_target}; report: {result.report_json} and "
-               f"{result.report_csv}")
+               f"failed {result.failed}, off target {result.off_target}, failed checks {result.failed_checks}; "
+               f"report: {result.report_json} and {result.report_csv}")
     for row in result.rows:
+        verdict = (row.get("report") or {}).get("verdict") or {}
         if row["status"] == "failed":
             typer.echo(f"failed: {row['input']}: {row['reason']}", err=True)
         elif row.get("off_target"):
             typer.echo(f"off target: {row['input']}: {row['off_target']}", err=True)
+        if verdict and not verdict.get("passed"):
+            typer.echo(f"check: {row['input']}: {verdict.get('summary')}", err=True)
     if result.failed or (result.off_target and not accept_off_target):
         raise typer.Exit(1)
 
@@ -114,7 +126,10 @@ def check_cmd(
     = False,
     style: Annotated[str, typer.Option("--style", help="western | gugak | auto: scales and ornament tolerance")]
     = "auto",
-    model: Annotated[str, typer.Option("--model", help="CREPE model: tiny (fast) or full (slower, finer)")] = "tiny",
+    model: Annotated[str, typer.Option("--model", help="pitch tracker: swiftf0 (default), or CREPE tiny or full")]
+    = "swiftf0",
+    voices: Annotated[str, typer.Option("--voices", help="auto | mono (one line) | poly (every voice of a mix)")]
+    = "auto",
     set_: Annotated[list[str] | None, set_option("dissonance.tolerance_cents=30")] = None,
 ) -> None:
     """Find sour notes: detuned or out-of-key notes (CREPE pitch) and rough stretches. Exit 1 when any is found.
@@ -125,7 +140,7 @@ def check_cmd(
     from remaster.processors import Dissonance
 
     extra = overrides(set_)
-    params = {"style": style, "model": model, **extra.pop("dissonance", {})}
+    params = {"style": style, "model": model, "voices": voices, **extra.pop("dissonance", {})}
     if extra:
         raise SoriError(f"--set: check takes dissonance.* keys only, got {', '.join(sorted(extra))}")
     stage = Dissonance(**params)
@@ -145,7 +160,7 @@ def _print_check(name: str, r: dict) -> None:
     count = len(r["findings"])
     typer.echo(f"{name}: {count} finding{'s' if count != 1 else ''} (score {r['score']:.1f}), "
                f"{r['notes']} notes, tuning A4 = {r['tuning_reference_hz']:.1f} Hz "
-               f"({r['tuning_reference_cents']:+.0f} cents), scale {r['scale'] or '-'}")
+               f"({r['tuning_reference_cents']:+.0f} cents), scale {r['scale'] or '-'}, {r['voices']}")
     for x in r["findings"]:
         what = (f"{x['cents']:+.0f} cents, found {x['found']}, expected {x['expected']}"
                 if x["kind"] != "rough" else f"roughness {x['roughness']:.3f}")
