@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lock lock-check test-lowest schemas bench clean
+.PHONY: demo test lock lock-check test-lowest schemas bench screenshots clean
 
 # uv itself comes from the lock too: its line, with its hashes, is installed by the venv's own pip.
 $(UV): requirements.lock
@@ -26,6 +26,7 @@ demo: $(STAMP)
 	$(BIN)/python scripts/make_examples.py examples/raw
 	$(BIN)/sori batch examples/raw examples/mastered --preset streaming
 	$(BIN)/sori analyze examples/mastered/*.wav
+	@echo "see and hear them: open examples/mastered/report.html in a browser; tune a preset by ear: $(BIN)/sori studio examples/raw"
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
@@ -43,7 +44,7 @@ LOWEST := .venv-lowest
 test-lowest: $(UV)
 	test -x $(LOWEST)/bin/python || $(PY) -m venv $(LOWEST)
 	$(UV) pip compile --quiet --no-header --no-annotate --resolution lowest-direct --python $(LOWEST)/bin/python \
-		--extra dev --extra bench pyproject.toml -o $(LOWEST)/requirements.txt
+		--extra dev --extra bench --extra ray --extra studio pyproject.toml -o $(LOWEST)/requirements.txt
 	$(UV) pip sync --quiet --python $(LOWEST)/bin/python $(LOWEST)/requirements.txt
 	$(UV) pip install --quiet --python $(LOWEST)/bin/python --no-deps --no-build-isolation -e .
 	$(LOWEST)/bin/python -m pytest -q --deselect tests/test_install.py::test_environment_matches_the_lock
@@ -55,6 +56,10 @@ schemas: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_loudnorm.py
+
+# The README's pictures of report.html and `sori studio` (docs/*.png), taken in headless chromium.
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) $(LOWEST) examples build dist .pytest_cache

@@ -19,9 +19,17 @@ analyzer is also run on both outputs, for the JSON rows and the meter cross-chec
 (within +-0.5 LU of -14 LUFS) applies to files whose input has at least 3 s of signal (50 ms frames above
 -60 dBFS RMS); the true-peak (<= -1.0 dBTP), clipping and 48 kHz targets apply to every file.
 
-Run from the repository root (ffmpeg is installed with apt-get when missing):
+The same comparison then runs on a second corpus, of generated-music-like takes (benchmarks/generated_corpus.py:
+ten 32 kHz mono 16-bit takes of 30 s to 4 min rendered by FluidSynth from music21 corpus movements, quiet, with
+hiss; half with drums). Each corpus prints its own table, summaries and speed ratio (target: Sori >= 2.0x ffmpeg's
+speed on both). Last, `sori batch` throughput with the whole `streaming` preset (pitch check included, --jobs 2) on
+the second corpus, and the peak memory of remaster() + save() on the long file of the first (a fresh process; the
+increase of its peak RSS over a warm-up, against the decoded input as float32; target <= 3x).
 
-    .venv/bin/python benchmarks/bench_loudnorm.py [--long-seconds 600] [--corpus DIR] [--json PATH]
+Run from the repository root (ffmpeg is installed with apt-get when missing; FluidSynth and its soundfont too):
+
+    .venv/bin/python benchmarks/bench_loudnorm.py [--long-seconds 600] [--corpus DIR] [--generated DIR]
+                                                  [--json PATH]
 
 Without --corpus the corpus is generated into a temporary folder (about 30 s). With --corpus DIR an existing
 folder that already holds audio files is reused as is; otherwise the corpus is generated there and kept.
@@ -53,6 +61,9 @@ from remaster.errors import SoriError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))     # the repo: tests.signals holds the signals
 from tests.signals import make_corpus
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import generated_corpus
 
 TARGET_LUFS = -14.0
 TARGET_TP = -1.0
@@ -396,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Sori streaming preset vs ffmpeg two-pass loudnorm (-14 LUFS, -1 dBTP)")
     ap.add_argument("--long-seconds", type=float, default=600.0, help="length of the long corpus file (default 600)")
     ap.add_argument("--corpus", type=Path, help="corpus folder: reused when it holds audio files, else generated")
+    ap.add_argument("--generated", type=Path, help="the generated-like corpus' folder: rendered there on the first "
+                    "run, reused after (default: a temporary folder)")
     ap.add_argument("--out", type=Path, help="keep both tools' outputs here (default: a temporary folder, removed)")
     ap.add_argument("--json", type=Path, help="write the per-file rows and summaries as JSON to this path")
     ap.add_argument("--with-dissonance", action="store_true", help="keep the preset's pitch check in Sori's chain")
@@ -411,66 +424,137 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, scratch: Path) -> int:
     print(f"tools: Sori streaming preset (in-process) vs {ffmpeg_version()}")
-    files = prepare_corpus(args.corpus, args.long_seconds, scratch)
+    own = prepare_corpus(args.corpus, args.long_seconds, scratch)
+    where = args.generated if args.generated is not None else scratch / "generated"
+    print(f"generated-like corpus: {where} (rendered on the first run, about a minute) ...", flush=True)
+    generated = generated_corpus.make(where, log=lambda m: print(m, flush=True))
     out_dir = args.out if args.out is not None else scratch / "out"
-    for sub in ("sori", "ffmpeg", "warmup"):
-        (out_dir / sub).mkdir(parents=True, exist_ok=True)
-
-    warm = min(files, key=lambda p: p.stat().st_size)
-    start = time.perf_counter()
     if args.with_dissonance:
         SORI_OVERRIDES.clear()
+    warm_up(own, out_dir)
+
+    results, checks = {}, []
+    for label, files in (("own corpus", own), ("generated-like corpus", generated)):
+        rows, sori, ff, ratio = bench_corpus(label, files, out_dir / label.split()[0])
+        results[label] = {"rows": rows, "summary": {"sori": sori, "ffmpeg": ff}, "speed_ratio": ratio}
+        checks += corpus_checks(label, sori, ff, ratio)
+
+    print("\n=== sori batch, the full streaming preset (pitch check included), on the generated-like corpus")
+    batch = batch_throughput(where, out_dir / "batch", sum(r["duration"] for r in results["generated-like corpus"]
+                                                           ["rows"]), len(generated))
+    long_file = max(own, key=lambda p: p.stat().st_size)
+    print(f"\n=== peak memory: remaster() + save() of {long_file.name} in a fresh process")
+    memory = peak_memory(long_file, min(own, key=lambda p: p.stat().st_size), out_dir / "memory")
+    checks.append((memory["ratio"] <= 3.0, f"peak memory {memory['increase_mb']:.0f} MB = {memory['ratio']:.2f}x "
+                   f"the decoded audio ({memory['decoded_mb']:.0f} MB) on {long_file.name} (target <= 3x)"))
+    print()
+    for ok, text in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {text}")
+
+    if args.json is not None:
+        payload = {"target_lufs": TARGET_LUFS, "target_tp": TARGET_TP, "tolerance_lu": TOLERANCE_LU,
+                   "ffmpeg": ffmpeg_version(), "corpora": results, "batch": batch, "memory": memory}
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(_jsonable(payload), indent=1))
+        print(f"\nrows written to {args.json}")
+    return 0
+
+
+def warm_up(files: list[Path], out_dir: Path) -> None:
+    warm = min(files, key=lambda p: p.stat().st_size)
+    start = time.perf_counter()
+    (out_dir / "warmup").mkdir(parents=True, exist_ok=True)
     save(out_dir / "warmup" / "warmup.wav", remaster(warm, **SORI_OVERRIDES))
     subprocess.run(["ffmpeg", "-version"], capture_output=True)
     print(f"warm-up: one untimed Sori remaster+save of {warm.name} ({time.perf_counter() - start:.2f} s) and one"
           " `ffmpeg -version`, so imports and first-call costs are excluded from the timings")
-    print(f"running {len(files)} files, one at a time, Sori then ffmpeg for each ...\n", flush=True)
 
+
+def bench_corpus(label: str, files: list[Path], out_dir: Path) -> tuple[list[dict], dict, dict, float]:
+    for sub in ("sori", "ffmpeg"):
+        (out_dir / sub).mkdir(parents=True, exist_ok=True)
+    print(f"\n=== {label}: {len(files)} files, one at a time, Sori then ffmpeg for each ...\n", flush=True)
     rows = []
     for i, src in enumerate(files, 1):
         row = bench_file(src, out_dir)
         rows.append(row)
         times = "  ".join(f"{t} {row[t]['seconds']:.2f} s" if t in row else f"{t} FAILED" for t in ("sori", "ffmpeg"))
         print(f"  [{i:2d}/{len(files)}] {src.name:<30} {row['duration']:7.1f} s audio   {times}", flush=True)
-
     print()
     print_table(rows)
     sori, ff = summarize(rows, "sori"), summarize(rows, "ffmpeg")
     print()
-    print_summary("Sori (streaming preset; time = remaster() + save(), incl. its before/after analysis)", sori)
+    print_summary(f"Sori on the {label} (streaming preset; time = remaster() + save(), incl. its before/after "
+                  "analysis)", sori)
     print()
-    print_summary("ffmpeg loudnorm two-pass (time = both ffmpeg processes, incl. start-up)", ff)
+    print_summary(f"ffmpeg loudnorm two-pass on the {label} (time = both ffmpeg processes, incl. start-up)", ff)
     ratio = sori["speed_x"] / ff["speed_x"] if ff["speed_x"] and math.isfinite(ff["speed_x"]) else math.nan
     print()
-    print(f"speed ratio Sori / ffmpeg: {ratio:.2f}x  (Sori {sori['speed_x']:.1f}x vs ffmpeg {ff['speed_x']:.1f}x"
-          " real time)")
+    print(f"speed ratio Sori / ffmpeg on the {label}: {ratio:.2f}x  (Sori {sori['speed_x']:.1f}x vs ffmpeg "
+          f"{ff['speed_x']:.1f}x real time)")
     print()
     print_notes(rows)
-    print()
-    checks = [
+    return rows, sori, ff, ratio
+
+
+def corpus_checks(label: str, sori: dict, ff: dict, ratio: float) -> list[tuple[bool, str]]:
+    return [
         (sori["failed"] == 0 and sori["on_target"] == sori["graded"],
-         f"Sori all on target: {sori['on_target']}/{sori['graded']} files with >= 3 s of signal within +-0.5 LU"
-         " of -14 LUFS on both meters" + (f"; {sori['failed']} failed" if sori["failed"] else "")),
+         f"{label}: Sori all on target: {sori['on_target']}/{sori['graded']} files with >= 3 s of signal within "
+         "+-0.5 LU of -14 LUFS on both meters" + (f"; {sori['failed']} failed" if sori["failed"] else "")),
         (sori["failed"] == 0 and sori["tp_violations"] == 0,
-         f"Sori no true-peak violations: {sori['tp_violations']} files above -1.0 dBTP by ebur128"
+         f"{label}: Sori no true-peak violations: {sori['tp_violations']} files above -1.0 dBTP by ebur128"
          f" (max {_f(sori['max_true_peak'], '.1f', 0)} dBTP)"),
-        (math.isfinite(ratio) and ratio > 1.0,
-         f"Sori faster than ffmpeg: {sori['speed_x']:.1f}x vs {ff['speed_x']:.1f}x real time (ratio {ratio:.2f})"),
+        (math.isfinite(ratio) and ratio >= 2.0,
+         f"{label}: Sori at least 2x ffmpeg's speed: {sori['speed_x']:.1f}x vs {ff['speed_x']:.1f}x real time "
+         f"(ratio {ratio:.2f})"),
         (sori["failed"] == 0 and sori["clipped_files"] == 0 and sori["not_48k"] == 0,
-         f"Sori no clipped samples and 48 kHz output: {sori['clipped_files']} clipped files,"
+         f"{label}: Sori no clipped samples and 48 kHz output: {sori['clipped_files']} clipped files,"
          f" {sori['not_48k']} not at 48 kHz"),
     ]
-    for ok, text in checks:
-        print(f"{'PASS' if ok else 'FAIL'}  {text}")
 
-    if args.json is not None:
-        payload = {"target_lufs": TARGET_LUFS, "target_tp": TARGET_TP, "tolerance_lu": TOLERANCE_LU,
-                   "ffmpeg": ffmpeg_version(), "rows": rows, "summary": {"sori": sori, "ffmpeg": ff},
-                   "speed_ratio_sori_over_ffmpeg": ratio}
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(_jsonable(payload), indent=1))
-        print(f"\nrows written to {args.json}")
-    return 0
+
+def batch_throughput(folder: Path, out: Path, audio_s: float, files: int) -> dict[str, Any]:
+    """`sori batch` as a user runs it (a fresh process, --jobs 2), the whole streaming preset."""
+    sori = str(Path(sys.executable).with_name("sori"))
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    proc = subprocess.run([sori, "batch", str(folder), str(out), "--jobs", "2", "-q"], capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    summary = (proc.stdout.strip().splitlines() or ["?"])[-1]
+    print(f"  exit {proc.returncode}: {summary}")
+    print(f"  {files} files, {audio_s:.0f} s of audio in {wall:.1f} s wall (process start included): "
+          f"{files / wall * 60:.1f} files/min, {audio_s / wall:.1f}x real time")
+    return {"exit": proc.returncode, "summary": summary, "wall_s": wall, "audio_s": audio_s,
+            "files_per_min": files / wall * 60, "speed_x": audio_s / wall}
+
+
+MEMORY_SCRIPT = """
+import json, resource, sys
+from remaster import remaster, save
+save(sys.argv[3], remaster(sys.argv[2], dissonance=None))      # warm-up: imports and first calls
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+m = remaster(sys.argv[1], dissonance=None)
+save(sys.argv[3], m)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+b = m.report["before"]
+print(json.dumps({"base_kb": base, "peak_kb": peak, "decoded": b["duration_s"] * b["sample_rate"] * b["channels"] * 4}))
+"""
+
+
+def peak_memory(path: Path, small: Path, out: Path) -> dict[str, Any]:
+    """Peak RSS increase of remaster() + save() over the process' own after a warm-up, against the decoded
+    input (float32, its rate and channels)."""
+    out.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(path), str(small), str(out / "m.wav")],
+                          capture_output=True, text=True, check=True)
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    increase = (r["peak_kb"] - r["base_kb"]) * 1024
+    res = {"increase_mb": increase / 2**20, "decoded_mb": r["decoded"] / 2**20, "ratio": increase / r["decoded"],
+           "baseline_mb": r["base_kb"] / 1024, "peak_mb": r["peak_kb"] / 1024}
+    print(f"  baseline {res['baseline_mb']:.0f} MB, peak {res['peak_mb']:.0f} MB: increase {res['increase_mb']:.0f} MB"
+          f" = {res['ratio']:.2f}x the decoded audio ({res['decoded_mb']:.0f} MB)")
+    return res
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements.lock"
-EXTRAS = ("dev", "bench", "poly")
+EXTRAS = ("dev", "bench", "ray", "studio", "poly")
 OVERRIDES = ROOT / "scripts" / "lock-overrides.txt"
 HEADER = """\
 # The exact environment of `make demo`, `make test` and CI: every package, its version and the sha256 of each of its

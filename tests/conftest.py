@@ -56,3 +56,24 @@ def sori(capfd: pytest.CaptureFixture[str]):
     """`sori ARGS...` run in-process through `sori.cli.main`, the installed entry point: a CompletedProcess."""
     from tests.clirun import run_main
     return lambda *args: run_main(capfd, *args)
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What `make demo` makes: the demo's raw takes mastered with `sori batch` (report.html among them); the
+    output folder."""
+    from remaster.batch import run_batch
+    from tests.signals import make_examples
+
+    root = tmp_path_factory.mktemp("demo")
+    make_examples(root / "raw")
+    run_batch(root / "raw", root / "mastered", progress=False)
+    return root / "mastered"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium, headless, through chromium-driver (tests/browser.py); fails when they are missing."""
+    from tests.browser import chromium
+    with chromium() as driver:
+        yield driver

@@ -50,7 +50,7 @@ print(json.dumps(sorted({n.split(".")[0] for n in sys.modules} & set(banned))))
     assert found == []
 
 
-def test_the_command_line_starts_without_numpy_or_torch() -> None:
+def test_the_command_line_starts_without_numpy_torch_or_ray() -> None:
     found = fresh("""
 import contextlib, io, json, sys
 from sori.cli import main
@@ -59,7 +59,26 @@ with contextlib.redirect_stdout(io.StringIO()):
         main(["--help"])
     except SystemExit:
         pass
-print(json.dumps(sorted({n.split(".")[0] for n in sys.modules} & {"numpy", "torch", "scipy", "transformers"})))
+print(json.dumps(sorted({n.split(".")[0] for n in sys.modules} & {"numpy", "torch", "scipy", "transformers",
+                                                                   "kiwipiepy", "ray"})))
+""")
+    assert found == []
+
+
+def test_a_checked_request_loads_no_model_library() -> None:
+    """`sori generate --dry-run` checks words, files and numbers and prints its plan without numpy, torch or scipy
+    (a category prompt does not even load the Korean analyzer)."""
+    found = fresh("""
+import contextlib, io, json, sys
+from sori.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    try:
+        main(["generate", "슬픈 가야금 산조 중모리", "--melody", "아리랑", "--model", "facebook/musicgen-melody",
+              "--dry-run"])
+    except SystemExit as e:
+        assert not e.code, e.code
+print(json.dumps(sorted({n.split(".")[0] for n in sys.modules} & {"numpy", "torch", "scipy", "transformers",
+                                                                   "kiwipiepy", "ray"})))
 """)
     assert found == []
 

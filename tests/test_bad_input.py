@@ -444,8 +444,9 @@ def test_batch_reports_every_bad_file_and_masters_the_rest(runs: Runs) -> None:
         info = sf.info(str(out_dir / rel))
         assert (info.samplerate, info.format, info.channels) == (48_000, "WAV", 2)
         assert info.frames > 48_000 * 2
+    reports = ("report.json", "report.csv", "report.html")
     masters = sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*")
-                     if p.is_file() and ".sori" not in p.parts and p.name not in ("report.json", "report.csv"))
+                     if p.is_file() and ".sori" not in p.parts and p.name not in reports)
     assert masters == sorted(BATCH_GOOD_OUT)
 
     doc = json.loads((out_dir / "report.json").read_text(encoding="utf-8"))

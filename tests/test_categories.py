@@ -56,9 +56,30 @@ FIXED_KO = {
     "background music": "배경음악", "European music": "유럽 음악", "lively": "활기찬", "wedding": "결혼식",
     "travel": "여행", "orchestral": "오케스트라 음악", "orchestra": "오케스트라", "punk": "펑크",
 }
-JANGDAN = ["진양조", "중모리", "중중모리", "굿거리", "세마치", "엇모리", "자진모리", "휘모리"]
+JANGDAN = ["진양조", "중모리", "중중모리", "굿거리", "세마치", "엇모리", "자진모리", "휘모리",
+           "단모리", "엇중모리", "동살풀이", "타령", "도드리"]
 GUGAK_INSTRUMENTS = ["가야금", "거문고", "대금", "소금", "단소", "피리", "태평소", "해금", "아쟁", "양금", "생황",
-                     "장구", "북", "꽹과리", "징"]
+                     "장구", "북", "꽹과리", "징",
+                     "퉁소", "소고", "나발", "편종", "편경", "박", "좌고", "비파", "대아쟁", "25현가야금", "세피리",
+                     "목탁"]
+GUGAK_GENRES = ["국악", "정악", "산조", "민요", "판소리", "시나위", "풍물", "사물놀이", "창작국악", "퓨전국악",
+                "가곡", "가사", "시조", "정가", "단가", "병창", "남도민요", "경기민요", "굿", "범패", "대취타",
+                "영산회상", "수제천", "종묘제례악"]
+# Every word issue 15 found not understood, with the field and the entry it must find.
+ISSUE_15_WORDS = {
+    "아리랑": ("tunes", "Arirang"), "단모리": ("tempos", "danmori"), "엇중모리": ("tempos", "eotjungmori"),
+    "동살풀이": ("tempos", "dongsalpuri"), "타령": ("tempos", "taryeong"), "도드리": ("tempos", "dodeuri"),
+    "가곡": ("genres", "gagok"), "가사": ("genres", "gasa"), "시조": ("genres", "sijo"), "정가": ("genres", "jeongga"),
+    "단가": ("genres", "danga"), "병창": ("genres", "byeongchang"), "남도민요": ("genres", "namdo minyo"),
+    "경기민요": ("genres", "gyeonggi minyo"), "굿": ("genres", "gut"), "무속": ("genres", "gut"),
+    "범패": ("genres", "beompae"), "대취타": ("genres", "daechwita"), "영산회상": ("genres", "yeongsan hoesang"),
+    "수제천": ("genres", "sujecheon"), "종묘제례악": ("genres", "jongmyo jeryeak"), "퉁소": ("instruments", "tungso"),
+    "소고": ("instruments", "sogo"), "나발": ("instruments", "nabal"), "편종": ("instruments", "pyeonjong"),
+    "편경": ("instruments", "pyeongyeong"), "박": ("instruments", "bak"), "좌고": ("instruments", "jwago"),
+    "비파": ("instruments", "bipa"), "대아쟁": ("instruments", "dae-ajaeng"),
+    "25현가야금": ("instruments", "25-string gayageum"), "세피리": ("instruments", "sepiri"), "한": ("moods", "han"),
+    "서정적인": ("moods", "lyrical"),
+}
 ACCOMPANIMENT = ("accompan", "ensemble", "band", "orchestra", "quartet", "backing", "backed", "trio", "duet")
 
 
@@ -82,12 +103,44 @@ def test_taxonomy_is_package_data_with_all_fields(tax):
     assert gugak == set(GUGAK_INSTRUMENTS)
     assert all(e.describe and "Korean" in e.describe for e in tax.entries("instruments") if e.gugak)
     assert {e.ko for e in tax.entries("tempos") if e.gugak} == set(JANGDAN)
-    gugak_genres = {"국악", "정악", "산조", "민요", "판소리", "시나위", "풍물", "사물놀이", "창작국악", "퓨전국악"}
-    assert {e.ko for e in tax.entries("genres") if e.gugak} == gugak_genres
+    assert {e.ko for e in tax.entries("genres") if e.gugak} == set(GUGAK_GENRES)
     assert {e.ko for e in tax.entries("modes") if e.gugak} == {"평조", "계면조"}
     assert all(e.bpm and e.bpm[0] <= e.bpm[1] for e in tax.entries("tempos"))
     assert tax.find("slow").bpm == (60, 80) and tax.find("fast").bpm[0] > tax.find("medium").bpm[1]
     assert sum(e.popular for e in tax.entries("instruments")) == 15
+
+
+@pytest.mark.parametrize(("word", "expected"), ISSUE_15_WORDS.items())
+def test_the_whole_gugak_vocabulary_is_known(tax, word, expected):
+    entry = tax.find(word)
+    assert (entry.field, entry.en) == expected
+    assert entry.gugak and HANGUL.search(entry.ko) and not HANGUL.search(entry.en)
+    if entry.field == "instruments":
+        assert entry.describe and "Korean" in entry.describe
+    # a romanisation finds it too (the English name, or an alias written in Latin letters)
+    assert tax.find(entry.en) is entry
+    assert any(not HANGUL.search(a) for a in entry.aliases) or entry.field == "moods", entry
+
+
+def test_no_odd_suggestions_for_gugak_words(tax):
+    """Issue 15: 한 used to suggest 화난 (angry), 정가 성가 (chant); they are entries of their own now."""
+    assert tax.find("한").en == "han" and tax.find("정가").en == "jeongga"
+    assert build_prompt(moods="한").categories["moods"] == ["han"]
+
+
+def test_tunes_have_a_jangdan_and_a_midi_file(tax):
+    from importlib import resources
+    for tune in tax.entries("tunes"):
+        assert tune.midi and resources.files("generate").joinpath("data", "tunes", tune.midi).is_file(), tune
+        assert tax.tempo_of(tune) is not None and tax.tempo_of(tune).gugak
+    p = build_prompt(keywords="아리랑 해금")
+    assert p.tune == "Arirang" and "Arirang" in p.caption and p.categories["tempos"] == ["semachi"]
+    assert build_prompt(keywords="진도 아리랑").tune == "Jindo Arirang"
+
+
+def test_moods_do_not_make_a_caption_korean_but_gugak_material_does():
+    assert "Korean" not in build_prompt(instruments="piano", moods="애절한").caption
+    assert build_prompt(keywords="아리랑").caption.startswith("traditional Korean music")
 
 
 def test_english_names_are_english_and_korean_names_are_korean(tax):
@@ -230,7 +283,7 @@ def test_gugak_solo_prompt():
     assert p.caption.endswith("gayageum alone, no other instruments")
     assert p.solo and p.instrument == "gayageum" and p.bpm == 75 and p.language == "ko"
     assert p.categories == {"instruments": ["gayageum"], "genres": ["sanjo"], "moods": ["sad", "plaintive"],
-                            "tempos": ["jungmori"], "modes": ["gyemyeonjo"], "etc": []}
+                            "tempos": ["jungmori"], "modes": ["gyemyeonjo"], "etc": [], "tunes": []}
 
 
 @pytest.mark.parametrize("instrument", [*GUGAK_INSTRUMENTS, "piano", "acoustic guitar", "cello"])

@@ -97,7 +97,8 @@ def test_captions_from_codes(aihub: dict) -> None:
 
 def test_code_tables_are_data() -> None:
     codes = load_codes()
-    assert codes.instruments["SP01"].entry.en == "gayageum" and codes.instruments["SP03"].entry is None
+    assert codes.instruments["SP01"].entry.en == "gayageum" and codes.instruments["SP04"].entry is None
+    assert codes.instruments["SP03"].entry.en == "bipa" and codes.genres["E05"].entry.en == "gagok"      # issue 15
     assert codes.jangdan["DQ0403"].title == "중중모리" and codes.mode_prefixes["MF"].ko == "평조"
     assert codes.genres["F02"].name == "sanjo" and codes.genre_letters["R"].name == "contemporary gugak"
     assert instrument_codes("SP01, wn01") == ["SP01", "WN01"]

@@ -174,7 +174,7 @@ def test_takes_record_the_melody(melody_model, tmp_path: Path) -> None:
     for p in paths:
         side = json.loads(p.with_suffix(".json").read_text(encoding="utf-8"))
         assert side["model_type"] == "musicgen_melody"
-        assert side["melody"] == {"path": str(song.resolve()), "kind": "midi", "seconds": 2.25,
+        assert side["melody"] == {"path": str(song.resolve()), "kind": "midi", "seconds": 2.25, "tune": None,
                                   "sha256": hashlib.sha256(song.read_bytes()).hexdigest()}
         data, rate = sf.read(p, dtype="float32")
         assert rate == melody_model.sample_rate and data.shape[0] == melody_model.sample_rate // 2

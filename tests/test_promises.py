@@ -23,6 +23,8 @@ from remaster.presets import load
 from remaster.processors import Loudness
 from tests.signals import make_examples, peaky_drum_loop
 
+from .conftest import tone, write_wav
+
 BUDGET = 12.0
 
 
@@ -187,3 +189,34 @@ def test_a_ten_minute_take_keeps_the_promise() -> None:
     x[:: rate * 7] = 0.9                                   # a click every 7 s: crest well over 20 dB
     m = remaster(x[None, :], rate, dissonance=None)
     assert_promise_kept(m.report, m.audio, m.sample_rate, 600.0)
+
+
+# --- delivery platforms and album mode -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("platform", "lufs", "ceiling"), [("apple-music", -16.0, -1.0), ("amazon-music", -14.0, -2.0),
+                                                           ("deezer", -15.0, -1.0)])
+def test_a_platform_sets_the_target_and_the_ceiling(platform: str, lufs: float, ceiling: float) -> None:
+    loop = peaky_drum_loop(seconds=6.0)
+    m = remaster(loop.audio, loop.sample_rate, dissonance=None, platform=platform)
+    assert m.report["after"]["integrated_lufs"] == pytest.approx(lufs, abs=0.5)
+    assert m.report["after"]["true_peak_dbtp"] <= ceiling and m.report["targets"]["ok"]
+    assert load("streaming", {"platform": platform}).resolved()["platform"] == platform
+
+
+def test_album_mode_keeps_the_takes_relative_levels(tmp_path: Path) -> None:
+    from remaster.batch import run_batch
+
+    levels = [-18.0, -24.0, -30.0]
+    for i, db in enumerate(levels):
+        write_wav(tmp_path / "in" / f"t{i}.wav", tone(330, 6.0, 32_000, db, -80), 32_000)
+    result = run_batch(tmp_path / "in", tmp_path / "out", overrides={"dissonance": None, "compressor": None},
+                       progress=False, album=True)
+    assert result.failed == 0 and result.album is not None
+    gains = {next(s for s in r["report"]["stages"] if s["processor"] == "loudness")["gain_db"] for r in result.rows}
+    assert len(gains) == 1                                          # one gain for every take
+    outs = [r["report"]["after"]["integrated_lufs"] for r in sorted(result.rows, key=lambda r: r["input"])]
+    assert outs[0] - outs[1] == pytest.approx(6.0, abs=0.3) and outs[1] - outs[2] == pytest.approx(6.0, abs=0.3)
+    assert result.album["output_lufs"] == pytest.approx(-14.0, abs=0.5) and result.album["on_target"]
+    again = run_batch(tmp_path / "in", tmp_path / "out", overrides={"dissonance": None, "compressor": None},
+                      progress=False, album=True)
+    assert again.count("skipped") == 3                               # resumable, like any batch

@@ -46,15 +46,17 @@ def train_tokenizer(texts=None):
                            extra_ids=0)
 
 
-def _text_and_codec(tokenizer):
-    """The tiny T5 text encoder and EnCodec shared by the text-only and the melody model."""
+def _text_and_codec(tokenizer, codebooks: int = CODEBOOKS):
+    """The tiny T5 text encoder and EnCodec shared by the text-only and the melody model; `codebooks` the codes
+    EnCodec yields (6 bits at 50 Hz each: 0.3 kbps a codebook)."""
     from transformers import EncodecConfig, T5Config
 
     text = T5Config(vocab_size=len(tokenizer), d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2,
                     pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
     # 4 codebooks of 64 bins at 50 Hz = 6 bits * 50 * 4 = 1.2 kbps
-    codec = EncodecConfig(target_bandwidths=[1.2], sampling_rate=RATE, hidden_size=16, num_filters=4,
-                          num_residual_layers=1, upsampling_ratios=[8, 5, 4], codebook_size=BINS, num_lstm_layers=1)
+    codec = EncodecConfig(target_bandwidths=[round(0.3 * codebooks, 6)], sampling_rate=RATE, hidden_size=16,
+                          num_filters=4, num_residual_layers=1, upsampling_ratios=[8, 5, 4], codebook_size=BINS,
+                          num_lstm_layers=1)
     return text, codec
 
 
@@ -89,11 +91,12 @@ def fit_codebooks(model, audio) -> None:
             residual = residual - layer.codebook.decode(codes)
 
 
-def save_tiny(out: Path, channels: int = 1, fit_to=None, texts=None) -> Path:
+def save_tiny(out: Path, channels: int = 1, fit_to=None, texts=None, codec_codebooks: int = CODEBOOKS) -> Path:
     """A tiny MusicGen (T5 text encoder, EnCodec, 2-layer decoder) saved with save_pretrained into `out`.
 
     `fit_to`: mono 8 kHz audio to draw the codebooks from (see `fit_codebooks`), and `texts` the captions the
-    tokenizer learns its words from (besides CAPTIONS), for models that are trained."""
+    tokenizer learns its words from (besides CAPTIONS), for models that are trained. `codec_codebooks` other than
+    CODEBOOKS makes a model whose parts disagree: its EnCodec yields that many codebooks, its decoder reads 4."""
     from transformers import (
         EncodecFeatureExtractor,
         MusicgenConfig,
@@ -103,7 +106,7 @@ def save_tiny(out: Path, channels: int = 1, fit_to=None, texts=None) -> Path:
     )
 
     tokenizer = train_tokenizer(CAPTIONS + list(texts) if texts else None)
-    text, codec = _text_and_codec(tokenizer)
+    text, codec = _text_and_codec(tokenizer, codec_codebooks)
     # a model to be trained starts at 1/sqrt(width) (0.18), not MusicGen's 0.02: at 32 wide the text would reach
     # the decoder 100x weakened and take thousands of steps to matter
     init = {"initializer_factor": 0.18} if fit_to is not None else {}

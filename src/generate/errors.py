@@ -17,3 +17,14 @@ class UnknownCategory(GenerateError):
         self.word = word
         self.field = field
         self.suggestions = suggestions
+
+
+class UnknownWords(GenerateError):
+    """Words of a prompt that look like misspelt category names: one line naming each with its closest names."""
+
+    def __init__(self, words: dict[str, tuple[str, ...]]) -> None:
+        parts = [f"'{w}' (did you mean {' or '.join(close)}?)" for w, close in words.items()]
+        noun = "word" if len(words) == 1 else "words"
+        super().__init__(f"unknown {noun} {', '.join(parts)}; fix the spelling, or see `sori categories search "
+                         "WORD`")
+        self.words = words

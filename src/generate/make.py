@@ -137,7 +137,7 @@ def make(loaded: Loaded, prompt: Prompt | str, *, out_dir: str | os.PathLike, pr
     summary["regenerated"] = sum(r["kept"] != "original" for r in rows)
     summary["checks_passed"] = sum(bool((r.get("checks") or {}).get("passed")) for r in rows)
     doc = {"prompt": caption, "categories": prompt.to_dict() if isinstance(prompt, Prompt) else None,
-           "model": loaded.model_id, "adapter": loaded.adapter,
+           "model": loaded.model_id, "license": loaded.license, "adapter": loaded.adapter,
            "adapter_format": loaded.adapter_format, "preset": resolved.name,
            "preset_sha256": resolved.sha256, "duration": duration, "takes": n, "summary": summary, "rows": rows}
     report = out / "report.json"

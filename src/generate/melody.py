@@ -4,6 +4,10 @@
     loaded = load_model("facebook/musicgen-melody")
     extra = melody_inputs(loaded, "arirang.mid", duration=20)     # {"input_features": (1, frames, 12)}
     generate_takes(loaded, "gayageum sanjo", duration=20, melody="arirang.mid", out_dir="out")   # does both
+    generate_takes(loaded, "haegeum", duration=20, melody="아리랑", out_dir="out")    # a folk tune by name
+
+A melody is a file, or the name of one of the taxonomy's folk tunes (아리랑, 진도아리랑, 도라지타령, 옹헤야 ...),
+whose MIDI ships with Sori (`generate.tunes`). A file of that name in the working folder wins over the tune.
 
 musicgen-melody reads a melody as a one-hot chromagram: at each frame of its feature extractor (hop 4096 at 32 kHz,
 7.8125 frames a second, 235 frames = 30 s) one of 12 pitch classes, C first, is 1. For audio the model's own
@@ -22,14 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from remaster.audio import READ_SUFFIXES
 from remaster.errors import AudioError
 
 from .errors import GenerateError
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
     from .musicgen import Loaded
@@ -50,21 +52,43 @@ class Note:
     channel: int
 
 
+def _read_suffixes() -> tuple[str, ...]:
+    from remaster.audio import READ_SUFFIXES  # late: remaster.audio brings scipy, which a MIDI file never needs
+    return tuple(READ_SUFFIXES)
+
+
 def _allowed() -> str:
+    READ_SUFFIXES = _read_suffixes()
     return ", ".join(sorted({s.lstrip(".") for s in (*READ_SUFFIXES, *MIDI_SUFFIXES)}))
+
+
+def resolve(source: str | os.PathLike) -> tuple[Path, str | None]:
+    """The melody's file, and the tune it is when `source` names a folk tune rather than a file."""
+    p = Path(source).expanduser()
+    if p.exists():
+        return p, None
+    from .taxonomy import load_taxonomy
+    from .tunes import tune_path
+    tax = load_taxonomy()
+    tune = tax.lookup(str(source), "tunes")
+    if tune is not None:
+        return tune_path(tune), tune.en
+    close = [e.label for e in tax.suggest(str(source), "tunes", cutoff=0.7)]
+    hint = f"; did you mean the tune {' or '.join(close)}?" if close else (
+        f", nor a known tune ({', '.join(e.ko for e in tax.entries('tunes'))})")
+    raise GenerateError(f"melody {p}: no such file{hint}; give a WAV/FLAC/OGG/MP3 recording or a MIDI file, or a "
+                        "tune's name")
 
 
 def _check_source(source: str | os.PathLike) -> tuple[Path, str]:
     """The melody file and its kind ("audio" or "midi"), or one line saying why it cannot be one."""
-    p = Path(source).expanduser()
-    if not p.exists():
-        raise GenerateError(f"melody {p}: no such file; give a WAV/FLAC/OGG/MP3 recording or a MIDI file")
+    p, _ = resolve(source)
     if p.is_dir():
         raise GenerateError(f"melody {p}: is a folder; give an audio or MIDI file")
     suffix = p.suffix.lower()
     if suffix in MIDI_SUFFIXES:
         kind = "midi"
-    elif suffix in READ_SUFFIXES:
+    elif suffix in _read_suffixes():
         kind = "audio"
     else:
         raise GenerateError(f"melody {p}: unsupported format '{p.suffix or '(no extension)'}'; allowed: {_allowed()}")
@@ -152,6 +176,7 @@ def notes_chroma(notes: list[Note], frames: int, frame_rate: float, num_chroma: 
     Frame t is centred at t / frame_rate seconds, as the extractor's centred STFT frames are. The highest note
     sounding at the centre wins; when none sounds there, the highest one sounding anywhere within the frame's hop, so
     that staccato and grace notes shorter than a hop (128 ms) still register. A frame with no note is bin 0."""
+    import numpy as np
     centres = np.arange(frames, dtype=np.float64) / frame_rate
     half = 0.5 / frame_rate
     start = np.array([n.start for n in notes])[None, :]
@@ -179,6 +204,7 @@ def _read_audio(path: Path) -> tuple[np.ndarray, int]:
 
 
 def _audio_chroma(path: Path, extractor: Any, samples: int) -> np.ndarray:
+    import numpy as np
     import soxr
 
     audio, rate = _read_audio(path)
@@ -207,6 +233,7 @@ def melody_inputs(loaded: Loaded, source: str | os.PathLike, duration: float) ->
     for one take: under classifier-free guidance `generate` adds the "no melody" row itself. frames covers
     `duration` at the extractor's frame rate, capped at the model's `chroma_length`. A longer melody is cut; a
     shorter one is padded with silence. `generate` itself tiles the chroma to fill `chroma_length`."""
+    import numpy as np
     import torch
 
     _check_model(loaded, Path(source))      # first: no file can help a text-only model
@@ -232,8 +259,19 @@ def melody_inputs(loaded: Loaded, source: str | os.PathLike, duration: float) ->
 
 
 def describe(source: str | os.PathLike) -> dict[str, Any]:
-    """What a take's sidecar records of its melody: path, kind ("audio" or "midi"), sha256 and length in seconds."""
+    """What a take's sidecar records of its melody: path, kind ("audio" or "midi"), sha256 and length in seconds,
+    and the tune's name when it is one of Sori's folk tunes."""
+    record = check(source)
+    from remaster.runner import sha256_file
+    return {**record, "sha256": sha256_file(Path(record["path"]))}
+
+
+def check(source: str | os.PathLike) -> dict[str, Any]:
+    """Everything about a melody that can be checked before a model loads: the file (or tune) exists, is readable,
+    has a supported format, holds pitched notes (MIDI) or a readable header (audio). Returns path, kind, length in
+    seconds and tune."""
     path, kind = _check_source(source)
+    _, tune = resolve(source)
     if kind == "midi":
         seconds = max(n.end for n in read_midi_notes(path))
     else:
@@ -244,5 +282,4 @@ def describe(source: str | os.PathLike) -> dict[str, Any]:
         except AudioError as e:
             raise GenerateError(f"melody {e}") from None
         seconds = head.frames / head.samplerate if head.samplerate else 0.0
-    from remaster.batch import sha256_file
-    return {"path": str(path.resolve()), "kind": kind, "sha256": sha256_file(path), "seconds": round(seconds, 3)}
+    return {"path": str(path.resolve()), "kind": kind, "seconds": round(seconds, 3), "tune": tune}

@@ -9,7 +9,11 @@
 
 All go through one path: the base model is loaded, then the adapter (LoRA, or audiocraft LM weights, see
 `generate.audiocraft`) is applied over it. A machine without the weights gets a `GenerateError` with one paragraph
-that names the model and how to provide it, never a traceback.
+that names the model and how to provide it, never a traceback, and gets it at once: a hub id is looked for in the
+local cache first (and loaded from there without the network), and otherwise the hub is tried once, briefly
+(`generate.hub`), instead of huggingface_hub's half a minute of retries. A misspelt MusicGen id is refused before
+that with the closest known ids. A loaded model's parts are checked to agree (`generate.parts`), and `Loaded.license`
+says what its weights may be used for (MusicGen's: CC-BY-NC-4.0, no commercial use).
 """
 
 from __future__ import annotations
@@ -21,10 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from remaster.analysis.pitch import resolve_device
-
-from . import audiocraft
+from . import audiocraft, hub
 from .errors import GenerateError
+from .parts import check_config, check_parts
 
 ADAPTER_CONFIG = "adapter_config.json"
 _DEFAULT_MAX_LENGTH = 20          # GenerationConfig's default max_length: means "not set by the checkpoint"
@@ -53,24 +56,12 @@ class Loaded:
     model_type: str = "musicgen"
     engine: str = "transformers"      # "transformers": the model's own generate; "sori": generate.fast's loop
     quantized: bool = False           # the decoder's linear layers hold int8 weights (generate.fast)
+    license: str | None = None        # of the base model's weights (model card, or MusicGen's CC-BY-NC-4.0)
 
 
-def _looks_like_path(name: str) -> bool:
-    """A hub id is `name` or `org/name`; anything else (absolute, relative, deeper) is meant as a directory."""
-    return os.path.isabs(name) or name.startswith((".", "~")) or name.count("/") > 1 or "\\" in name
-
-
-def _cache_dir() -> str:
-    hub = os.environ.get("HF_HUB_CACHE")
-    if hub:
-        return hub
-    home = os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface")
-    return os.path.join(home, "hub")
-
-
-def _offline() -> bool:
-    return any(os.environ.get(v, "").strip().lower() in {"1", "true", "yes", "on"}
-               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+_looks_like_path = hub.looks_like_path
+_cache_dir = hub.cache_dir
+_offline = hub.offline
 
 
 def missing_weights_message(name: str, reason: str | None = None, adapter: str | None = None) -> str:
@@ -114,6 +105,7 @@ def _resolve_device(device: str) -> str:
     import torch
     device = (device or "auto").lower()
     if device == "auto":
+        from remaster.analysis.pitch import resolve_device
         return resolve_device("auto")      # the same choice as the pitch check's: CUDA, then MPS, then CPU
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise GenerateError(f"device '{device}' was asked for but CUDA is not available; allowed here: auto, cpu")
@@ -181,6 +173,43 @@ def _adapter_at(path: Path) -> _Adapter | None:
     return _Adapter(str(path), "audiocraft", checkpoint) if checkpoint is not None else None
 
 
+def check_source(name_or_path: str, adapter: str | None = None) -> str:
+    """What can be known about a model without loading it, checked: a misspelt MusicGen id, a folder that is not
+    there, an adapter that is none, a LoRA adapter's base. Returns the base model's name (a hub id or a folder)."""
+    name = str(name_or_path)
+    hub.check_model_id(name)
+    own = _adapter_at(Path(name).expanduser())
+    if own is not None and own.format == "lora":
+        if adapter is not None:
+            raise GenerateError(f"{own.path} is itself a LoRA adapter; pass its base model with --model to add the "
+                                f"adapter {adapter}")
+        name = _read_adapter_base(Path(own.path))
+        hub.check_model_id(name)
+    elif own is None and adapter is not None and _adapter_at(Path(adapter).expanduser()) is None:
+        _resolve(name, adapter)               # raises the one line about the adapter
+    if own is None and not Path(name).expanduser().is_dir() and _looks_like_path(name):
+        raise GenerateError(f"{name}: no such model directory; pass a directory saved with save_pretrained or a "
+                            "hub id such as facebook/musicgen-small")
+    return name
+
+
+def model_type_of(name: str) -> str | None:
+    """musicgen or musicgen_melody, as far as it is known before loading (a folder's config, a hub id's name, or
+    the cache's config); None when it is not."""
+    folder = Path(name).expanduser()
+    config = folder / "config.json" if folder.is_dir() else None
+    if config is None and (snapshot := hub.cached(name)) is not None:
+        config = snapshot / "config.json"
+    if config is not None:
+        try:
+            return str(json.loads(config.read_text(encoding="utf-8")).get("model_type") or "") or None
+        except (OSError, ValueError):
+            return None
+    if name in hub.KNOWN_MODELS:
+        return "musicgen_melody" if "melody" in name else "musicgen"
+    return None
+
+
 def _resolve(name: str, adapter: str | None) -> tuple[str, _Adapter | None]:
     """The base model to load and what goes over it: `name` may itself be an adapter that names its base."""
     own = _adapter_at(Path(name).expanduser())
@@ -244,18 +273,23 @@ def load_model(name_or_path: str, *, adapter: str | None = None, device: str = "
     engine = (engine or "auto").lower()
     if engine not in _ENGINES:
         raise GenerateError(f"unknown engine '{engine}'; allowed: {', '.join(_ENGINES)}")
+    hub.check_model_id(str(name_or_path))
     name, extra = _resolve(str(name_or_path), adapter)
+    hub.check_model_id(name)          # the base an adapter names, too
     local = Path(name).expanduser()
     if not local.is_dir() and _looks_like_path(name):
         raise GenerateError(f"{name}: no such model directory; pass a directory saved with save_pretrained or a "
                             "hub id such as facebook/musicgen-small")
+    # before torch is even imported: an offline machine without the weights is told so at once
+    opts = {} if local.is_dir() else _hub_options(name, extra.path if extra else None)
     dev = _resolve_device(device)
     dt = _resolve_dtype(dtype, dev)
     if quantize and (dev != "cpu" or dt != "float32"):
         # fail before loading: the int8 kernels are CPU kernels over float32 activations
         raise GenerateError(f"quantize (int8) runs on the CPU in fp32 only, not on {dev} in {dt}; on a GPU use "
                             "--dtype bf16 or fp16 instead")
-    model, processor, revision = _from_pretrained(name, local, dt, extra.path if extra else None)
+    model, processor, revision = _from_pretrained(name, local, dt, opts, extra.path if extra else None)
+    check_parts(model, processor, name)
     if extra is not None:
         model = extra.apply(model, name)
     model.to(dev)
@@ -273,10 +307,12 @@ def load_model(name_or_path: str, *, adapter: str | None = None, device: str = "
                   adapter_format=extra.format if extra else None,
                   channels=int(getattr(base.config.decoder, "audio_channels", 1) or 1),
                   num_codebooks=int(base.config.decoder.num_codebooks), model_type=base.config.model_type,
-                  engine=engine, quantized=bool(quantize))
+                  engine=engine, quantized=bool(quantize),
+                  license=hub.license_of(name, local if local.is_dir() else hub.cached(name)))
 
 
-def _from_pretrained(name: str, local: Path, dt: str, adapter: str | None) -> tuple[Any, Any, str | None]:
+def _from_pretrained(name: str, local: Path, dt: str, opts: dict[str, Any],
+                     adapter: str | None) -> tuple[Any, Any, str | None]:
     """The model, its processor and its revision, from a local folder or the hub (or its cache); `adapter` is
     what goes over it, for the message of a machine without the weights."""
     import torch
@@ -285,13 +321,6 @@ def _from_pretrained(name: str, local: Path, dt: str, adapter: str | None) -> tu
     is_local = local.is_dir()
     source = str(local) if is_local else name
     hub_errors = _hub_errors()
-    # huggingface_hub reads HF_HUB_OFFLINE and HF_HOME once, at import: read them again now, so that settings made
-    # after the import (a CLI option, a test) still hold and an offline machine never waits on network retries.
-    opts: dict[str, Any] = {}
-    if not is_local:
-        opts["local_files_only"] = _offline()
-        if os.environ.get("HF_HUB_CACHE") or os.environ.get("HF_HOME"):
-            opts["cache_dir"] = _cache_dir()
     try:
         config = transformers.AutoConfig.from_pretrained(source, **opts)
         model_type = getattr(config, "model_type", "")
@@ -301,6 +330,7 @@ def _from_pretrained(name: str, local: Path, dt: str, adapter: str | None) -> tu
             model_cls = transformers.MusicgenForConditionalGeneration
         else:
             raise GenerateError(f"{name}: is a '{model_type}' model, not MusicGen (musicgen or musicgen_melody)")
+        check_config(config, name)            # parts that disagree are refused before the weights are read
         model = model_cls.from_pretrained(source, **{_dtype_kwarg(transformers): getattr(torch, dt)}, **opts)
         if model_type == "musicgen_melody":      # transformers' own processor for it needs torchaudio
             from .chroma import MelodyProcessor
@@ -318,6 +348,22 @@ def _from_pretrained(name: str, local: Path, dt: str, adapter: str | None) -> tu
         raise GenerateError(f"{name}: cannot load a MusicGen model ({_first_line(e)})") from None
     revision = getattr(model.config, "_commit_hash", None) or getattr(config, "_commit_hash", None)
     return model, processor, revision
+
+
+def _hub_options(name: str, adapter: str | None) -> dict[str, Any]:
+    """How to reach a hub id: from the local cache alone when it is there; else from the hub, once it is known to
+    answer (an offline machine gets the missing-weights paragraph now, not after the downloader's retries).
+    huggingface_hub reads HF_HUB_OFFLINE and HF_HOME once, at import: they are read again here, so that settings
+    made after the import (a CLI option, a test) still hold."""
+    opts: dict[str, Any] = {}
+    if os.environ.get("HF_HUB_CACHE") or os.environ.get("HF_HOME"):
+        opts["cache_dir"] = _cache_dir()
+    if hub.cached(name) is not None or _offline():
+        opts["local_files_only"] = True
+    elif not hub.hub_answers():
+        raise GenerateError(missing_weights_message(name, f"no answer from the hub within {hub.HUB_TIMEOUT_S:g} s",
+                                                    adapter))
+    return opts
 
 
 def _engine(engine: str, model: Any, name: str) -> str:

@@ -4,9 +4,12 @@
     build_prompt(instruments="가야금", genres="산조", moods="슬픈", tempo="중모리", solo=True).caption
     build_prompt(keywords="슬픈 가야금 산조 중모리").categories
 
-Named categories must be entries of the taxonomy (`generate.taxonomy`); free text is parsed leniently: the known
-names in it (longest first, Korean particles and spacing forgiven) become categories, English leftovers stay as
-written, Korean leftovers are left out of the caption with a note.
+Named categories must be entries of the taxonomy (`generate.taxonomy`). Free text (keywords) is parsed for the known
+names in it (longest first, Korean particles and spacing forgiven); English leftovers stay as written. Korean
+leftovers go through the Korean reader (`generate.prose`: Kiwi lemmas and the mood lexicon), which may imply
+categories for fields nothing named; a leftover that is a misspelt name ('가야굼') is an `UnknownWords` error naming
+the closest known words, so that no instrument is ever dropped silently; the rest is left out with a note.
+Every prompt keeps its mapping: which words led to which caption parts.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .errors import GenerateError
-from .taxonomy import FIELDS, SINGULAR, Entry, Taxonomy, has_hangul, load_taxonomy
+from .errors import GenerateError, UnknownWords
+from .taxonomy import FIELDS, KOREAN_MATERIAL, SINGULAR, Entry, Taxonomy, has_hangul, load_taxonomy
 
 _LATIN = re.compile(r"[A-Za-z]")
 _SPLIT = re.compile(r"[\s,;/|+·、，()\[\]{}\"“”!?]+")          # separators between keywords
@@ -45,23 +48,25 @@ class ParsedText:
     """Free text split into known entries (in order of appearance, no duplicates) and what is left over."""
 
     entries: list[Entry] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)      # the text that named each of `entries`
     free: list[str] = field(default_factory=list)       # English runs of unknown words, for the caption as written
     dropped: list[str] = field(default_factory=list)    # Korean words that name no category (a caption is English)
     bpm: int | None = None                              # "90 bpm" / "90bpm" in the text
 
 
-def _strip_particle(token: str) -> list[str]:
+def strip_particle(token: str) -> list[str]:
+    """`token` without each Korean particle or ending it may end with ('가야금으로' -> ['가야금'], ...)."""
     return [token[: -len(p)] for p in _PARTICLES if token.endswith(p) and len(token) > len(p)]
 
 
-def _segment(token: str, taxonomy: Taxonomy) -> list[Entry] | None:
+def segment(token: str, taxonomy: Taxonomy) -> list[Entry] | None:
     """A Hangul token written without spaces ('가야금산조') as known names of two or more syllables each, or None."""
     if not token:
         return []
     for end in range(len(token), 1, -1):
         entry = taxonomy.lookup(token[:end])
         if entry is not None:
-            rest = [] if token[end:] in _PARTICLES else _segment(token[end:], taxonomy)
+            rest = [] if token[end:] in _PARTICLES else segment(token[end:], taxonomy)
             if rest is not None:
                 return [entry, *rest]
     return None
@@ -78,8 +83,8 @@ def parse_text(text: str, taxonomy: Taxonomy | None = None) -> ParsedText:
         if bpm is not None:
             reader.close_run()
             reader.out.bpm = reader.out.bpm or bpm
-        elif span == 0 and (hit := _longest_name(tokens, i, tax)) is not None:
-            reader.add([hit[0]])
+        elif span == 0 and (hit := longest_name(tokens, i, tax)) is not None:
+            reader.add([hit[0]], " ".join(tokens[i:i + hit[1]]))
             span = hit[1]
         else:
             reader.unknown(tokens[i], tax)
@@ -106,11 +111,12 @@ class _Reader:
             self.out.free.append(" ".join(words).strip(".:"))
         self.run.clear()
 
-    def add(self, entries: Iterable[Entry]) -> None:
+    def add(self, entries: Iterable[Entry], words: str) -> None:
         self.close_run()
         for e in entries:
             if e not in self.out.entries:
                 self.out.entries.append(e)
+                self.out.words.append(words)
 
     def unknown(self, token: str, tax: Taxonomy) -> None:
         """A token that starts no known name: names written together ('가야금산조'), a Korean word left out, or an
@@ -118,12 +124,12 @@ class _Reader:
         if not has_hangul(token):
             self.run.append(token)
             return
-        segments = _segment(token, tax)
+        segments = segment(token, tax)
         if segments:
-            self.add(segments)
+            self.add(segments, token)
             return
         self.close_run()
-        base = next((b for b in _strip_particle(token) if b in _STOP_KO), token)
+        base = next((b for b in strip_particle(token) if b in _STOP_KO), token)
         if base not in _STOP_KO and token not in self.out.dropped:
             self.out.dropped.append(token)
 
@@ -140,11 +146,11 @@ def _bpm_at(tokens: Sequence[str], i: int) -> tuple[int | None, int]:
     return None, 0
 
 
-def _longest_name(tokens: Sequence[str], i: int, tax: Taxonomy) -> tuple[Entry, int] | None:
+def longest_name(tokens: Sequence[str], i: int, tax: Taxonomy) -> tuple[Entry, int] | None:
     """The longest known name that starts at tokens[i] (its last word may carry a particle), and its word count."""
     for n in range(min(tax.max_words, len(tokens) - i), 0, -1):
         words = tokens[i:i + n]
-        variants = [" ".join(words)] + [" ".join([*words[:-1], w]) for w in _strip_particle(words[-1])]
+        variants = [" ".join(words)] + [" ".join([*words[:-1], w]) for w in strip_particle(words[-1])]
         hit = next((e for v in variants if (e := tax.lookup(v)) is not None), None)
         if hit is not None:
             return hit, n
@@ -171,9 +177,16 @@ class Prompt:
     free_text: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    tune: str | None = None             # a folk tune named in the request (its `en`), for --melody
+    mapping: list[dict[str, Any]] = field(default_factory=list)     # which words led to which caption parts
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def mapping_lines(self) -> list[str]:
+        """The mapping as lines for people: '가야금 -> instrument gayageum (named)'."""
+        return [f"{m['words']} -> {SINGULAR.get(m['field'], m['field'])} {m['category']} ({m['via']})"
+                for m in self.mapping]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Prompt:
@@ -228,19 +241,23 @@ def build_prompt(instruments: str | Entry | Iterable[str | Entry] = (),
                  keywords: str | None = None,
                  etc: str | Entry | Iterable[str | Entry] = (),
                  taxonomy: Taxonomy | None = None,
-                 bpm: int | None = None) -> Prompt:
+                 bpm: int | None = None,
+                 tunes: str | Entry | Iterable[str | Entry] = ()) -> Prompt:
     """Build an English caption from categories and/or free Korean/English keywords.
 
-    Explicit categories must be known (else `UnknownCategory`); keywords are parsed leniently: their known words
-    become categories and the rest stays free text (Korean leftovers are left out of the English caption and listed
-    in `dropped` and `notes`). `solo=True` (or the keyword 독주/solo) needs exactly one instrument and no ensemble
-    genre, and phrases the caption so that instrument plays alone. `tempo` is a tempo or jangdan name, or a BPM.
-    `bpm` overrides the beats per minute the caption states (a recording's own tempo beside its jangdan name).
+    Explicit categories must be known (else `UnknownCategory`). Keywords are parsed for known names; their Korean
+    leftovers go through the Korean reader (generate.prose), which may suggest categories for fields nothing named;
+    a leftover that looks like a misspelt name is an `UnknownWords` error (one line, the closest known words for
+    each); other leftovers are listed in `dropped` and `notes`. English leftovers stay in the caption as written.
+    `solo=True` (or the keyword 독주/solo) needs exactly one instrument and no ensemble genre, and phrases the
+    caption so that instrument plays alone. `tempo` is a tempo or jangdan name, or a BPM. `bpm` overrides the beats
+    per minute the caption states. A tune (아리랑) with no tempo named brings its jangdan.
     """
     tax = taxonomy or load_taxonomy()
     own_bpm = _check_bpm(bpm) if bpm is not None else None
     req = _Request()
-    for f, value in (("instruments", instruments), ("genres", genres), ("moods", moods), ("etc", etc)):
+    for f, value in (("instruments", instruments), ("genres", genres), ("moods", moods), ("etc", etc),
+                     ("tunes", tunes)):
         for v in _names(value):
             req.name(v, f, tax)
     req.tempo(tempo, tax)
@@ -248,6 +265,7 @@ def build_prompt(instruments: str | Entry | Iterable[str | Entry] = (),
         req.name(mode, "modes", tax)
     req.free_text(keywords, extra, tax)
     req.one_each()
+    req.tune_tempo(tax)
 
     picked = req.picked
     solo = solo or any(e.flag == "solo" for e in picked["etc"])
@@ -267,7 +285,9 @@ def build_prompt(instruments: str | Entry | Iterable[str | Entry] = (),
                   language=detect_language(req.words),
                   free_text=req.free,
                   dropped=req.dropped,
-                  notes=req.notes)
+                  notes=req.notes,
+                  tune=picked["tunes"][0].en if picked["tunes"] else None,
+                  mapping=req.mapping)
 
 
 @dataclass
@@ -279,11 +299,18 @@ class _Request:
     free: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    mapping: list[dict[str, Any]] = field(default_factory=list)
     bpm: int | None = None                              # given as the tempo or in the keywords
 
-    def name(self, value: str | Entry, field_name: str, tax: Taxonomy) -> None:
+    def name(self, value: str | Entry, field_name: str, tax: Taxonomy, via: str = "option") -> None:
         self.words.append(value if isinstance(value, str) else value.en)
-        self.picked[field_name].append(_resolve(value, field_name, tax))
+        entry = _resolve(value, field_name, tax)
+        self.pick(entry, value if isinstance(value, str) else entry.ko, via)
+
+    def pick(self, entry: Entry, words: str, via: str) -> None:
+        if entry not in self.picked[entry.field]:
+            self.mapping.append({"words": words, "field": entry.field, "category": entry.en, "via": via})
+        self.picked[entry.field].append(entry)
 
     def tempo(self, tempo: str | int | Entry | None, tax: Taxonomy) -> None:
         """A tempo name, or beats per minute as a number or text ('90', '90bpm')."""
@@ -300,8 +327,8 @@ class _Request:
         for text in (t for t in (keywords, extra if extra and has_hangul(extra) else None) if t):
             self.words.append(text)
             parsed = parse_text(text, tax)
-            for e in parsed.entries:
-                self.picked[e.field].append(e)
+            for e, words in zip(parsed.entries, parsed.words, strict=True):
+                self.pick(e, words, "named")
             self.free.extend(parsed.free)
             self.dropped.extend(d for d in parsed.dropped if d not in self.dropped)
             if self.bpm is None and parsed.bpm is not None:
@@ -309,21 +336,66 @@ class _Request:
         if extra and not has_hangul(extra):
             self.words.append(extra)
             self.free.append(" ".join(extra.split()))
-        for word in self.dropped:
-            close = tax.suggest(word, cutoff=0.75)
-            hint = f" (did you mean {' or '.join(e.label for e in close)}?)" if close else ""
-            self.notes.append(f"'{word}' is not a known category{hint}; left out of the English caption")
+        if self.dropped:
+            self.leftovers(tax)
+
+    def leftovers(self, tax: Taxonomy) -> None:
+        """Korean words no name matched: read by the Korean reader (names inflected, lexicon cues), misspelt names
+        refused in one line, the rest noted."""
+        from .prose import choose, read_text
+
+        reading = read_text(" ".join(self.dropped), tax)
+        understood = {h.words for h in reading.hits}
+        choice = choose(reading, tax, keep=self.picked, defaults=False)
+        for f in FIELDS:
+            for e in choice.picked[f]:
+                row = next(m for m in choice.mapping if m["category"] == e.en and m["field"] == f)
+                self.pick(e, row["words"], row["via"])
+        rest = [w for w in self.dropped if not any(u in w or w in u for u in understood)]
+        typos = _typos(rest, tax)
+        if typos:
+            raise UnknownWords(typos)
+        self.dropped = rest
+        if rest:
+            listed = ", ".join(f"'{w}'" for w in rest)
+            self.notes.append(f"{listed} {'is' if len(rest) == 1 else 'are'} not a known category; left out of "
+                              "the English caption")
+
+    def tune_tempo(self, tax: Taxonomy) -> None:
+        """A tune named without a tempo brings the jangdan it is sung in."""
+        if self.picked["tunes"] and not self.picked["tempos"] and self.bpm is None:
+            jangdan = tax.tempo_of(self.picked["tunes"][0])
+            if jangdan is not None:
+                self.picked["tempos"] = [jangdan]
+                self.mapping.append({"words": self.picked["tunes"][0].ko, "field": "tempos",
+                                     "category": jangdan.en, "via": "the tune's jangdan"})
 
     def one_each(self) -> None:
-        """No duplicates (first mention first), and one tempo and one mode at most."""
+        """No duplicates (first mention first), and one tempo, one mode and one tune at most."""
         for f in FIELDS:
             self.picked[f] = list(dict.fromkeys(self.picked[f]))
-        for f in ("tempos", "modes"):
+        for f in ("tempos", "modes", "tunes"):
             if len(self.picked[f]) > 1:
                 kept, *rest = self.picked[f]
                 self.notes.append(f"one {SINGULAR[f]} only: kept {kept.label}, ignored "
                                   f"{', '.join(e.label for e in rest)}")
                 self.picked[f] = [kept]
+                self.mapping = [m for m in self.mapping if m["field"] != f or m["category"] == kept.en]
+
+
+def _typos(words: Sequence[str], tax: Taxonomy) -> dict[str, tuple[str, ...]]:
+    """The words that look like misspelt names ('가야굼' for 가야금), with the closest names: close in jamo, and not
+    a word Kiwi knows (전주 is a city, not a misspelt 전투)."""
+    from .korean import known_word
+
+    out: dict[str, tuple[str, ...]] = {}
+    for word in words:
+        for base in (word, *strip_particle(word)):
+            close = tax.suggest(base, cutoff=0.75)
+            if close and not known_word(base):
+                out[word] = tuple(e.label for e in close)
+                break
+    return out
 
 
 def _check_solo(inst: Sequence[Entry], genres: Sequence[Entry]) -> None:
@@ -351,6 +423,7 @@ def _caption(picked: dict[str, list[Entry]], solo: bool, bpm: int | None, free: 
     elif bpm is not None:
         parts.append(f"{bpm} bpm")
     parts.extend(e.phrase() for e in picked["modes"])
+    parts.extend(e.phrase() for e in picked["tunes"])
     parts.extend(e.phrase() for e in picked["etc"])
     parts.extend(free)
     if solo:
@@ -364,7 +437,7 @@ def _caption(picked: dict[str, list[Entry]], solo: bool, bpm: int | None, free: 
 def _genre_phrases(picked: dict[str, list[Entry]]) -> list[str]:
     """The genres; 'traditional Korean music' is added when a gugak category is in and no genre says Korean."""
     phrases = [e.phrase() for e in picked["genres"]]
-    korean = any(e.gugak for f in FIELDS for e in picked[f])
+    korean = any(e.gugak for f in KOREAN_MATERIAL for e in picked[f])
     if korean and not any("korean" in p.casefold() for p in phrases):
         return [f"{', '.join(phrases)} blended with traditional Korean music" if phrases
                 else "traditional Korean music"]

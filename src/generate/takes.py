@@ -24,7 +24,6 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,34 +37,7 @@ from remaster.regenerate import load_sidecar, sidecar_path
 from .errors import GenerateError
 from .musicgen import Loaded
 from .prompt import Prompt
-
-MAX_SEED = 2**31 - 1
-
-
-@dataclass(frozen=True)
-class Sampling:
-    """The sampling parameters of a generation, as the sidecar records them."""
-
-    guidance_scale: float = 3.0
-    top_k: int = 250
-    top_p: float = 0.0
-    temperature: float = 1.0
-
-    def check(self) -> None:
-        if not (math.isfinite(self.guidance_scale) and self.guidance_scale >= 0):
-            raise GenerateError(f"guidance_scale {self.guidance_scale}: must be a number >= 0 (1 or less turns "
-                                "classifier-free guidance off)")
-        if self.top_k < 0:
-            raise GenerateError(f"top_k {self.top_k}: must be >= 0 (0 turns top-k filtering off)")
-        if not 0.0 <= self.top_p <= 1.0:
-            raise GenerateError(f"top_p {self.top_p}: must be within 0..1 (0 turns nucleus sampling off)")
-        if not (math.isfinite(self.temperature) and self.temperature > 0):
-            raise GenerateError(f"temperature {self.temperature}: must be > 0")
-
-    def generate_kwargs(self) -> dict[str, Any]:
-        return {"do_sample": True, "guidance_scale": self.guidance_scale if self.guidance_scale > 1 else None,
-                "top_k": int(self.top_k), "top_p": self.top_p if 0.0 < self.top_p < 1.0 else 1.0,
-                "temperature": float(self.temperature)}
+from .sampling import MAX_SEED, Sampling, check_request
 
 
 def seed_everything(seed: int) -> None:
@@ -230,20 +202,6 @@ def _existing_base_seed(out: Path, stem: str) -> int | None:
     return None
 
 
-def check_request(n: int, duration: float, seed: int | None, sampling: Sampling, stem: str = "take") -> Sampling:
-    """What a request for takes must satisfy, checked before any model loads."""
-    if n < 1:
-        raise GenerateError(f"n {n}: the number of takes must be at least 1")
-    if not stem or "/" in stem or os.sep in stem:
-        raise GenerateError(f"stem '{stem}': must be a plain file name prefix")
-    sampling.check()
-    if not (math.isfinite(duration) and duration > 0):
-        raise GenerateError(f"duration {duration}: must be a positive number of seconds")
-    if seed is not None and not 0 <= seed <= MAX_SEED - n:
-        raise GenerateError(f"seed {seed}: must be within 0..{MAX_SEED - n} for {n} takes")
-    return sampling
-
-
 def generate_takes(loaded: Loaded, prompt: Prompt | str, *, n: int = 1, duration: float = 10.0,
                    seed: int | None = None, guidance_scale: float = 3.0, top_k: int = 250, top_p: float = 0.0,
                    temperature: float = 1.0, out_dir: str | os.PathLike, stem: str = "take", progress: bool = True,
@@ -251,11 +209,14 @@ def generate_takes(loaded: Loaded, prompt: Prompt | str, *, n: int = 1, duration
                    melody: str | os.PathLike | None = None) -> list[Path]:
     """Write `n` takes as `out_dir/stem_000.wav` plus `stem_000.json`, ...; return the WAV paths (skipped ones too).
 
-    `melody`, an audio or MIDI file, makes a musicgen-melody model follow its tune (see generate.melody)."""
+    `melody`, an audio or MIDI file or a folk tune's name (아리랑), makes a musicgen-melody model follow its tune
+    (see generate.melody); a prompt that names a tune brings that tune's melody to a melody model by itself."""
     sampling = check_request(n, duration, seed, Sampling(guidance_scale, top_k, top_p, temperature), stem)
     caption = prompt.caption if isinstance(prompt, Prompt) else str(prompt)
     if not caption.strip():
         raise GenerateError("the prompt is empty: give a caption or categories")
+    if melody is None and isinstance(prompt, Prompt) and prompt.tune and loaded.model_type == "musicgen_melody":
+        melody = prompt.tune
     windows_per_take = len(plan_windows(loaded, duration, tail_seconds))
     conditioning, melody_record = None, None
     if melody is not None:
@@ -294,6 +255,7 @@ def generate_takes(loaded: Loaded, prompt: Prompt | str, *, n: int = 1, duration
                 "take": i,
                 "model": loaded.model_id,
                 "revision": loaded.revision,
+                "license": loaded.license,
                 "adapter": loaded.adapter,
                 "adapter_format": loaded.adapter_format,
                 "model_type": loaded.model_type,

@@ -5,7 +5,9 @@
     load_taxonomy().lookup("lofi", "genres")            # Entry(field='genres', en='lo-fi', ...) or None
 
 The taxonomy is data (`data/categories.yaml`, shipped in the wheel): fields instruments, genres, moods, tempos (with
-the eight jangdan mapped to BPM ranges), modes and etc, each entry with its English and Korean names and aliases.
+the jangdan mapped to BPM ranges), modes, etc and tunes (folk tunes with a MIDI file each), each entry with its
+English and Korean names and aliases. Fields have Korean names too (악기, 장르, 분위기, 빠르기, 장단, 조, 곡): see
+`field_named`.
 It was built from the raw `textunes_category_ver1.0.3.json` with its wrong translations fixed (listed in
 `data/FIXES.md`) plus the gugak entries of `gugak.md`. Captions are built from it by `generate.prompt`.
 
@@ -30,11 +32,25 @@ import yaml
 
 from .errors import GenerateError, UnknownCategory
 
-FIELDS = ("instruments", "genres", "moods", "tempos", "modes", "etc")
+FIELDS = ("instruments", "genres", "moods", "tempos", "modes", "etc", "tunes")
 SINGULAR = {"instruments": "instrument", "genres": "genre", "moods": "mood", "tempos": "tempo", "modes": "mode",
-            "etc": "tag"}
+            "etc": "tag", "tunes": "tune"}
+# The fields whose gugak entries make a caption say "traditional Korean" (a mood or an occasion does not).
+KOREAN_MATERIAL = ("instruments", "genres", "tempos", "modes", "tunes")
+# Field names as people type them, Korean and English: name -> (field, only gugak entries). 장단 is the gugak tempos.
+FIELD_NAMES: dict[str, tuple[str, bool]] = {
+    **{f: (f, False) for f in FIELDS}, **{s: (f, False) for f, s in SINGULAR.items()},
+    "악기": ("instruments", False), "장르": ("genres", False), "갈래": ("genres", False),
+    "분위기": ("moods", False), "감정": ("moods", False), "무드": ("moods", False),
+    "빠르기": ("tempos", False), "템포": ("tempos", False), "속도": ("tempos", False),
+    "장단": ("tempos", True), "jangdan": ("tempos", True), "rhythms": ("tempos", True),
+    "조": ("modes", False), "선법": ("modes", False), "음계": ("modes", False), "scales": ("modes", False),
+    "기타": ("etc", False), "태그": ("etc", False), "용도": ("etc", False), "tags": ("etc", False),
+    "곡": ("tunes", False), "민요곡": ("tunes", False), "선율": ("tunes", False), "가락": ("tunes", False),
+    "melodies": ("tunes", False), "songs": ("tunes", False),
+}
 _ENTRY_KEYS = {"en", "ko", "aliases", "popular", "gugak", "ensemble", "describe", "caption", "bpm", "beats",
-               "character", "feel", "flag"}
+               "character", "feel", "flag", "midi", "jangdan"}
 _FLAGS = {"solo"}
 
 _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
@@ -73,6 +89,8 @@ class Entry:
     character: str | None = None
     feel: str | None = None
     flag: str | None = None
+    midi: str | None = None         # tunes: the MIDI file in generate/data/tunes/
+    jangdan: str | None = None      # tunes: the tempo entry (its `en`) the tune is usually sung in
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -121,6 +139,10 @@ class Taxonomy:
                     owner[key] = entry
                     self._index[f][key] = entry
         self.max_words = max((len(n.split()) for e in self.all_entries() for n in e.names), default=1)
+        for tune in self.fields["tunes"]:
+            if tune.jangdan is not None and self.lookup(tune.jangdan, "tempos") is None:
+                raise GenerateError(f"{source}: tune '{tune.en}' names the jangdan '{tune.jangdan}', which is not a "
+                                    "tempo entry")
 
     def entries(self, field: str) -> tuple[Entry, ...]:
         return self.fields[check_field(field)]
@@ -172,6 +194,20 @@ class Taxonomy:
                             found.append(e)
         return found[:n]
 
+    def search(self, word: str, field: str | None = None) -> list[Entry]:
+        """Entries with a name that contains `word` (or that `word` contains); if none, close spellings."""
+        key = normalize(word)
+        fields = FIELDS if field is None else (check_field(field),)
+        if not key:
+            return []
+        hits = [e for f in fields for e in self.fields[f]
+                if any(key in (n := normalize(name)) or (len(n) >= 2 and n in key) for name in e.names)]
+        return hits or self.suggest(word, field, n=5, cutoff=0.75)
+
+    def tempo_of(self, tune: Entry) -> Entry | None:
+        """The jangdan a tune is usually sung in."""
+        return self.lookup(tune.jangdan, "tempos") if tune.jangdan else None
+
     def unknown_message(self, word: str, field: str | None) -> str:
         what = SINGULAR[field] if field else "category"
         line = f"unknown {what} '{word}'"
@@ -194,6 +230,18 @@ def check_field(field: str) -> str:
     return field
 
 
+def field_named(name: str) -> tuple[str, bool]:
+    """The field a name means, English or Korean ('악기', 'instrument', '장단'), and whether it lists only gugak
+    entries (장단: the jangdan among the tempos); one line with the known names if it means none."""
+    hit = FIELD_NAMES.get(normalize(name))
+    if hit is not None:
+        return hit
+    close = difflib.get_close_matches(_jamo(normalize(name)), [_jamo(k) for k in FIELD_NAMES], n=2, cutoff=0.6)
+    hint = f"did you mean {' or '.join(unicodedata.normalize('NFC', c) for c in close)}? " if close else ""
+    raise GenerateError(f"unknown category field '{name}'; {hint}fields are {', '.join(FIELDS)} (in Korean 악기, "
+                        "장르, 분위기, 빠르기, 장단, 조, 기타, 곡)")
+
+
 def _entry(field: str, raw: Any, where: str) -> Entry:
     """One entry of the YAML, checked; every message names where it is (`source: field[i] (en)`)."""
     _check_names(raw, where)
@@ -203,6 +251,8 @@ def _entry(field: str, raw: Any, where: str) -> Entry:
     bpm = _bpm_range(field, raw.get("bpm"), where)
     if raw.get("flag") is not None and raw["flag"] not in _FLAGS:
         raise GenerateError(f"{where}: 'flag' must be one of {sorted(_FLAGS)}, got {raw['flag']!r}")
+    if field == "tunes" and not raw.get("midi"):
+        raise GenerateError(f"{where}: a tune needs 'midi: FILE.mid' (its melody in generate/data/tunes/)")
     if has_hangul(raw["en"]) or any(has_hangul(raw.get(k) or "") for k in ("describe", "caption", "feel")):
         raise GenerateError(f"{where}: English names and caption words must not contain Hangul")
     nfc = functools.partial(unicodedata.normalize, "NFC")
@@ -210,7 +260,7 @@ def _entry(field: str, raw: Any, where: str) -> Entry:
                  aliases=tuple(nfc(a.strip()) for a in aliases), popular=raw.get("popular", False),
                  gugak=raw.get("gugak", False), ensemble=raw.get("ensemble", False), describe=raw.get("describe"),
                  caption=raw.get("caption"), bpm=bpm, beats=raw.get("beats"), character=raw.get("character"),
-                 feel=raw.get("feel"), flag=raw.get("flag"))
+                 feel=raw.get("feel"), flag=raw.get("flag"), midi=raw.get("midi"), jangdan=raw.get("jangdan"))
 
 
 def _check_names(raw: Any, where: str) -> None:
@@ -232,7 +282,7 @@ def _aliases(aliases: Any, where: str) -> list[str]:
 
 
 def _check_types(raw: dict[str, Any], where: str) -> None:
-    for key in ("describe", "caption", "beats", "character", "feel"):
+    for key in ("describe", "caption", "beats", "character", "feel", "midi", "jangdan"):
         if key in raw and not isinstance(raw[key], str):
             raise GenerateError(f"{where}: '{key}' must be a string, got {raw[key]!r}")
     for key in ("popular", "gugak", "ensemble"):

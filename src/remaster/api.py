@@ -19,7 +19,8 @@ import os
 import time
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,10 @@ import numpy as np
 from . import audio as audio_io
 from . import presets, qa
 from .analysis import analyze
-from .analysis.levels import frame_rms_db
+from .analysis.levels import frame_rms_db, sample_peak
 from .chain import Chain
 from .errors import AudioError, SoriError
+from .parallel import threads
 from .presets import OutputSpec
 from .processors.base import Processor
 from .regenerate import Context, load_sidecar
@@ -38,17 +40,21 @@ from .regenerate import Context, load_sidecar
 MAX_SECONDS = 3 * 3600.0          # longer inputs would need more memory than a mastering job should take
 MAX_CHANNELS = 2
 SILENCE_DBFS = -90.0
+CHUNK = 1 << 18                   # frames a chunk, for checks that must not copy the whole take
+OVERLAP_BYTES = 64 << 20          # up to this much audio, the input is measured while the chain runs
 
 
 @dataclass(frozen=True)
 class Mastered:
     """A master: float32 samples (channels, frames) exactly as the output file holds them, their rate, the
-    report, and the output format the report names (what `save()` writes). Unpacks as (audio, rate, report)."""
+    report, and the output format the report names (what `save()` writes). Unpacks as (audio, rate, report).
+    `traces`: per stage label, the tracks it computed for plots (remaster.traces), beside the report."""
 
     audio: np.ndarray
     sample_rate: int
     report: dict[str, Any]
     output: OutputSpec
+    traces: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.audio, self.sample_rate, self.report))
@@ -108,11 +114,11 @@ def _check_masterable(data: np.ndarray, where: str, from_file: bool) -> None:
     if data.shape[0] > MAX_CHANNELS:
         raise AudioError(f"{where}: {data.shape[0]} channels; mastering takes mono or stereo "
                          "(mix it down to stereo first)")
-    if not np.isfinite(data).all():
-        bad = int(np.count_nonzero(~np.isfinite(data)))
+    bad = sum(int(np.count_nonzero(~np.isfinite(data[:, a: a + CHUNK]))) for a in range(0, data.shape[-1], CHUNK))
+    if bad:
         fix = "the file is corrupt, re-export it" if from_file else "replace or drop them before mastering"
         raise AudioError(f"{where}: {bad} NaN or infinite samples; {fix}")
-    peak = float(np.abs(data).max())
+    peak = sample_peak(data)
     if peak == 0 or 20 * math.log10(peak) < SILENCE_DBFS:
         raise AudioError(f"{where}: silent (peak below {SILENCE_DBFS:g} dBFS); there is nothing to master")
 
@@ -147,14 +153,31 @@ def off_target_reason(stages: Sequence[dict[str, Any]], targets: dict[str, Any])
     return f"missed {missed}" + (f" ({said})" if said else "")
 
 
-def master_take(audio: np.ndarray, rate: int, preset: presets.Preset, processors: Sequence[Processor],
+def master_take(take: list[np.ndarray], rate: int, preset: presets.Preset, processors: Sequence[Processor],
                 measure: bool = True, source: Path | None = None) -> Mastered:
-    """One pass of the chain over one take, measured before and after, encoded to the preset's output."""
+    """One pass of the chain over one take, measured before and after, encoded to the preset's output.
+
+    `take` holds the samples and is emptied: from then on the chain's stages hold the only reference, so each
+    stage's input is freed as soon as the next stage has its output (memory stays a few times the take)."""
     start = time.perf_counter()
-    before = analyze(audio, rate).to_dict() if measure else None
-    result = Chain(processors)(audio, rate)
+    audio = take.pop()
+    before = None
+    # The input's measurement and the chain are independent, and both spend their time in numpy/scipy code that
+    # releases the GIL: with a second core free (and a take small enough that both working sets fit), measure
+    # while the chain runs.
+    overlap = measure and threads() > 1 and audio.nbytes <= OVERLAP_BYTES
+    with ThreadPoolExecutor(1) as pool:
+        measuring = pool.submit(analyze, audio, rate) if overlap else None
+        if measure and not overlap:
+            before = analyze(audio, rate).to_dict()
+        held = [audio]
+        del audio
+        result = Chain(processors).run(held.pop(), rate)
+        if measuring is not None:
+            before = measuring.result().to_dict()
     spec = preset.output
     out = audio_io.encode(result.audio, spec.bit_depth, spec.dither, seed=dither_seed(result.audio))
+    result.audio = out                   # the chain's own output is no longer needed
     stages = [s.to_dict() for s in result.stages]
     report: dict[str, Any] = {"input": str(source) if source else None, "preset": preset.name,
                               "preset_sha256": preset.sha256, "output": spec.model_dump(), "stages": stages}
@@ -168,7 +191,7 @@ def master_take(audio: np.ndarray, rate: int, preset: presets.Preset, processors
         if not targets["ok"]:
             report["off_target"] = off_target_reason(stages, targets)
     report["seconds"] = round(time.perf_counter() - start, 4)
-    return Mastered(out, result.sample_rate, report, spec)
+    return Mastered(out, result.sample_rate, report, spec, {s.label: s.traces for s in result.stages if s.traces})
 
 
 def remaster(source: str | os.PathLike | np.ndarray, sample_rate: int | None = None,
@@ -197,14 +220,18 @@ def remaster(source: str | os.PathLike | np.ndarray, sample_rate: int | None = N
     if path is not None and context.sidecar is None:
         sidecar, sidecar_error = load_sidecar(path)
         context = replace(context, source=context.source or path, sidecar=sidecar)
+    take = [data]
+    del data
     try:
-        first = master_take(data, rate, resolved, processors, measure, path)
+        first = master_take(take, rate, resolved, processors, measure, path)
         mastered = qa.best_master(first, processors, context,
-                                  lambda audio, sr: master_take(audio, sr, resolved, processors, measure, path))
+                                  lambda audio, sr: master_take([audio], sr, resolved, processors, measure, path))
     except SoriError as e:
         if path is None or str(e).startswith(str(path)):
             raise
         raise type(e)(f"{path}: {e}") from None
+    if overrides:
+        mastered.report["overrides"] = overrides
     if sidecar_error:
         mastered.report["sidecar_error"] = sidecar_error
     mastered.report["seconds"] = round(time.perf_counter() - start, 4)
@@ -212,12 +239,23 @@ def remaster(source: str | os.PathLike | np.ndarray, sample_rate: int | None = N
 
 
 def save(path: str | os.PathLike, mastered: Mastered) -> Path:
-    """Write a `remaster()` result atomically, in the format its report names (already dithered: no new dither).
-    A path without a WAV or FLAC extension gets the output format's."""
+    """Write a `remaster()` result atomically (already dithered: no new dither): in the format the path's extension
+    names (wav, flac, mp3), or, for a path without one, in the format the report names."""
     if not isinstance(mastered, Mastered):
         raise AudioError(f"save: expected the Mastered that remaster() returns, got {type(mastered).__name__}")
-    p = Path(path)
-    if p.suffix.lower().lstrip(".") not in audio_io.WRITE_FORMATS:
-        p = p.with_suffix(f".{mastered.output.format}")
+    p = output_path(path, mastered.output.format)
     audio_io.write(p, mastered.audio, mastered.sample_rate, mastered.output.bit_depth, dither=False)
+    return p
+
+
+def output_path(path: str | os.PathLike, fmt: str) -> Path:
+    """`path` as written: with the output format's extension when it has none; one that Sori cannot write is an
+    error, never a silent rename."""
+    p = Path(path)
+    suffix = p.suffix.lower().lstrip(".")
+    if not suffix:
+        return p.with_name(f"{p.name}.{fmt}")
+    if suffix not in audio_io.WRITE_FORMATS:
+        raise AudioError(f"{p}: Sori cannot write '.{suffix}' files; allowed: "
+                         f"{', '.join('.' + f for f in audio_io.WRITE_FORMATS)}")
     return p

@@ -18,6 +18,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -26,7 +27,8 @@ from .analysis.levels import dual_mono
 from .errors import AudioError
 
 READ_SUFFIXES = {".wav": "WAV", ".wave": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".oga": "OGG", ".mp3": "MP3"}
-WRITE_FORMATS = {"wav": (16, 24, 32), "flac": (16, 24)}
+WRITE_FORMATS = {"wav": (16, 24, 32), "flac": (16, 24), "mp3": (16, 24, 32)}   # mp3: previews, VBR ~245 kbps
+MP3_QUALITY = "V0"
 MIN_RATE, MAX_RATE = 8_000, 192_000
 TEMP_MARK = ".sori-tmp-"
 
@@ -139,25 +141,56 @@ def read(path: str | os.PathLike, max_seconds: float | None = None) -> tuple[np.
                          f"{max_seconds / 60:.0f} min; split the file first")
     try:
         with _decoder_quiet(p):
-            data, rate = sf.read(str(p), dtype="float32", always_2d=True)
+            data, rate = _decode(p)
     except (RuntimeError, sf.LibsndfileError, ValueError) as e:
         raise AudioError(f"{p}: corrupt or unreadable audio ({_reason(e)})") from None
-    if data.shape[0] == 0:
+    if data.shape[-1] == 0:
         raise AudioError(f"{p}: contains no audio frames")
-    return np.ascontiguousarray(data.T), int(rate)
+    return data, rate
+
+
+def _decode(p: Path) -> tuple[np.ndarray, int]:
+    """float32 (channels, frames), decoded a chunk at a time straight into place: no interleaved copy of the whole
+    take. A decoder whose frame count is an estimate (MP3) gets the array trimmed or grown to what it decoded."""
+    with sf.SoundFile(str(p)) as f:
+        out = np.empty((f.channels, max(0, f.frames)), dtype=np.float32)
+        at = 0
+        while True:
+            block = f.read(CHUNK, dtype="float32", always_2d=True)
+            if block.shape[0] == 0:
+                break
+            if at + block.shape[0] > out.shape[1]:
+                out = np.concatenate([out[:, :at], np.empty((f.channels, at + block.shape[0] + CHUNK - at),
+                                                             dtype=np.float32)], axis=1)
+            out[:, at: at + block.shape[0]] = block.T
+            at += block.shape[0]
+        return (out if at == out.shape[1] else np.ascontiguousarray(out[:, :at])), int(f.samplerate)
+
+
+CHUNK = 1 << 18      # frames a chunk: quantising and writing go a chunk at a time
 
 
 def tpdf_quantize(audio: np.ndarray, bits: int, seed: int = 0) -> np.ndarray:
     """Quantise float audio to `bits`-bit integers with TPDF dither; returns int32 on the `bits` grid."""
+    return np.round(_dithered_grid(audio, bits, seed) * np.float32(2 ** (bits - 1))).astype(np.int32)
+
+
+def _dithered_grid(audio: np.ndarray, bits: int, seed: int, dither: bool = True) -> np.ndarray:
+    """The samples on the `bits`-bit grid (as float32, exactly: float32 holds every 24-bit integer), TPDF dither
+    added, a chunk at a time: no whole-take temporaries."""
     scale = np.float32(2 ** (bits - 1))
     rng = np.random.default_rng(seed)
-    # float32 holds every 24-bit integer exactly, so no float64 copy of the whole file is needed.
-    q = audio * scale
-    q += rng.random(audio.shape, dtype=np.float32)
-    q -= rng.random(audio.shape, dtype=np.float32)
-    np.round(q, out=q)
-    np.clip(q, -scale, scale - 1, out=q)
-    return q.astype(np.int32)
+    out = np.empty_like(audio, dtype=np.float32)
+    for a in range(0, audio.shape[-1], CHUNK):
+        q = audio[:, a: a + CHUNK] * scale
+        if dither:
+            q += rng.random(q.shape, dtype=np.float32)
+            q -= rng.random(q.shape, dtype=np.float32)
+        np.round(q, out=q)
+        np.clip(q, -scale, scale - 1, out=q)
+        q /= scale
+        out[:, a: a + CHUNK] = q
+    return out
 
 
 def encode(audio: np.ndarray, bit_depth: int, dither: bool = True, seed: int = 0) -> np.ndarray:
@@ -166,18 +199,16 @@ def encode(audio: np.ndarray, bit_depth: int, dither: bool = True, seed: int = 0
         return audio.astype(np.float32, copy=False)
     if dual_mono(audio):
         # Dual mono stays dual mono: the same dither on both channels (mono compatibility stays exact).
-        return np.repeat(encode(audio[:1], bit_depth, dither, seed), 2, axis=0)
-    scale = float(2 ** (bit_depth - 1))
-    if dither:
-        q = tpdf_quantize(audio, bit_depth, seed)
-    else:
-        q = np.clip(np.round(audio * np.float32(scale)), -scale, scale - 1).astype(np.int32)
-    return q.astype(np.float32) / np.float32(scale)
+        mono = _dithered_grid(audio[:1], bit_depth, seed, dither)
+        out = np.empty_like(audio, dtype=np.float32)
+        out[0], out[1] = mono[0], mono[0]
+        return out
+    return _dithered_grid(audio, bit_depth, seed, dither)
 
 
 def write(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, bit_depth: int = 24,
           fmt: str | None = None, dither: bool = True, seed: int = 0) -> np.ndarray:
-    """Write WAV (16/24-bit PCM, 32-bit float) or FLAC (16/24-bit) atomically.
+    """Write WAV (16/24-bit PCM, 32-bit float), FLAC (16/24-bit) or MP3 (for previews) atomically.
 
     Returns the samples as written (after dither and quantisation), so callers can measure the file itself.
     """
@@ -196,16 +227,34 @@ def write(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, bit_dept
     if not np.isfinite(audio).all():
         raise AudioError(f"{p}: refusing to write NaN or infinite samples")
     written = encode(audio, bit_depth, dither=dither, seed=seed)
-    if bit_depth == 16:
-        data: np.ndarray = (written * np.float32(32768.0)).astype(np.int16)      # exact: already on the grid
-    elif bit_depth == 24:
-        # libsndfile takes int32 and keeps its top 24 bits; float32 holds 24-bit values exactly.
-        data = (written * np.float32(8388608.0)).astype(np.int32) << 8
-    else:
-        data = written
-    atomic_write(p, lambda f: sf.write(f, data.T, sample_rate, subtype=_SUBTYPES[fmt, bit_depth],
-                                       format=fmt.upper()))
+    if fmt == "mp3":
+        atomic_write(p, lambda f: _write_mp3(f, written, sample_rate))
+        return written
+    atomic_write(p, lambda f: _write_pcm(f, written, sample_rate, fmt, bit_depth))
     return written
+
+
+def _write_pcm(f: Any, written: np.ndarray, sample_rate: int, fmt: str, bit_depth: int) -> None:
+    """The samples (already on the grid) as integers, a chunk at a time (exact: float32 holds them)."""
+    with sf.SoundFile(f, "w", sample_rate, written.shape[0], subtype=_SUBTYPES[fmt, bit_depth],
+                      format=fmt.upper()) as out:
+        for a in range(0, written.shape[-1], CHUNK):
+            block = written[:, a: a + CHUNK].T
+            if bit_depth == 16:
+                out.write((block * np.float32(32768.0)).astype(np.int16))
+            elif bit_depth == 24:
+                # libsndfile takes int32 and keeps its top 24 bits
+                out.write((block * np.float32(8388608.0)).astype(np.int32) << 8)
+            else:
+                out.write(np.ascontiguousarray(block))
+
+
+def _write_mp3(f: Any, audio: np.ndarray, sample_rate: int) -> None:
+    """LAME through pedalboard's AudioFile (MP3 is for previews: lossy, and its peaks move a little)."""
+    from pedalboard.io import AudioFile
+
+    with AudioFile(f, "w", sample_rate, audio.shape[0], format="mp3", quality=MP3_QUALITY) as out:
+        out.write(audio)
 
 
 def atomic_write(path: Path, writer, mode: str = "wb") -> None:

@@ -22,6 +22,8 @@ from pydantic import ValidationError
 from .errors import ProcessingError
 from .processors.base import Processor, format_validation_error
 
+CHUNK = 1 << 18
+
 
 @dataclass
 class StageReport:
@@ -29,6 +31,7 @@ class StageReport:
     kind: str
     seconds: float
     info: dict[str, Any] = field(default_factory=dict)
+    traces: dict[str, Any] = field(default_factory=dict, repr=False)     # for plots, beside the report
 
     def to_dict(self) -> dict[str, Any]:
         return {"stage": self.label, "processor": self.kind, "seconds": round(self.seconds, 4), **self.info}
@@ -55,6 +58,12 @@ class Chain:
         return f"Chain({self.processors!r})"
 
     def __call__(self, audio: np.ndarray, sample_rate: int) -> ChainResult:
+        return self.run(audio, sample_rate)
+
+    def run(self, audio: np.ndarray, sample_rate: int) -> ChainResult:
+        """The chain over `audio`. Called as `chain.run(x, sr)` by a caller that hands over its only reference to
+        `x`, each stage's input is freed as soon as the next stage has its output (calling the object itself
+        keeps the input alive to the end: Python holds a call's arguments in a tuple while it runs)."""
         stages: list[StageReport] = []
         for proc in self.processors:
             start = time.perf_counter()
@@ -62,7 +71,7 @@ class Chain:
             seconds = time.perf_counter() - start
             _check_output(proc, out.audio)
             audio, sample_rate = out.audio, out.sample_rate
-            stages.append(StageReport(proc.label, proc.name, seconds, declared(proc, out.info)))
+            stages.append(StageReport(proc.label, proc.name, seconds, declared(proc, out.info), out.traces))
         return ChainResult(audio, sample_rate, stages)
 
 
@@ -80,5 +89,5 @@ def _check_output(proc: Processor, audio: np.ndarray) -> None:
     if not isinstance(audio, np.ndarray) or audio.ndim != 2 or audio.dtype != np.float32:
         raise ProcessingError(f"{proc.label}: returned {type(audio).__name__} "
                               f"{getattr(audio, 'shape', '')}; processors must return float32 (channels, frames)")
-    if not np.isfinite(audio).all():
+    if not all(np.isfinite(audio[:, a: a + CHUNK]).all() for a in range(0, audio.shape[-1], CHUNK)):
         raise ProcessingError(f"{proc.label}: produced NaN or infinite samples")

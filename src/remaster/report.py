@@ -61,6 +61,7 @@ def report_json_schema() -> dict[str, Any]:
             "input": {"type": ["string", "null"], "description": "the input file (null for an array)"},
             "preset": {"type": "string", "description": "the preset's name"},
             "preset_sha256": {"type": "string", "description": "hash of the resolved preset (description aside)"},
+            "overrides": {"type": "object", "description": "the keyword overrides remaster() was given"},
             "output": output,
             "stages": {"type": "array", "description": "one entry per stage that ran, in order",
                        "items": {"oneOf": _stage_schemas()}},

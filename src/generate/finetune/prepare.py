@@ -16,7 +16,8 @@ window becomes a 16-bit FLAC:
     DATASET_DIR/problems.jsonl      one {kind, path, message} per problem met
     DATASET_DIR/.sori/              the options the folder was made with, and one record per finished clip
 
-Clips are the tasks of the resumable runner (remaster.runner), spread over processes. A finished clip leaves a
+Clips are the tasks of the resumable runner (remaster.runner), spread over processes, or over a Ray cluster's CPU
+workers (`engine="ray"`: every node sees SOURCE and DATASET_DIR at the same paths). A finished clip leaves a
 record (written atomically after its windows), so a rerun with the same options skips it and an interrupted run
 loses nothing; a rerun into a folder made with other options is refused. Every file is written atomically; the
 source is only read.
@@ -39,6 +40,7 @@ from rich.console import Console
 
 from remaster import audio as audio_io
 from remaster.batch import remove_stale_temps
+from remaster.engines import Engine, make_engine
 from remaster.errors import SoriError
 from remaster.processors.resample import resample
 from remaster.runner import Runner, Task, fingerprint
@@ -367,13 +369,16 @@ def prepare(source: str | os.PathLike, out_dir: str | os.PathLike, *, instrument
             genres: Sequence[str] = (), jangdan: Sequence[str] = (), modes: Sequence[str] = (),
             sample_rate: int = 32_000, min_seconds: float = 10.0, max_seconds: float = 30.0,
             silence_db: float = -50.0, silence_gap: float = 1.0, jobs: int | None = None, fmt: str = "auto",
-            valid_fraction: float = 0.05, progress: bool = True, console: Console | None = None) -> Prepared:
+            valid_fraction: float = 0.05, progress: bool = True, console: Console | None = None,
+            engine: str | Engine = "local", address: str | None = None) -> Prepared:
     """Read SOURCE, keep the clips the filters select, cut them into windows in OUT_DIR and write the reports.
 
-    Filters are repeatable: a clip passes when it has any of the names given for a field, and every field given."""
+    Filters are repeatable: a clip passes when it has any of the names given for a field, and every field given.
+    `engine`: "local" (`jobs` processes, default one per core) or "ray" (the cluster at `address`; `jobs`: at most
+    that many clips at once, default the cluster's CPUs)."""
     spec = WindowSpec(sample_rate, float(min_seconds), float(max_seconds), float(silence_db), float(silence_gap))
     spec.check()
-    jobs = _check_run_options(jobs, valid_fraction, fmt)
+    local_jobs = _check_run_options(jobs, valid_fraction, fmt)
     source, out_dir = Path(source), Path(out_dir)
     check_folders(source, out_dir)
     filters = resolve_filters(instruments, genres, jangdan, modes)
@@ -388,16 +393,20 @@ def prepare(source: str | os.PathLike, out_dir: str | os.PathLike, *, instrument
     _claim(out_dir, options)
     remove_stale_temps(out_dir)
 
+    if isinstance(engine, str):
+        engine = make_engine(engine, jobs=min(local_jobs, max(1, len(selected))) if engine == "local" else jobs,
+                             address=address)
     records: dict[str, dict[str, Any]] = {}
     close_zips()                    # the workers open what they read; this process is done with the zips
-    runner = Runner(out_dir / STATE_DIR, prepare_clip, jobs=min(jobs, max(1, len(selected))), label="preparing",
-                    progress=progress, console=console, verify="exists")
+    runner = Runner(out_dir / STATE_DIR, prepare_clip, engine=engine, label="preparing", progress=progress,
+                    console=console, verify="exists")
     redone = 0
     for outcome in runner.run([clip_task(c, spec, out_dir, options_sha) for c in selected]):
         clip = outcome.task.payload[0]
         records[clip.key] = outcome.result if outcome.status != "failed" else _failed(clip, outcome.reason)
         redone += outcome.status != "skipped"
     close_zips()
+    remove_stale_temps(out_dir)         # what a worker killed mid-clip left (its clip was cut again elsewhere)
 
     rows: list[dict[str, Any]] = []
     problems = list(reading.problems)

@@ -10,7 +10,9 @@ Training then reads integer codes, never audio: a 30 s window is 1,500 frames x 
 Shards are the tasks of the resumable runner (remaster.runner): each is one file written atomically and recorded
 (CACHE/.sori/records/) with the hash of its windows and captions and of the codec, so an interrupted run keeps every
 finished shard and a rerun encodes only the rest; a shard whose windows or captions changed is encoded again.
-Shards are planned from the sorted manifest.
+Shards are planned from the sorted manifest. The work (`ShardEncoder`) runs in this process with the codec loaded
+once, or on a Ray cluster's actors (`engine="ray"`): each loads the codec once, on a GPU of its own when the cluster
+has GPUs, checks it is the cache's codec, and writes its shards on the shared file system.
 """
 
 from __future__ import annotations
@@ -22,11 +24,15 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import GenerateError
+from ..parts import check_codes, check_parts
+
+if TYPE_CHECKING:
+    from remaster.engines import Engine
 
 FORMAT = "sori-tokens/1"
 STATE_DIR = ".sori"
@@ -136,15 +142,57 @@ def _batches(rows: Sequence[dict[str, Any]], audio: Sequence[np.ndarray], size: 
 
 def _write_shard(path: Path, codes: list[np.ndarray], records: list[dict[str, Any]]) -> None:
     import torch
-    from safetensors.torch import save_file
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    from safetensors.torch import save
+
+    from remaster.audio import atomic_write
     tensors = {"codes": torch.from_numpy(np.concatenate(codes, axis=1)),
                "lengths": torch.tensor([c.shape[1] for c in codes], dtype=torch.int32)}
-    try:
-        save_file(tensors, str(tmp), metadata={"records": json.dumps(records, ensure_ascii=False)})
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    data = save(tensors, metadata={"records": json.dumps(records, ensure_ascii=False)})
+    atomic_write(path, lambda f: f.write(data))      # a temporary file with Sori's mark: a killed run's is removed
+
+
+@dataclass
+class ShardEncoder:
+    """The runner's work: encode one shard's windows, write the shard, return its frames. `setup()` runs once per
+    worker: it loads `model_name`'s codec on `device` (unless `base` was given: this process' loaded model) and
+    checks that it is the codec the cache holds."""
+
+    out: Path
+    dataset_dir: Path
+    model_name: str
+    device: str
+    codec: str
+    sample_rate: int
+    batch_size: int
+    codebooks: int                      # what the decoder reads: every batch of codes must have them
+    base: Any = None                    # the loaded MusicGen; never sent to another process
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "base": None}
+
+    def setup(self) -> None:
+        if self.base is not None:
+            return
+        from .. import musicgen
+        loaded = musicgen.load_model(self.model_name, device=self.device, dtype="fp32", engine="transformers")
+        base = loaded.model.get_base_model() if hasattr(loaded.model, "get_base_model") else loaded.model
+        if codec_fingerprint(base) != self.codec:
+            raise GenerateError(f"{self.model_name} on this worker is another codec than the cache's; give every "
+                                "node the same model (a folder on the shared file system, or the same hub revision)")
+        self.base = base
+
+    def __call__(self, payload: tuple[Shard, list[dict[str, Any]]]) -> dict[str, Any]:
+        from remaster.runner import tick
+        shard, srows = payload
+        audio = [_read_window(self.dataset_dir, r, self.sample_rate) for r in srows]
+        codes: list[np.ndarray | None] = [None] * len(srows)
+        for idx in _batches(srows, audio, self.batch_size):
+            for i, c in zip(idx, encode(self.base, [audio[i] for i in idx]), strict=True):
+                check_codes(c.shape, self.codebooks, self.model_name)
+                codes[i] = c
+            tick(len(idx))
+        _write_shard(self.out / shard.name, [c for c in codes if c is not None], srows)
+        return {"frames": sum(c.shape[1] for c in codes if c is not None)}
 
 
 @dataclass
@@ -158,11 +206,15 @@ class TokenizeResult:
 
 def tokenize(dataset_dir: str | os.PathLike, model_name: str, *, cache_dir: str | os.PathLike | None = None,
              shard_size: int = 512, batch_size: int = 8, device: str = "auto",
-             on_progress: Callable[[int, int], None] | None = None, loaded: Any = None) -> TokenizeResult:
+             on_progress: Callable[[int, int], None] | None = None, loaded: Any = None,
+             engine: str | Engine = "local", address: str | None = None, jobs: int | None = None) -> TokenizeResult:
     """Encode every window of DATASET_DIR with `model_name`'s EnCodec into CACHE (default DATASET_DIR/tokens/<model>).
 
-    `on_progress(done, total)` is called as windows are finished. `loaded` (a `Loaded`) skips loading the model."""
+    `on_progress(done, total)` is called as windows are finished. `loaded` (a `Loaded`) skips loading the model in
+    this process. `engine="ray"`: the shards are encoded on the cluster at `address` by `jobs` workers (default:
+    one per GPU, else one per 4 CPUs), each loading `model_name` (a hub id every node has, or a shared folder)."""
     from remaster.audio import atomic_write_text
+    from remaster.batch import remove_stale_temps
 
     from .. import musicgen
 
@@ -171,19 +223,23 @@ def tokenize(dataset_dir: str | os.PathLike, model_name: str, *, cache_dir: str 
     out = Path(cache_dir) if cache_dir is not None else default_dir(ddir, model_name)
     if shard_size < 1 or batch_size < 1:
         raise GenerateError("--shard-size and --batch-size must be at least 1")
+    runs_on = _engine(engine, address, jobs)
     if loaded is None:
         loaded = musicgen.load_model(model_name, device=device, dtype="fp32", engine="transformers")
     base = loaded.model.get_base_model() if hasattr(loaded.model, "get_base_model") else loaded.model
+    # codes the decoder cannot read would only fail at `sori train`: refuse the model before any shard is written
+    check_parts(base, loaded.processor, model_name)
     if loaded.channels != 1:
         raise GenerateError(f"{model_name} is a stereo model; the prepared windows are mono, so fine-tune a mono "
                             "MusicGen (musicgen-small, -medium, -large)")
     meta = _cache_meta(model_name, loaded, base, ddir)
     _claim(out, meta)
+    remove_stale_temps(out)                 # shards a killed run left half-written
 
     shards = plan_shards(rows, shard_size)
-    by_id = {r["id"]: r for r in rows}
-    count = _Count(len(rows), on_progress)
-    frames = _run_shards(out, shards, by_id, meta["codec"], ddir, base, loaded.sample_rate, batch_size, count)
+    encoder = ShardEncoder(out, ddir, model_name, device, meta["codec"], loaded.sample_rate, batch_size,
+                           loaded.num_codebooks, base)
+    frames, encoded = _run_shards(out, shards, {r["id"]: r for r in rows}, encoder, runs_on, on_progress)
     # shards of an earlier, longer plan would be read as data: remove them
     planned = {s.name for s in shards}
     for stale in out.glob("*.safetensors"):
@@ -194,7 +250,17 @@ def tokenize(dataset_dir: str | os.PathLike, model_name: str, *, cache_dir: str 
     meta["frames"] = sum(frames.values())
     meta["hours"] = round(meta["frames"] / loaded.frame_rate / 3600, 4)
     atomic_write_text(out / CACHE_JSON, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-    return TokenizeResult(out, len(rows), count.encoded, meta["frames"], len(shards))
+    return TokenizeResult(out, len(rows), encoded, meta["frames"], len(shards))
+
+
+def _engine(engine: str | Engine, address: str | None, jobs: int | None) -> Engine:
+    from remaster.engines import make_engine
+    if not isinstance(engine, str):
+        return engine
+    if engine == "local" and jobs not in (None, 1):
+        raise GenerateError(f"--jobs {jobs}: tokenization runs in this process here (one codec; --device picks "
+                            "the CPU or a GPU); --jobs is for --engine ray")
+    return make_engine(engine, jobs=jobs, address=address, gpus="auto", cpus=4)
 
 
 def _cache_meta(model_name: str, loaded: Any, base: Any, ddir: Path) -> dict[str, Any]:
@@ -221,47 +287,24 @@ def _claim(out: Path, meta: dict[str, Any]) -> None:
     atomic_write_text(out / CACHE_JSON, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
 
 
-class _Count:
-    """Windows done (reused or encoded) and encoded by this run, reported to `on_progress` as they finish."""
-
-    def __init__(self, total: int, on_progress: Callable[[int, int], None] | None) -> None:
-        self.total, self.on_progress = total, on_progress
-        self.done = self.encoded = 0
-
-    def add(self, n: int, encoded: bool) -> None:
-        self.done += n
-        self.encoded += n if encoded else 0
-        if self.on_progress:
-            self.on_progress(self.done, self.total)
-
-
-def _run_shards(out: Path, shards: Sequence[Shard], by_id: dict[str, dict[str, Any]], codec: str, ddir: Path,
-                base: Any, rate: int, batch_size: int, count: _Count) -> dict[str, int]:
-    """Every shard encoded or, when its record still matches, kept; frames per shard. In this process: the codec
-    is loaded here once."""
+def _run_shards(out: Path, shards: Sequence[Shard], by_id: dict[str, dict[str, Any]], encoder: ShardEncoder,
+                engine: Engine, on_progress: Callable[[int, int], None] | None) -> tuple[dict[str, int], int]:
+    """Every shard encoded or, when its record still matches, kept: frames per shard, and windows encoded now."""
     from remaster.runner import Runner, Task, fingerprint
 
-    def work(shard: Shard) -> dict[str, Any]:
-        srows = [by_id[i] for i in shard.ids]
-        audio = [_read_window(ddir, r, rate) for r in srows]
-        codes: list[np.ndarray | None] = [None] * len(srows)
-        for idx in _batches(srows, audio, batch_size):
-            for i, c in zip(idx, encode(base, [audio[i] for i in idx]), strict=True):
-                codes[i] = c
-            count.add(len(idx), encoded=True)
-        _write_shard(out / shard.name, [c for c in codes if c is not None], srows)
-        return {"frames": sum(c.shape[1] for c in codes if c is not None)}
-
-    tasks = [Task(key=s.name, fingerprint=fingerprint(codec, [by_id[i] for i in s.ids]), outputs=(out / s.name,),
-                  payload=s) for s in shards]
+    tasks = [Task(key=s.name, fingerprint=fingerprint(encoder.codec, [by_id[i] for i in s.ids]),
+                  outputs=(out / s.name,), payload=(s, [by_id[i] for i in s.ids]), label=s.name, size=len(s.ids))
+             for s in shards]
     frames: dict[str, int] = {}
-    for outcome in Runner(out / STATE_DIR, work, progress=False).run(tasks):
+    encoded = 0
+    runner = Runner(out / STATE_DIR, encoder, engine=engine, progress=False, on_progress=on_progress)
+    for outcome in runner.run(tasks):
         if outcome.status == "failed":
             raise GenerateError(outcome.reason)
-        if outcome.status == "skipped":
-            count.add(len(outcome.task.payload.ids), encoded=False)
+        if outcome.status == "done":
+            encoded += outcome.task.size
         frames[outcome.task.key] = int(outcome.result["frames"])
-    return frames
+    return frames, encoded
 
 
 def _read_meta(cache_dir: Path) -> dict[str, Any] | None:
@@ -304,6 +347,10 @@ class TokenCache:
             except Exception as e:
                 raise GenerateError(f"{path}: cannot read this shard ({type(e).__name__}); run "
                                     "`sori data tokenize` again to rewrite it") from None
+            if int(codes.shape[0]) != int(meta["codebooks"]):     # a cache made before the parts were checked
+                raise GenerateError(f"{path}: holds codes of {int(codes.shape[0])} codebooks but the model reads "
+                                    f"{meta['codebooks']}; its codec and decoder do not belong together; "
+                                    "tokenize again with a consistent model")
             start = 0
             for n, rec in zip(lengths, records, strict=True):
                 self.windows.setdefault(s["split"], []).append(Window(codes[:, start:start + n], rec))

@@ -29,7 +29,8 @@ class Metrics:
     crest_factor_db: float = _m("dB", "peak to RMS", column=False)
     dc_offset: float = _m("FS", "largest channel mean", column=False)
     noise_floor_dbfs: float = _m("dBFS", "level of the quietest stretch")
-    bandwidth_hz: float = _m("Hz", "highest frequency with content (the spectrum's top edge)")
+    rolloff_hz: float = _m("Hz", "spectral roll-off: the frequency below which 99 % of the energy lies (not where "
+                           "the content ends: a superres stage reports that as its cutoffs)")
     duration_s: float = _m("s", "length")
     sample_rate: int = _m("Hz", "sample rate")
     channels: int = _m("count", "channels")
@@ -51,17 +52,18 @@ def analyze(audio: np.ndarray, sample_rate: int) -> Metrics:
         audio = audio[None, :]
     step = loudness.step_length(sample_rate)
     steps = loudness.power_sums(audio, sample_rate, step)
+    stats = levels.level_stats(audio, sample_rate)
     return Metrics(
         integrated_lufs=loudness.integrated_loudness(audio, sample_rate) if steps.size < 4 else
         loudness.integrated_from_steps(steps, step),
         loudness_range_lu=loudness.loudness_range_from_steps(steps, step),
         true_peak_dbtp=truepeak.true_peak_db(audio),
-        sample_peak_dbfs=levels.db(levels.sample_peak(audio)),
-        clipped_samples=levels.clipped_samples(audio),
-        crest_factor_db=levels.crest_factor_db(audio),
-        dc_offset=levels.dc_offset(audio),
-        noise_floor_dbfs=levels.noise_floor_db(audio, sample_rate),
-        bandwidth_hz=levels.spectral_bandwidth_hz(audio, sample_rate),
+        sample_peak_dbfs=levels.db(stats.sample_peak),
+        clipped_samples=stats.clipped,
+        crest_factor_db=levels.db(stats.sample_peak / stats.rms) if stats.rms > 0 else 0.0,
+        dc_offset=stats.dc,
+        noise_floor_dbfs=stats.noise_floor_db,
+        rolloff_hz=levels.spectral_rolloff_hz(audio, sample_rate),
         duration_s=audio.shape[-1] / sample_rate,
         sample_rate=int(sample_rate),
         channels=int(audio.shape[0]),

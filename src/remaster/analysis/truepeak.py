@@ -20,7 +20,6 @@ import math
 from functools import lru_cache
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import correlate1d
 from scipy.signal import firwin
 
@@ -76,10 +75,9 @@ def _interpolated_peaks(x: np.ndarray) -> np.ndarray:
 
 
 def _block_max(mono_peak: np.ndarray) -> np.ndarray:
-    nblk = math.ceil(mono_peak.size / BLOCK)
-    padded = np.zeros(nblk * BLOCK, dtype=np.float32)
-    padded[: mono_peak.size] = mono_peak
-    return padded.reshape(nblk, BLOCK).max(axis=1)
+    whole = mono_peak.size // BLOCK * BLOCK
+    out = mono_peak[:whole].reshape(-1, BLOCK).max(axis=1)
+    return np.append(out, mono_peak[whole:].max()) if whole < mono_peak.size else out
 
 
 def _candidate_blocks(mono_peak: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
@@ -92,21 +90,22 @@ def _candidate_blocks(mono_peak: np.ndarray, level: float) -> tuple[np.ndarray, 
     return np.nonzero(ext * bound > level)[0], ext
 
 
-def _pad(audio: np.ndarray) -> np.ndarray:
-    """Zero halo before, and a halo plus a block after, so every block slice is in range."""
-    frames = audio.shape[-1]
-    padded = np.zeros((audio.shape[0], frames + 2 * TAPS_PER_PHASE + BLOCK), dtype=np.float32)
-    padded[:, TAPS_PER_PHASE: TAPS_PER_PHASE + frames] = audio
-    return padded
+def _gather(audio: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
+    """audio[:, s: s + length] for each start s, zeros outside the take: (channels, len(starts), length). Reads
+    only what is asked for, so no padded copy of the whole take is made."""
+    idx = starts[:, None] + np.arange(length)[None, :]
+    inside = (idx >= 0) & (idx < audio.shape[-1])
+    segs = audio[:, np.clip(idx, 0, audio.shape[-1] - 1)]
+    segs *= inside
+    return segs
 
 
-def _block_envelope(padded: np.ndarray, blocks: np.ndarray) -> np.ndarray:
+def _block_envelope(audio: np.ndarray, blocks: np.ndarray) -> np.ndarray:
     """Fast-tier readings (max over channels) of the given blocks, shape (len(blocks), BLOCK): for frame n
     the largest of frame n's and frame n+1's, since a crest just before n+1 lies nearest the grid point
     at n+1, which belongs to the next frame."""
     halo = TAPS_PER_PHASE
-    idx = blocks[:, None] * BLOCK + np.arange(BLOCK + 2 * halo)[None, :]
-    segs = padded[:, idx]                                   # (channels, nblocks, BLOCK + 2 halo)
+    segs = _gather(audio, blocks * BLOCK - halo, BLOCK + 2 * halo)      # (channels, nblocks, BLOCK + 2 halo)
     peaks = _interpolated_peaks(segs).max(axis=0)
     return np.maximum(peaks[:, halo: halo + BLOCK], peaks[:, halo + 1: halo + BLOCK + 1])
 
@@ -115,31 +114,79 @@ def _fine_peaks(audio: np.ndarray, frames: np.ndarray) -> np.ndarray:
     """Accurate tier at the given frames: max over channels of |x[n]| and the 7 values up to x[n+1]."""
     m, _ = _fine_matrix()
     half = FINE_TAPS // 2
-    padded = np.zeros((audio.shape[0], audio.shape[-1] + FINE_TAPS), dtype=np.float32)
-    padded[:, half - 1: half - 1 + audio.shape[-1]] = audio
-    windows = sliding_window_view(padded, FINE_TAPS, axis=-1)   # window n holds x[n-11 .. n+12]
     out = np.zeros(frames.size, dtype=np.float32)
-    for start in range(0, frames.size, 1 << 18):
-        chunk = frames[start: start + (1 << 18)]
-        for c in range(audio.shape[0]):
-            w = windows[c, chunk]
+    for start in range(0, frames.size, 1 << 15):
+        chunk = frames[start: start + (1 << 15)]
+        windows = _gather(audio, chunk - (half - 1), FINE_TAPS)          # window n holds x[n-11 .. n+12]
+        for w in windows:
             vals = np.abs(w @ m).max(axis=1)
             np.maximum(vals, np.abs(w[:, half - 1]), out=vals)
             np.maximum(out[start: start + chunk.size], vals, out=out[start: start + chunk.size])
     return out
 
 
+def _some_block_max(audio: np.ndarray, blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Like _block_max and _candidate_blocks' `ext`, but arrays indexed like the whole take's blocks with only
+    `blocks` and their neighbours filled in (the rest 0)."""
+    nblk = math.ceil(audio.shape[-1] / BLOCK)
+    need = np.unique(np.clip(np.concatenate([blocks - 1, blocks, blocks + 1]), 0, nblk - 1))
+    own = np.zeros(nblk, dtype=np.float32)
+    for start in range(0, need.size, 64):
+        chunk = need[start: start + 64]
+        own[chunk] = np.abs(_gather(audio, chunk * BLOCK, BLOCK)).max(axis=(0, 2))
+    ext = own.copy()
+    ext[1:] = np.maximum(ext[1:], own[:-1])
+    ext[:-1] = np.maximum(ext[:-1], own[1:])
+    return own, ext
+
+
+def envelope_peaks(audio: np.ndarray, level: float, block: int) -> np.ndarray:
+    """The maximum of `envelope(audio, level)` over each run of `block` frames, computed a few seconds at a time:
+    no full-length envelope is kept."""
+    audio = _distinct(audio)
+    n = audio.shape[-1]
+    span = math.lcm(BLOCK, block) * max(1, (1 << 18) // math.lcm(BLOCK, block))
+    out = np.empty(-(-n // block), dtype=np.float32)
+    gain = filter_gain()
+    for a in range(0, n, span):
+        b = min(n, a + span)
+        first, last = a // BLOCK, -(-b // BLOCK)                  # truepeak blocks of this span
+        _, ext = _some_block_max(audio, np.arange(first, last))
+        env = np.repeat((ext[first:last] * gain).astype(np.float32), BLOCK)[: b - a]
+        cand = np.nonzero(ext[first:last] * gain > level / FAST_MARGIN)[0] + first
+        for start in range(0, cand.size, 256):
+            chunk = cand[start: start + 256]
+            reading = (_block_envelope(audio, chunk) * FAST_MARGIN).reshape(-1)
+            frames = (chunk[:, None] * BLOCK + np.arange(BLOCK)[None, :]).reshape(-1)
+            keep = frames < b
+            env[frames[keep] - a] = reading[keep]
+        fine = np.nonzero(env > level)[0]
+        if fine.size:
+            env[fine] = _fine_peaks(audio, fine + a)
+        whole = env.size // block * block
+        out[a // block: a // block + whole // block] = env[:whole].reshape(-1, block).max(axis=1)
+        if whole < env.size:
+            out[-1] = env[whole:].max()
+    return out
+
+
+def _mono_peak(audio: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
+    """Per frame, the largest |sample| over the channels, a chunk at a time (no full-size temporary)."""
+    out = np.empty(audio.shape[-1], dtype=np.float32)
+    for a in range(0, audio.shape[-1], chunk):
+        np.max(np.abs(audio[:, a: a + chunk]), axis=0, out=out[a: a + chunk])
+    return out
+
+
 def _fast_envelope(audio: np.ndarray, level: float) -> np.ndarray:
     """Per-frame upper bound of the true peak from the fast tier: interpolated (times FAST_MARGIN) where it
     can exceed `level`, and the neighbourhood's sample peak times the filter gain elsewhere (<= `level`)."""
-    peak = np.abs(audio).max(axis=0)
+    peak = _mono_peak(audio)
     blocks, ext = _candidate_blocks(peak, level / FAST_MARGIN)
     full = np.repeat((ext * filter_gain()).astype(np.float32)[:, None], BLOCK, axis=1)
-    if blocks.size:
-        padded = _pad(audio)
-        for start in range(0, blocks.size, 256):
-            chunk = blocks[start: start + 256]
-            full[chunk] = _block_envelope(padded, chunk) * FAST_MARGIN
+    for start in range(0, blocks.size, 256):
+        chunk = blocks[start: start + 256]
+        full[chunk] = _block_envelope(audio, chunk) * FAST_MARGIN
     return full.reshape(-1)[: peak.size]
 
 
@@ -168,20 +215,23 @@ def true_peak(audio: np.ndarray, blocks: np.ndarray | None = None) -> float:
     audio = _distinct(audio)
     if audio.size == 0:
         return 0.0
-    peak = np.abs(audio).max(axis=0)
-    own = _block_max(peak)
-    _, ext = _candidate_blocks(peak, 0.0)
-    blocks = np.arange(own.size) if blocks is None else blocks
+    if blocks is None:
+        peak = _mono_peak(audio)
+        own = _block_max(peak)
+        _, ext = _candidate_blocks(peak, 0.0)
+        del peak
+        blocks = np.arange(own.size)
+    else:                                   # only these blocks (and their neighbours) are read
+        own, ext = _some_block_max(audio, blocks)
     best = float(own[blocks].max())          # the accurate reading is never below the sample peak
     order = blocks[np.argsort(-ext[blocks], kind="stable")]
-    padded = _pad(audio)
     gain = filter_gain()
     for start in range(0, order.size, 64):
         chunk = order[start: start + 64]
         chunk = chunk[ext[chunk] * gain > best]
         if chunk.size == 0:
             break
-        bound = _block_envelope(padded, chunk) * FAST_MARGIN          # (blocks, BLOCK) upper bounds
+        bound = _block_envelope(audio, chunk) * FAST_MARGIN            # (blocks, BLOCK) upper bounds
         rows, cols = np.nonzero(bound > best)
         if rows.size:
             frames = chunk[rows] * BLOCK + cols

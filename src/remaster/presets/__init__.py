@@ -15,8 +15,8 @@ its processor's typed `Params`, which travel unchanged to the processor. `schema
 builds the JSON Schema (`preset.schema.json`) that editors check presets against.
 """
 
-from .loader import Preset, Stage, available, builtin_dir, load, merge, parse_override
+from .loader import Preset, Stage, available, builtin_dir, combine, load, merge, parse_override
 from .schema import OutputSpec, parameter_rows, preset_json_schema
 
-__all__ = ["OutputSpec", "Preset", "Stage", "available", "builtin_dir", "load", "merge", "parameter_rows",
+__all__ = ["OutputSpec", "Preset", "Stage", "available", "builtin_dir", "combine", "load", "merge", "parameter_rows",
            "parse_override", "preset_json_schema"]

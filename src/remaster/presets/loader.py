@@ -19,6 +19,7 @@ from ..errors import PresetError
 from ..params import Params
 from ..processors import processor_class
 from ..processors.base import Processor, format_validation_error
+from .platforms import PLATFORMS, Delivery
 from .schema import OutputSpec, PresetFile
 
 MAX_DEPTH = 16
@@ -87,6 +88,15 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def combine(first: dict[str, Any], then: dict[str, Any]) -> dict[str, Any]:
+    """Overrides on top of overrides: like `merge`, but a None is kept (it still has to remove a stage when the
+    result is merged into the preset), so `--set dissonance=null` survives being combined with other `--set`s."""
+    out = copy.deepcopy(first)
+    for k, v in then.items():
+        out[k] = combine(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+    return out
+
+
 def _resolve_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if path.resolve() in seen:
         chain = " -> ".join(str(p) for p in (*seen, path.resolve()))
@@ -134,12 +144,14 @@ class Preset:
     description: str
     output: OutputSpec
     stages: tuple[Stage, ...]
+    platform: str | None = None
 
     def resolved(self, defaults: bool = False) -> dict[str, Any]:
         """The preset as data, inheritance and overrides applied: what `sori presets show` prints; with
         `defaults`, every parameter of every stage, the ones the preset leaves at their default included."""
-        return {"description": self.description, "output": self.output.model_dump(),
+        data = {"description": self.description, "output": self.output.model_dump(),
                 "chain": {s.label: s.as_data(defaults) for s in self.stages}}
+        return {**data, "platform": self.platform} if self.platform else data
 
     @property
     def sha256(self) -> str:
@@ -217,12 +229,31 @@ def from_data(data: dict[str, Any], name: str = "<inline>", path: Path | None = 
         model = PresetFile.model_validate({k: v for k, v in data.items() if k not in ("chain", "order")})
     except ValidationError as e:
         raise PresetError(where + format_validation_error(e, model=PresetFile)) from None
-    return Preset(name, path, model.description, model.output, _stages(data, where))
+    stages = _stages(data, where)
+    if model.platform is not None:
+        stages = _deliver(stages, PLATFORMS[model.platform], where)
+    return Preset(name, path, model.description, model.output, stages, model.platform)
+
+
+def _deliver(stages: tuple[Stage, ...], target: Delivery, where: str) -> tuple[Stage, ...]:
+    """The platform's loudness and ceiling for every stage that takes them (its processor says which keys)."""
+    out = []
+    for s in stages:
+        keys = processor_class(s.kind).delivery_keys
+        if keys:
+            update = {keys[0]: target.lufs, keys[1]: target.true_peak_db}
+            try:
+                params = s.params.model_validate({**s.params.model_dump(exclude_unset=True), **update})
+            except ValidationError as e:
+                raise PresetError(where + format_validation_error(e, prefix=f"chain.{s.label}")) from None
+            s = Stage(s.label, s.kind, params, s.enabled)
+        out.append(s)
+    return tuple(out)
 
 
 def _route_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
-    """`output=...`, `description=...` go to the top; anything else names a stage of the chain."""
-    top = {k: v for k, v in overrides.items() if k in ("output", "description", "order")}
+    """`output=...`, `description=...`, `platform=...` go to the top; anything else names a stage of the chain."""
+    top = {k: v for k, v in overrides.items() if k in ("output", "description", "order", "platform")}
     stages = {k: v for k, v in overrides.items() if k not in top}
     return {**top, "chain": stages} if stages else top
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..params import param
+from .platforms import PLATFORMS
 
 SCHEMA_FILE = Path(__file__).with_name("preset.schema.json")
 SCHEMA_ID = "https://sori.dev/schemas/preset.schema.json"
@@ -23,7 +24,8 @@ class OutputSpec(BaseModel):
     """How a master is written."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    format: Literal["wav", "flac"] = param("wav", unit="choice", description="file format of the master")
+    format: Literal["wav", "flac", "mp3"] = param("wav", unit="choice", description="file format of the master "
+                                                  "(mp3: a preview, VBR about 245 kbps)")
     bit_depth: Literal[16, 24, 32] = param(24, unit="bits", description="sample size; 32 is float")
     dither: bool = param(True, unit="on/off", description="TPDF dither when reducing to 16 or 24 bits")
 
@@ -36,6 +38,9 @@ class PresetFile(BaseModel):
     output: OutputSpec = Field(default_factory=OutputSpec, description="how the master is written")
     chain: dict[str, dict[str, Any]] = Field(default_factory=dict, description="the stages, in order")
     order: list[str] | None = Field(None, description="reorder the (inherited) stages: every label exactly once")
+    platform: Literal[tuple(PLATFORMS)] | None = param(  # type: ignore[valid-type]
+        None, unit="choice", description="deliver for one service: its loudness target and true-peak ceiling "
+        "replace the finishing stages' own (presets/platforms.py)")
 
 
 def _stage_schema(kind: str, params_schema: dict[str, Any], named: bool) -> dict[str, Any]:
@@ -85,6 +90,8 @@ def preset_json_schema() -> dict[str, Any]:
                       "additionalProperties": {"anyOf": [{"oneOf": any_stage}, {"type": "null"}]}},
             "order": {"type": "array", "items": {"type": "string"}, "uniqueItems": True,
                       "description": "reorder the (inherited) stages: every label exactly once"},
+            "platform": {"enum": [*PLATFORMS, None], "description": "deliver for one service: its loudness target "
+                         "and true-peak ceiling replace the finishing stages' own"},
         },
         "$defs": defs,
     }
@@ -99,7 +106,12 @@ def parameter_rows(kind: str) -> list[dict[str, Any]]:
     range, unit and description; what `sori presets schema PROCESSOR` prints and the studio builds controls from."""
     from ..processors import processor_class
 
-    return _rows(processor_class(kind).Params, "")
+    return model_rows(processor_class(kind).Params)
+
+
+def model_rows(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """`parameter_rows` for any settings model (the output format's, say)."""
+    return _rows(model, "")
 
 
 def _rows(model: type[BaseModel], prefix: str) -> list[dict[str, Any]]:

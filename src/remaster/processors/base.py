@@ -51,6 +51,8 @@ class Processed:
     audio: np.ndarray
     sample_rate: int
     info: dict[str, Any] = field(default_factory=dict)
+    # Tracks the stage computed anyway, thinned for plots (remaster.traces); not part of the report.
+    traces: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,11 @@ class Processor(ABC):
     # A stage that finishes a master (loudness, a final limiter) runs after every processing stage, whatever order
     # a preset's inheritance gives (presets.loader); dither at write time comes after it.
     finishing: ClassVar[bool] = False
+    # A stage that only judges the take and passes its audio through untouched (the dissonance check): album
+    # mode's measuring pass leaves it out.
+    checks_only: ClassVar[bool] = False
+    # The parameters a delivery platform sets (presets/platforms.py): (loudness target, true-peak ceiling).
+    delivery_keys: ClassVar[tuple[str, str] | None] = None
 
     def __init__(self, params: Params | None = None, /, *, label: str | None = None, **kwargs: Any) -> None:
         self.label = label or self.name

@@ -7,6 +7,8 @@ from scipy.signal import butter, sosfilt
 
 from .base import Params, Processed, Processor, Report, param, register, reported
 
+CHUNK = 1 << 18
+
 
 class CleanupParams(Params):
     dc: bool = param(True, unit="on/off", description="subtract each channel's mean (DC offset)")
@@ -32,9 +34,17 @@ class Cleanup(Processor):
     def process(self, audio: np.ndarray, sample_rate: int) -> Processed:
         p = self.params
         offsets = audio.mean(axis=-1, keepdims=True, dtype=np.float64)
-        out = (audio - offsets).astype(np.float32) if p.dc else audio
-        if p.highpass_hz > 0:
-            sos = butter(p.order, p.highpass_hz, btype="highpass", fs=sample_rate, output="sos")
-            out = sosfilt(sos, out, axis=-1).astype(np.float32)
+        if not p.dc and p.highpass_hz <= 0:
+            return Processed(audio, sample_rate, {"dc_removed": 0.0, "highpass_hz": p.highpass_hz})
+        sos = butter(p.order, p.highpass_hz, btype="highpass", fs=sample_rate, output="sos") \
+            if p.highpass_hz > 0 else None
+        shift = offsets.astype(np.float32) if p.dc else np.zeros_like(offsets, dtype=np.float32)
+        out = np.empty_like(audio, dtype=np.float32)
+        state = np.zeros((sos.shape[0], audio.shape[0], 2)) if sos is not None else None
+        for a in range(0, audio.shape[-1], CHUNK):          # a chunk at a time: no full-length float64 copy
+            block = audio[:, a: a + CHUNK] - shift
+            if sos is not None:
+                block, state = sosfilt(sos, block, axis=-1, zi=state)
+            out[:, a: a + CHUNK] = block
         return Processed(out, sample_rate, {"dc_removed": float(np.abs(offsets).max()) if p.dc else 0.0,
                                             "highpass_hz": p.highpass_hz})

@@ -10,6 +10,7 @@ import pedalboard
 from ..analysis.levels import db, rms, sample_peak
 from ..analysis.loudness import integrated_loudness
 from ..errors import ProcessingError
+from . import streaming
 from .base import Params, Processed, Processor, Report, param, register, reported
 
 
@@ -51,7 +52,7 @@ class Compressor(Processor):
         plugins = [pedalboard.Compressor(threshold, p.ratio, p.attack_ms, p.release_ms)]
         if p.makeup_db:
             plugins.append(pedalboard.Gain(p.makeup_db))
-        out = pedalboard.Pedalboard(plugins)(audio, sample_rate)
+        out = streaming.process(pedalboard.Pedalboard(plugins), audio, sample_rate)
         crest_in = db(sample_peak(audio) / max(rms(audio), 1e-12))
         crest_out = db(sample_peak(out) / max(rms(out), 1e-12))
         info.update(crest_in_db=round(crest_in, 2), crest_out_db=round(crest_out, 2))

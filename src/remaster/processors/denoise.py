@@ -1,4 +1,5 @@
-"""Denoise: spectral gating (noisereduce) with the noise profile taken from a stretch that holds only noise.
+"""Denoise: spectral gating (spectral_gate.py; noisereduce for the non-stationary mode) with the noise profile taken
+from a stretch that holds only noise.
 
 The profile must come from noise, never from music: a spectral gate trained on a sustained tone (a drone under a
 melody, a held chord) learns that tone as "noise" and gates it wherever it plays, which flattens a solo's dynamics
@@ -17,9 +18,11 @@ import numpy as np
 from scipy.ndimage import median_filter
 from scipy.signal import welch
 
-from ..analysis.levels import frame_rms_db
+from ..analysis.levels import dual_mono, frame_rms_db
 from ..analysis.loudness import loudness_range
+from ..parallel import threads
 from .base import Params, Processed, Processor, Report, param, register, reported
+from .spectral_gate import Gate, noise_threshold
 
 FRAME_S = 0.05
 CANDIDATES = 6            # quiet stretches tried, quietest first
@@ -130,18 +133,35 @@ class Denoise(Processor):
         p = self.params
         stop = start + round(p.profile_s * sample_rate)
         hop = round(p.n_fft * (1 - p.overlap))
-        import noisereduce  # here, not at the top: it imports torch, seconds that `sori presets` need not pay
+        if p.stationary:
+            out = self._stationary(audio, sample_rate, start, stop, hop)
+        else:
+            import noisereduce  # here, not at the top: it imports torch, seconds that only this mode pays
 
-        out = noisereduce.reduce_noise(
-            y=audio, sr=sample_rate, stationary=p.stationary, prop_decrease=p.strength, n_fft=p.n_fft,
-            hop_length=hop,
-            # The mask smoothing must span at least one STFT bin and hop (low rates have wide ones).
-            freq_mask_smooth_hz=max(p.freq_smooth_hz, 2 * sample_rate / p.n_fft + 1),
-            time_mask_smooth_ms=max(p.time_smooth_ms, 1000 * hop / sample_rate + 1),
-            y_noise=audio[:, start:stop] if p.stationary else None,
-        ).astype(np.float32).reshape(audio.shape)
+            out = noisereduce.reduce_noise(
+                y=audio, sr=sample_rate, stationary=False, prop_decrease=p.strength, n_fft=p.n_fft, hop_length=hop,
+                # The mask smoothing must span at least one STFT bin and hop (low rates have wide ones).
+                freq_mask_smooth_hz=max(p.freq_smooth_hz, 2 * sample_rate / p.n_fft + 1),
+                time_mask_smooth_ms=max(p.time_smooth_ms, 1000 * hop / sample_rate + 1),
+            ).astype(np.float32).reshape(audio.shape)
         after = frame_rms_db(out[:, start:stop], sample_rate, FRAME_S)
         return Processed(out, sample_rate, {
             "noise_profile_start_s": round(start / sample_rate, 3), "noise_floor_before_db": round(level, 1),
             "noise_floor_after_db": round(float(10 * np.log10(np.mean(10 ** (after / 10)))), 1),
             "lra_change_lu": round(loudness_range(out, sample_rate) - loudness_range(audio, sample_rate), 2)})
+
+    def _stationary(self, audio: np.ndarray, sample_rate: int, start: int, stop: int, hop: int) -> np.ndarray:
+        p = self.params
+        workers = threads()
+        threshold = noise_threshold(audio[:, start:stop].mean(axis=0), p.n_fft, hop, workers)
+        gate = Gate(threshold, p.n_fft, hop, p.strength,
+                    smooth_bins=max(1, round(p.freq_smooth_hz / (sample_rate / p.n_fft))),
+                    smooth_frames=max(1, round(p.time_smooth_ms / 1000 * sample_rate / hop)), workers=workers)
+        out = np.empty_like(audio, dtype=np.float32)
+        if dual_mono(audio):                 # the usual generated take after `channels: stereo`: gate once
+            gate(audio[0], out[0])
+            out[1:] = out[0]
+            return out
+        for ch, row in zip(audio, out, strict=True):
+            gate(ch, row)
+        return out

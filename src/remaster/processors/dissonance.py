@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .. import traces
 from ..analysis.dissonance import Check, CheckParams, check
 from ..errors import ProcessingError
 from .base import Processed, Processor, Report, Verdict, param, register, reported
@@ -57,6 +58,18 @@ class DissonanceReport(Report):
                                   "poly (every voice, multi-pitch model)", column=True)
 
 
+def pitch_traces(result: Check) -> dict[str, Any]:
+    """What the pitch plot draws: the track, the notes (start, end, centre in MIDI cents), the scale's pitch
+    classes and the tuning reference."""
+    out: dict[str, Any] = {
+        "notes": [[round(n.start, 3), round(n.end, 3), round(n.centre, 1)] for n in result.notes],
+        "scale_pitch_classes": sorted(result.scale.pitch_classes) if result.scale else None,
+        "reference_cents": round(result.reference_cents, 1)}
+    if result.track is not None and result.track.times.size:
+        out["pitch"] = traces.pitch(result.track.times, result.track.cents)
+    return out
+
+
 def _rank(result: Mapping[str, Any]) -> tuple[float, float]:
     return float(len(result.get("findings") or ())), float(result.get("score") or 0.0)
 
@@ -67,6 +80,7 @@ class Dissonance(Processor):
     scale); report or reject."""
 
     name = "dissonance"
+    checks_only = True
     Params = DissonanceParams
     Report = DissonanceReport
 
@@ -87,7 +101,7 @@ class Dissonance(Processor):
         info = {"action": p.action, "model": p.model, "style": p.style, **result.summary(), "passed": passed,
                 "finding_count": len(result.findings),
                 "first_finding_s": round(result.findings[0].start, 2) if result.findings else None}
-        return Processed(audio, sample_rate, info)
+        return Processed(audio, sample_rate, info, pitch_traces(result))
 
     @classmethod
     def retry_overrides(cls, attempts: int) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import numpy as np
 import pedalboard
 
 from ..errors import ProcessingError
+from . import streaming
 from .base import Params, Processed, Processor, Report, param, register, reported
 
 
@@ -57,4 +58,4 @@ class Eq(Processor):
         if not bands:
             return Processed(audio, sample_rate, {"bands": 0})
         board = pedalboard.Pedalboard([plugin for b in bands for plugin in _plugins(b)])
-        return Processed(board(audio, sample_rate), sample_rate, {"bands": len(bands)})
+        return Processed(streaming.process(board, audio, sample_rate), sample_rate, {"bands": len(bands)})

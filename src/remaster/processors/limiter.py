@@ -20,6 +20,7 @@ import math
 import numpy as np
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
+from .. import traces
 from ..analysis import truepeak
 from ..analysis.levels import db
 from .base import Params, Processed, Processor, Report, param, register, reported
@@ -100,6 +101,48 @@ def expand(blocks: np.ndarray, frames: int, sample_rate: int) -> np.ndarray:
     return out.reshape(-1)[:frames]
 
 
+def expand_range(blocks: np.ndarray, a: int, b: int, sample_rate: int) -> np.ndarray:
+    """expand(blocks, ...)[a:b] without expanding the whole take: only the blocks around [a, b)."""
+    d = block_size(sample_rate)
+    first, last = max(0, a // d - 1), min(blocks.size, -(-b // d) + 1)
+    if first == 0 and last == blocks.size:
+        return expand(blocks, blocks.size * d, sample_rate)[a:b]
+    part = blocks[first:last]
+    # `expand` repeats its edge blocks as their own neighbours: inside the take, give it the real ones
+    left = blocks[first - 1: first] if first > 0 else part[:1]
+    right = blocks[last: last + 1] if last < blocks.size else part[-1:]
+    full = expand(np.concatenate([left, part, right]), (part.size + 2) * d, sample_rate)
+    offset = (first - 1) * d
+    return full[a - offset: b - offset]
+
+
+def expand_at(blocks: np.ndarray, frames: np.ndarray, sample_rate: int) -> np.ndarray:
+    """expand(blocks, ...)[frames] for a few frames, without expanding the take."""
+    d = block_size(sample_rate)
+    k = np.minimum(frames // d, blocks.size - 1)
+    o = frames - k * d
+    w = np.abs((o - (d - 1) / 2) / d)
+    other = np.where(o < d // 2, np.maximum(k - 1, 0), np.minimum(k + 1, blocks.size - 1))
+    return blocks[k] * (1 - w) + blocks[other] * w
+
+
+def span_minima(blocks: np.ndarray, frames: int, hop: int, sample_rate: int) -> np.ndarray:
+    """The lowest gain of expand(blocks, frames, ...) in each span of `hop` frames: the curve is linear between
+    block centres, so its lowest point in a span is a centre inside it or one of the span's ends."""
+    d = block_size(sample_rate)
+    starts = np.arange(0, frames, hop)
+    ends = np.minimum(starts + hop, frames) - 1
+    low = np.minimum(expand_at(blocks, starts, sample_rate), expand_at(blocks, ends, sample_rate))
+    centre = (d - 1) / 2
+    first = np.ceil((starts - centre) / d).clip(0, blocks.size - 1).astype(np.int64)
+    last = np.floor((ends - centre) / d).clip(-1, blocks.size - 1).astype(np.int64)
+    has = last >= first
+    # blocks first[i] .. first[i+1]-1, and the last span's up to its last centre (not the padding's)
+    inside = np.minimum.reduceat(blocks[: max(int(last.max()), int(first.max())) + 1], first)
+    # a span whose next span starts at the same block (no centre inside) has nothing more than its ends
+    return np.where(has, np.minimum(low, inside), low)
+
+
 def gain_curve(env: np.ndarray, ceiling: float, sample_rate: int, lookahead_ms: float,
                release_ms: float) -> np.ndarray:
     """Per-frame gain (<= 1) keeping `env * gain` at or under `ceiling`."""
@@ -109,11 +152,14 @@ def gain_curve(env: np.ndarray, ceiling: float, sample_rate: int, lookahead_ms: 
 
 def limit(audio: np.ndarray, sample_rate: int, ceiling_db: float, lookahead_ms: float = 2.0,
           release_ms: float = 60.0, true_peak: bool = True,
-          env: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+          env: np.ndarray | None = None, curve: list | None = None) -> tuple[np.ndarray, dict]:
+    """`curve`: a list the per-frame gain is appended to (for its trace)."""
     ceiling = 10 ** (ceiling_db / 20)
     if env is None:
         env = truepeak.envelope(audio, ceiling / 1.5) if true_peak else np.abs(audio).max(axis=0)
     g = gain_curve(env, ceiling, sample_rate, lookahead_ms, release_ms)
+    if curve is not None:
+        curve.append(g)
     reduced = g < 1.0
     out = (audio * g[None, :]).astype(np.float32) if reduced.any() else audio
     return out, {"limited_fraction": round(float(reduced.mean()), 5),
@@ -146,7 +192,9 @@ class Limiter(Processor):
     def process(self, audio: np.ndarray, sample_rate: int) -> Processed:
         p = self.params
         # A small margin absorbs the interpolation of the gain curve between frames.
-        out, info = limit(audio, sample_rate, p.ceiling_db - 0.05, p.lookahead_ms, p.release_ms, p.true_peak)
+        curve: list[np.ndarray] = []
+        out, info = limit(audio, sample_rate, p.ceiling_db - 0.05, p.lookahead_ms, p.release_ms, p.true_peak,
+                          curve=curve)
         peak = truepeak.true_peak(out) if p.true_peak else float(np.abs(out).max())
         info["peak_out_db"] = round(db(peak), 3) if peak > 0 else -math.inf
-        return Processed(out, sample_rate, info)
+        return Processed(out, sample_rate, info, {"gain_reduction": traces.gain_reduction(curve[0], sample_rate)})

@@ -20,13 +20,15 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .. import traces
 from ..analysis import loudness, truepeak
 from ..analysis.levels import dual_mono
 from ..errors import ProcessingError
 from .base import Params, Processed, Processor, Report, param, register, reported
-from .limiter import block_gains, block_peaks, block_size, expand, release_blend
+from .limiter import block_gains, block_size, expand_range, release_blend, span_minima
 
 TOLERANCE_LU = 0.05
+CHUNK = 1 << 18            # frames a chunk: the output is written a chunk at a time
 MARGIN_DB = 0.15           # internal ceiling below the requested one: the meter's 0.1 dB and dither
 
 
@@ -43,6 +45,9 @@ class LoudnessParams(Params):
     max_limiting_db: float = param(12.0, unit="dB", ge=0.0, le=40.0,
                                    description="the most the limiter may turn the loudest peak down to reach the "
                                    "target; beyond it the master stays below the target and is reported off target")
+    fixed_gain_db: float | None = param(
+        None, unit="dB", ge=-60.0, le=60.0, description="album mode (`sori batch --album`): this gain for every take "
+        "instead of each take's own, so an album keeps its relative levels; the limiter still holds the ceiling")
     when_off_target: Literal["report", "refuse"] = param(
         "report", unit="choice", description="a take that cannot reach the target within the budget: master it "
         "as close as the budget allows and report it, or refuse it with one line")
@@ -71,6 +76,7 @@ class LoudnessReport(Report):
 class Loudness(Processor):
     name = "loudness"
     finishing = True
+    delivery_keys = ("target_lufs", "true_peak_db")
     Params = LoudnessParams
     Report = LoudnessReport
 
@@ -80,7 +86,7 @@ class Loudness(Processor):
         p = self.params
         tp = after.get("true_peak_dbtp")
         out = {"true_peak": tp is None or tp <= p.true_peak_db + 1e-6}
-        if after.get("signal_s", MIN_SIGNAL_S) >= MIN_SIGNAL_S:
+        if p.fixed_gain_db is None and after.get("signal_s", MIN_SIGNAL_S) >= MIN_SIGNAL_S:   # album: the album's
             lufs = after.get("integrated_lufs")
             out["loudness"] = lufs is not None and abs(lufs - p.target_lufs) <= LOUDNESS_TOLERANCE_LU
         return out
@@ -90,7 +96,7 @@ class Loudness(Processor):
         # Dual mono (the usual generated take after `channels: stereo`): work on one channel, count two.
         dual = dual_mono(audio)
         work = audio[:1] if dual else audio
-        solver = _Solver(work, sample_rate, p, channel_gain=2.0 if dual else 1.0)
+        solver = _Solver(work, sample_rate, p, channel_gain=2.0 if dual else 1.0, channels_out=audio.shape[0])
         if not math.isfinite(solver.before):
             raise ProcessingError(f"{self.label}: no signal above the -70 LUFS gate; nothing to normalise "
                                   "(is the input silent?)")
@@ -98,7 +104,10 @@ class Loudness(Processor):
         if info.get("off_target") and p.when_off_target == "refuse":
             raise OffTarget(f"{self.label}: off target: {info['off_target']}; raise {self.label}.max_limiting_db "
                             f"or lower {self.label}.target_lufs, or set {self.label}.when_off_target=report")
-        return Processed(np.repeat(out, 2, axis=0) if dual else out, sample_rate, info)
+        hop = traces.hop_for(out.shape[-1], sample_rate)
+        low = span_minima(solver.last_blocks, out.shape[-1], hop, sample_rate)
+        trace = traces.reduction(low, hop, sample_rate)
+        return Processed(out, sample_rate, info, {"gain_reduction": trace})
 
 
 class OffTarget(ProcessingError):
@@ -108,16 +117,19 @@ class OffTarget(ProcessingError):
 class _Solver:
     """The gain and limiter curve for one take (see the module docstring)."""
 
-    def __init__(self, audio: np.ndarray, sample_rate: int, p: LoudnessParams, channel_gain: float) -> None:
+    def __init__(self, audio: np.ndarray, sample_rate: int, p: LoudnessParams, channel_gain: float,
+                 channels_out: int | None = None) -> None:
         self.audio, self.rate, self.p, self.channel_gain = audio, sample_rate, p, channel_gain
-        self.before = loudness.integrated_loudness(audio, sample_rate, channel_gain)
+        self.channels_out = channels_out or audio.shape[0]      # dual mono: one channel worked, both written
+        self.out: np.ndarray | None = None
+        self.estimator = _Estimator(audio, sample_rate, channel_gain)
+        self.before = self.estimator(np.ones(self.estimator.blocks.size, np.float32))   # unity gain: the input's
         self.ceiling = 10 ** (p.true_peak_db / 20)
         self.inner = 10 ** ((p.true_peak_db - MARGIN_DB) / 20)
-        self.peak = truepeak.true_peak(audio)
-        self.estimator = _Estimator(audio, sample_rate, channel_gain)
         self.local_peak = _local_peaks(audio, sample_rate)
         self.env_gain_db = -math.inf
         self.blend: float | None = None
+        self.peak: float | None = None
 
     # --- the estimate: loudness through the limiter at a gain, from block sums --------------------------------
 
@@ -125,8 +137,8 @@ class _Solver:
         """Accurate true-peak envelope wherever the signal could reach the ceiling with up to 3 dB more gain."""
         if gain_db > self.env_gain_db:
             self.env_gain_db = gain_db + 3
-            self.env = truepeak.envelope(self.audio, self.inner / 10 ** (self.env_gain_db / 20))
-            self.env_peaks = block_peaks(self.env, self.rate)
+            level = self.inner / 10 ** (self.env_gain_db / 20)
+            self.env_peaks = truepeak.envelope_peaks(self.audio, level, block_size(self.rate))
 
     def blocks(self, gain_db: float) -> np.ndarray:
         self._envelope_for(gain_db)
@@ -142,6 +154,11 @@ class _Solver:
 
     def budget_gain_db(self) -> float:
         """The highest gain the budget allows: the loudest peak turned down by exactly `max_limiting_db`."""
+        if self.peak is None:
+            # the envelope is exact wherever it could reach the ceiling at the target's gain (+3 dB): its maximum
+            # is the true peak, or, when nothing can reach the ceiling, an upper bound of it
+            self._envelope_for(self.p.target_lufs - self.before)
+            self.peak = float(self.env_peaks.max())
         peak_db = 20 * math.log10(self.peak) if self.peak > 0 else -math.inf
         return min(self.p.max_gain_db, 20 * math.log10(self.inner) - peak_db + self.p.max_limiting_db)
 
@@ -151,9 +168,22 @@ class _Solver:
         f_lo = self.estimate(lo)
         if f_lo >= aim - 0.005 or hi <= lo:
             return lo, f_lo
-        f_hi = self.estimate(hi)
-        if f_hi <= aim:
-            return hi, f_hi
+        # the upper end is expensive (an accurate envelope down to its level): step up by the shortfall first
+        for _ in range(3):
+            x = min(lo + (aim - f_lo) * 1.05, hi)
+            fx = self.estimate(x)
+            if abs(fx - aim) < 0.005:
+                return x, fx
+            if fx > aim:
+                hi, f_hi = x, fx
+                break
+            lo, f_lo = x, fx
+            if x >= hi:
+                return hi, fx
+        else:
+            f_hi = self.estimate(hi)
+            if f_hi <= aim:
+                return hi, f_hi
         side = 0
         for _ in range(40):
             x = hi - (f_hi - aim) * (hi - lo) / (f_hi - f_lo) if f_hi > f_lo else (lo + hi) / 2
@@ -174,16 +204,42 @@ class _Solver:
     # --- exact rounds -------------------------------------------------------------------------------------------
 
     def render(self, gain_db: float) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """The output at this gain, written a chunk at a time into one array (the take's final channel count),
+        its exact loudness and verified true peak; and the block gains."""
         blocks = self.blocks(gain_db)
-        curve = expand(blocks, self.audio.shape[-1], self.rate)
         g = 10 ** (gain_db / 20)
-        out = (self.audio * (g * curve)[None, :]).astype(np.float32)
-        measured = loudness.integrated_loudness(out, self.rate, self.channel_gain)
-        peak = _verified_peak(out, g, self.env, curve, blocks, self.local_peak, self.rate, self.ceiling)
-        return out, curve, measured, peak
+        n = self.audio.shape[-1]
+        if self.out is None:
+            self.out = np.empty((self.channels_out, n), dtype=np.float32)
+        for a in range(0, n, CHUNK):
+            b = min(n, a + CHUNK)
+            gains = expand_range(blocks, a, b, self.rate) * np.float32(g)
+            np.multiply(self.audio[:, a:b], gains[None, :], out=self.out[: self.audio.shape[0], a:b])
+            if self.channels_out > self.audio.shape[0]:
+                self.out[1:, a:b] = self.out[:1, a:b]
+        work = self.out[: self.audio.shape[0]]
+        measured = loudness.integrated_loudness(work, self.rate, self.channel_gain)
+        peak = _verified_peak(work, g, self.env_peaks, blocks, self.local_peak, self.rate, self.ceiling)
+        self.last_blocks = blocks       # the last round's are the master's (its trace)
+        return self.out, blocks, measured, peak
+
+    def fixed(self, gain_db: float) -> tuple[np.ndarray, dict[str, Any]]:
+        """Album mode: the given gain; only the ceiling is solved for (the loudness promise is the album's)."""
+        rounds = 0
+        while True:
+            rounds += 1
+            out, curve, measured, peak = self.render(gain_db)
+            if peak <= self.ceiling * 10 ** (-MARGIN_DB / 2 / 20) or rounds >= 3:
+                break
+            self.inner *= self.ceiling / peak * 10 ** (-MARGIN_DB / 20)
+        info = self._report(gain_db, curve, measured, peak, rounds, math.inf)
+        info["on_target"] = peak <= self.ceiling
+        return out, info
 
     def solve(self) -> tuple[np.ndarray, dict[str, Any]]:
         p = self.p
+        if p.fixed_gain_db is not None:
+            return self.fixed(p.fixed_gain_db)
         aim = p.target_lufs
         rounds = 0
         while True:
@@ -204,7 +260,7 @@ class _Solver:
     def _report(self, gain_db: float, curve: np.ndarray, measured: float, peak: float, rounds: int,
                 hi: float) -> dict[str, Any]:
         p = self.p
-        limited = curve < 1.0
+        limited = curve < 1.0                 # the block gains: a frame's gain lies between its blocks'
         depth = round(-20 * math.log10(float(curve.min())), 2) if limited.any() else 0.0
         on_target = abs(measured - p.target_lufs) <= LOUDNESS_TOLERANCE_LU and peak <= self.ceiling
         info: dict[str, Any] = {
@@ -235,10 +291,16 @@ class _Solver:
 def _local_peaks(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     """Per limiter block: the largest |sample| over all channels in the block and its two neighbours."""
     d = block_size(sample_rate)
-    m = -(-audio.shape[-1] // d)
-    padded = np.zeros(m * d, dtype=np.float32)
-    padded[: audio.shape[-1]] = np.abs(audio).max(axis=0)
-    return _neighbourhood(padded.reshape(m, d).max(axis=1), np.maximum)
+    n = audio.shape[-1]
+    out = np.empty(-(-n // d), dtype=np.float32)
+    span = d * max(1, CHUNK // d)
+    for a in range(0, n, span):
+        peak = np.abs(audio[:, a: a + span]).max(axis=0)
+        whole = peak.size // d * d
+        out[a // d: a // d + whole // d] = peak[:whole].reshape(-1, d).max(axis=1)
+        if whole < peak.size:
+            out[-1] = peak[whole:].max()
+    return _neighbourhood(out, np.maximum)
 
 
 def _neighbourhood(x: np.ndarray, op: np.ufunc) -> np.ndarray:
@@ -249,7 +311,7 @@ def _neighbourhood(x: np.ndarray, op: np.ufunc) -> np.ndarray:
     return out
 
 
-def _verified_peak(out: np.ndarray, g: float, env: np.ndarray, curve: np.ndarray, blocks: np.ndarray,
+def _verified_peak(out: np.ndarray, g: float, env_peaks: np.ndarray, blocks: np.ndarray,
                    local_peak: np.ndarray, sample_rate: int, ceiling: float) -> float:
     """The true peak of `out = g * curve * audio` where it matters: exact wherever it could exceed the
     ceiling, an upper bound elsewhere.
@@ -257,14 +319,12 @@ def _verified_peak(out: np.ndarray, g: float, env: np.ndarray, curve: np.ndarray
     The bound: interpolating `a * c` at a frame gives c * (interpolated a) plus sum_k h_k a_k (c_k - c),
     at most c * env + L1(h) * max|a| * (spread of c within the filter's reach). The curve is linear between
     block centres and the filter reaches 8 frames, less than a block, so that spread is at most the range
-    of the three block values around the frame. Steady stretches are proven safe this way; the blocks the
-    bound cannot clear (transients, where the gain moves) are oversampled exactly.
+    of the three block values around the frame, and c itself at most the largest of them. Steady stretches
+    are proven safe this way; the blocks the bound cannot clear (transients, where the gain moves) are
+    oversampled exactly.
     """
     d = block_size(sample_rate)
-    m = blocks.size
-    scaled = np.zeros(m * d, dtype=np.float32)
-    scaled[: env.size] = env * curve
-    main = scaled.reshape(m, d).max(axis=1)
+    main = env_peaks * _neighbourhood(blocks, np.maximum)
     spread = _neighbourhood(blocks, np.maximum) - _neighbourhood(blocks, np.minimum)
     bound = g * (main + truepeak.filter_gain() * local_peak * spread)
     check = ceiling * 10 ** (-MARGIN_DB / 2 / 20)

@@ -38,8 +38,8 @@ class SuperresReport(Report):
     from_hz: int | None = reported(unit="Hz", description="input sample rate")
     to_hz: int | None = reported(unit="Hz", description="output sample rate")
     input_cutoff_hz: float | None = reported(unit="Hz", description="where the input's content ends", column=True)
-    output_bandwidth_hz: float | None = reported(unit="Hz", description="where the output's content ends",
-                                                 column=True)
+    output_cutoff_hz: float | None = reported(unit="Hz", description="where the output's content ends (found as the "
+                                              "input's is)", column=True)
 
 
 @register
@@ -68,4 +68,4 @@ class Superres(Processor):
                 out = extend(out, rate, cutoff, p.amount, p.top_hz)
         return Processed(out, rate, {"backend": p.backend, "from_hz": sample_rate, "to_hz": rate,
                                      "input_cutoff_hz": round(cutoff, 1),
-                                     "output_bandwidth_hz": round(detect_cutoff(out, rate), 1)})
+                                     "output_cutoff_hz": round(detect_cutoff(out, rate), 1)})

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import fft as sp_fft
 
+from ..parallel import threads
+
 N_FFT = 1024
 HOP = N_FFT // 2
 RAMP_HZ = 400.0            # the new band fades in over this width, just above the cutoff
@@ -29,18 +31,22 @@ def _window() -> np.ndarray:
     return np.sqrt(np.hanning(N_FFT + 1)[:N_FFT]).astype(np.float32)
 
 
-CHUNK_FRAMES = 2048           # STFT frames per pass (about 22 s at 48 kHz): memory stays flat
+CHUNK_FRAMES = 512            # STFT frames per pass (about 5 s at 48 kHz): memory stays flat
 
 
-def _padded(x: np.ndarray) -> np.ndarray:
-    """x with half a window of zeros before, and enough after to end on a whole hop plus half a window."""
-    return np.pad(x, ((0, 0), (HOP, HOP + (-x.shape[-1]) % HOP + HOP)))
+def _frame_count(n: int) -> int:
+    """Frames of HOP covering the take from half a window before its start to a whole hop plus half a window
+    after its end."""
+    return (n + 2 * HOP + (-n) % HOP + HOP - N_FFT) // HOP + 1
 
 
-def _spectra(padded: np.ndarray, frames: np.ndarray) -> np.ndarray:
-    """rfft of the windowed frames with these indices: (channels, frames, bins)."""
-    idx = frames[:, None] * HOP + np.arange(N_FFT)[None, :]
-    return sp_fft.rfft(padded[:, idx] * _window(), axis=-1)
+def _spectra(audio: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """rfft of the windowed frames with these indices (frame k starts half a window before sample k * HOP; zeros
+    outside the take): (channels, frames, bins). Reads only these frames: no padded copy of the take."""
+    idx = frames[:, None] * HOP - HOP + np.arange(N_FFT)[None, :]
+    inside = (idx >= 0) & (idx < audio.shape[-1])
+    segs = audio[:, np.clip(idx, 0, audio.shape[-1] - 1)] * inside
+    return sp_fft.rfft(segs * _window(), axis=-1, workers=threads())
 
 
 def slope_db_per_octave(freqs: np.ndarray, level_db: np.ndarray, lo: float, hi: float) -> float:
@@ -64,14 +70,14 @@ def extend(audio: np.ndarray, sample_rate: int, cutoff_hz: float, amount: float 
     src = (freqs >= edge - ANCHOR_HZ) & (freqs < edge)
     if not src.any():
         return audio
-    padded = _padded(audio)
-    frames = (padded.shape[-1] - N_FFT) // HOP + 1
+    n = audio.shape[-1]
+    frames = _frame_count(n)
     chunks = [(i, min(CHUNK_FRAMES, frames - i)) for i in range(0, frames, CHUNK_FRAMES)]
     # Pass 1: the long-term spectrum (up to 1024 frames spread over the take), for the slope: the local
     # trend just under the cutoff (half an octave), where the instrument's own roll-off shows; a wider fit
     # would let the strong low band speak for the top.
     sample = np.unique(np.linspace(0, frames - 1, min(frames, 1024)).astype(np.int64))
-    power = np.square(np.abs(_spectra(padded, sample)))
+    power = np.square(np.abs(_spectra(audio, sample)))
     long_term = 10 * np.log10(power.mean(axis=(0, 1)) + 1e-20)
     slope = slope_db_per_octave(freqs, long_term, cutoff_hz / np.sqrt(2), edge)
     centre = np.sqrt(max(edge - ANCHOR_HZ, freqs[1]) * edge)        # a low cutoff: the source band starts at DC
@@ -82,17 +88,19 @@ def extend(audio: np.ndarray, sample_rate: int, cutoff_hz: float, amount: float 
     ramp *= np.clip((top_hz - f) / 1000.0, 0, 1)                       # a gentle top instead of a wall
     rng = np.random.default_rng(seed)
     window = _window()
-    out = np.zeros(padded.shape, dtype=np.float32)
+    out = audio.copy()                  # the band is added to a copy; the frames are read from the input
     # Pass 2: per frame, the level just under the cutoff sets the new band's level (transients carry).
     for first, count in chunks:
-        spec = _spectra(padded, first + np.arange(count))
+        spec = _spectra(audio, first + np.arange(count))
         frame_level = np.square(np.abs(spec[:, :, src])).mean(axis=-1, keepdims=True)
         magnitude = np.sqrt(frame_level * shape[None, None, :]) * ramp[None, None, :] * amount
         phase = np.exp(2j * np.pi * rng.random((1, count, f.size)))    # shared: dual mono stays so
         new = np.zeros_like(spec)
         new[:, :, target] = magnitude * phase
-        pieces = sp_fft.irfft(new, n=N_FFT, axis=-1).astype(np.float32) * window
+        pieces = sp_fft.irfft(new, n=N_FFT, axis=-1, workers=threads()).astype(np.float32) * window
         for k in range(count):    # ~100 frames a second: a Python loop over frames is cheap
-            start = (first + k) * HOP
-            out[:, start: start + N_FFT] += pieces[:, k]
-    return (audio + out[:, HOP: HOP + audio.shape[-1]]).astype(np.float32)
+            start = (first + k) * HOP - HOP
+            lo, hi = max(0, start), min(n, start + N_FFT)
+            if hi > lo:
+                out[:, lo:hi] += pieces[:, k, lo - start: hi - start]
+    return out

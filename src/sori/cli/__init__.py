@@ -3,6 +3,7 @@ modules below, added to the app explicitly (no registration by import side effec
 
     sori remaster | batch | analyze | check          mastering (cli/master.py)
     sori presets list | show | validate | schema     presets (cli/presets.py)
+    sori studio                                      tune a preset by ear in the browser (cli/studio.py)
     sori generate | make | categories                MusicGen takes (cli/generate.py)
     sori data prepare | tokenize,  sori train        fine-tuning (cli/data.py)
 
@@ -16,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from . import data, generate, master, presets
+from . import data, generate, master, presets, studio
 from .common import main as _main
 
 HELP = "Sori: generate music, and master it to streaming grade."
@@ -41,6 +42,7 @@ def build() -> typer.Typer:
     app.command("batch")(master.batch_cmd)
     app.command("analyze")(master.analyze_cmd)
     app.command("check")(master.check_cmd)
+    app.command("studio")(studio.studio_cmd)
 
     presets_app = typer.Typer(no_args_is_help=True, help="List, show, validate presets; print their schema.")
     presets_app.command("list")(presets.list_cmd)

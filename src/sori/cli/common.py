@@ -14,6 +14,11 @@ import typer
 PresetOpt = Annotated[str, typer.Option("--preset", "-p", help="built-in preset name or a .yaml path")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print the result as JSON")]
+RunOnOpt = Annotated[str, typer.Option("--engine", help="where the work runs: local (this machine's processes) or "
+                                       "ray (a Ray cluster: the sori\\[ray] extra)")]
+AddressOpt = Annotated[str | None, typer.Option("--address", help="with --engine ray: the cluster's address "
+                                                "(HOST:PORT from `ray start --head`; default $RAY_ADDRESS, else "
+                                                "a cluster started on this machine for the job)")]
 
 
 def set_option(example: str) -> Any:
@@ -25,12 +30,12 @@ SetOpt = Annotated[list[str] | None, set_option("loudness.target_lufs=-16")]
 
 
 def overrides(items: list[str] | None) -> dict[str, Any]:
-    """`--set` values as one nested mapping (later ones win)."""
+    """`--set` values as one nested mapping (later ones win; `--set STAGE=null` removes the stage)."""
     from remaster import presets
 
     out: dict[str, Any] = {}
     for item in items or []:
-        out = presets.merge(out, presets.parse_override(item))
+        out = presets.combine(out, presets.parse_override(item))
     return out
 
 
@@ -84,11 +89,15 @@ def main(app: typer.Typer, argv: list[str] | None = None) -> None:
 
     try:
         app(args=argv, prog_name="sori")
+    except SystemExit as e:
+        if e.code == 130:            # typer turns Ctrl-C into a silent exit 130
+            print("sori: interrupted; finished work is kept: run the same command again to resume", file=sys.stderr)
+        raise
     except SoriError as e:
         print(f"sori: error: {e}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
-        print("sori: interrupted; run the same command again to resume", file=sys.stderr)
+        print("sori: interrupted; finished work is kept: run the same command again to resume", file=sys.stderr)
         sys.exit(130)
     except Exception as e:   # the last line of defence: one line, not a traceback
         print(f"sori: internal error: {type(e).__name__}: {e} (please report this with the command you ran)",

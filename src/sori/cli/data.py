@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from .common import AddressOpt, RunOnOpt
+
 # --- sori data prepare ---------------------------------------------------------------------------------------------
 
 def _words(values: list[str] | None) -> list[str]:
@@ -35,18 +37,23 @@ def prepare_cmd(
     silence_db: Annotated[float, typer.Option("--silence-db", help="quieter than this (dBFS) is silence")] = -50.0,
     silence_gap: Annotated[float, typer.Option("--silence-gap", help="a silence this long (s) splits a "
                                                                      "clip")] = 1.0,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="worker processes (default: CPU count)")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="worker processes (default: CPU count); with "
+                                             "--engine ray, clips at once (default: the cluster's CPUs)")] = None,
     fmt: Annotated[str, typer.Option("--format", help="auto, aihub (AI Hub 71470) or folder")] = "auto",
     valid_fraction: Annotated[float, typer.Option("--valid-fraction", help="folder format: share of clips put in "
                                                                            "the valid split")] = 0.05,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+    engine: RunOnOpt = "local",
+    address: AddressOpt = None,
 ) -> None:
-    """Cut a gugak dataset into captioned training windows (manifest.jsonl/.parquet, stats, problems); resumes."""
+    """Cut a gugak dataset into captioned training windows (manifest.jsonl/.parquet, stats, problems); resumes.
+
+    On a Ray cluster (--engine ray), every node must see SOURCE and the output folder at the same paths."""
     from generate.finetune.prepare import prepare
     result = prepare(source, output, instruments=_words(instrument), genres=_words(genre), jangdan=_words(jangdan),
                      modes=_words(mode), sample_rate=sample_rate, min_seconds=min_seconds, max_seconds=max_seconds,
                      silence_db=silence_db, silence_gap=silence_gap, jobs=jobs, fmt=fmt,
-                     valid_fraction=valid_fraction, progress=not quiet)
+                     valid_fraction=valid_fraction, progress=not quiet, engine=engine, address=address)
     for line in result.summary():
         typer.echo(line)
 
@@ -65,8 +72,16 @@ def tokenize_cmd(
     batch_size: Annotated[int, typer.Option("--batch-size", help="windows encoded at once")] = 8,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N, mps")] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+    engine: RunOnOpt = "local",
+    address: AddressOpt = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="with --engine ray: workers, each with the "
+                                             "codec loaded once (default: one per GPU, else one per 4 CPUs)")]
+    = None,
 ) -> None:
-    """Encode every window once with the model's EnCodec into a sharded token cache (resumes where it stopped)."""
+    """Encode every window once with the model's EnCodec into a sharded token cache (resumes where it stopped).
+
+    With --engine ray the shards are encoded by workers on the cluster, on GPUs when it has them; every node must
+    see DATASET at the same path and have the model (a hub id in its cache, or a folder on the shared file system)."""
     from generate.finetune.tokens import read_manifest, tokenize
     from generate.musicgen import load_model
     from remaster.progress import progress_bar
@@ -75,7 +90,8 @@ def tokenize_cmd(
     with progress_bar("tokenize", enabled=not quiet) as bar:
         task = bar.add_task("", total=total)
         result = tokenize(dataset, model, cache_dir=output, shard_size=shard_size, batch_size=batch_size,
-                          loaded=loaded, on_progress=lambda done, _total: bar.update(task, completed=done))
+                          device=device, loaded=loaded, engine=engine, address=address, jobs=jobs,
+                          on_progress=lambda done, _total: bar.update(task, completed=done))
     typer.echo(f"{result.cache_dir}: {result.windows} windows ({result.encoded} encoded now), {result.frames} "
                f"frames in {result.shards} shards")
 
