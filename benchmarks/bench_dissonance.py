@@ -15,6 +15,8 @@ melody only (it is about 20 times slower than tiny on two cores).
 Scoring, per file:
 - a finding matches an error when their intervals overlap (the error's: note-on to the written end); each error
   and each finding is matched at most once, the largest overlaps first;
+- notes the soundfont itself renders 25 cents or more off the tune (pitch_set.sour_renderings: a sample's flat
+  attack is all a staccato note plays) are scored apart the same way: a finding there is right about the audio;
 - `wrong_note` errors (a whole-tone or semitone slip that lands on another tone of the tune) are not sour: a
   finding on one counts neither for nor against, and they are counted apart;
 - recall by error kind and size, and for errors of 50 cents or more (detune50, detune100, out_of_key) by the
@@ -53,12 +55,13 @@ except ImportError:  # run from a checkout without the package installed
 from remaster import audio as audio_io
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pitch_set import PLUCKED, POSITIVE, prepare, truth_path
+from pitch_set import PLUCKED, POSITIVE, prepare, sour_renderings, truth_path
 
 DEFAULT_SET = Path("/tmp/sori-pitch-set")
 BUCKETS = ((0.10, 0.15), (0.15, 0.30), (0.30, 0.60), (0.60, 2.5))
 NEGATIVES = ("clean", "offset", "ornamented", "ornamented_offset")
 BIG = ("detune50", "detune100", "out_of_key")
+APART = ("wrong_note", "rendering")     # scored apart: neither for nor against
 
 
 @dataclass
@@ -84,7 +87,7 @@ class Result:
         return self.truth["errors"]
 
     def sour_errors(self) -> list[int]:
-        return [i for i, e in enumerate(self.errors) if e["kind"] != "wrong_note"]
+        return [i for i, e in enumerate(self.errors) if e["kind"] not in APART]
 
     def found(self, i: int) -> bool:
         return any(a == i for a, _ in self.matches)
@@ -94,7 +97,12 @@ class Result:
         return len(self.findings) - len(used)
 
     def true_findings(self) -> int:
-        return sum(self.errors[i]["kind"] != "wrong_note" for i, _ in self.matches)
+        return sum(self.errors[i]["kind"] not in APART for i, _ in self.matches)
+
+    def flagged(self) -> bool:
+        """Any finding beyond those on notes scored apart."""
+        apart = {j for i, j in self.matches if self.errors[i]["kind"] in APART}
+        return len(self.findings) > len(apart)
 
 
 def match(errors: list[dict], findings: list[dict]) -> list[tuple[int, int]]:
@@ -115,7 +123,7 @@ def run(paths: list[Path], tracker: str, style: str | None, voices: str, label: 
     out = []
     started = time.perf_counter()
     for k, path in enumerate(paths):
-        truth = json.loads(truth_path(path).read_text())
+        truth = with_sour_renderings(path, json.loads(truth_path(path).read_text()))
         t0 = time.perf_counter()
         audio, rate = audio_io.read(path)
         result = check(audio, rate, style=style or "auto", model=tracker, voices=voices, device="cpu")
@@ -131,6 +139,18 @@ def run(paths: list[Path], tracker: str, style: str | None, voices: str, label: 
 
 def pct(num: float, den: float) -> str:
     return f"{100 * num / den:5.1f}%" if den else "    -"
+
+
+def with_sour_renderings(path: Path, truth: dict) -> dict:
+    """The truth with the notes the soundfont itself renders sour (pitch_set.sour_renderings, measured on the
+    melody's clean solo file) added as errors of kind `rendering`, scored apart."""
+    clean = path.with_name(f"{truth['melody']}_clean.wav")
+    if truth["set"] != "mono" or not clean.exists():
+        return truth
+    taken = {e["index"] for e in truth["errors"]}
+    extra = [{"start": n["start"], "end": n["end"], "sounding_s": n["sounding_s"], "index": i, "kind": "rendering",
+              "cents": 0.0} for i in sour_renderings(clean) if i not in taken for n in (truth["notes"][i],)]
+    return {**truth, "errors": truth["errors"] + extra}
 
 
 def ratio(num: float, den: float) -> float:
@@ -163,7 +183,7 @@ def precision(rs: list[Result]) -> tuple[int, int]:
 
 def flag_rate(rs: list[Result], variant: str) -> tuple[int, int]:
     sub = [r for r in rs if r.variant == variant]
-    return sum(bool(r.findings) for r in sub), len(sub)
+    return sum(r.flagged() for r in sub), len(sub)
 
 
 @dataclass
@@ -197,8 +217,9 @@ def set_table(rs: list[Result], title: str, show_weak: bool = True) -> Summary:
         row(f">= 50 cents, notes {lo:.2f}-{min(hi, 2.0):.2f} s", BIG, lo, hi)
     f50, n50 = row(">= 50 cents, notes >= 0.15 s", BIG, 0.15)
     f30, n30 = row("30 cents, notes >= 0.15 s", ("detune30",), 0.15)
-    wrong = [(r, i) for r in rs if r.variant == "wrong_note" for i, e in enumerate(r.errors)]
-    print(f"{'wrong notes (scored apart) flagged':34s} {sum(r.found(i) for r, i in wrong):4d}/{len(wrong)}")
+    for kind, label in (("wrong_note", "wrong notes"), ("rendering", "notes the soundfont renders sour")):
+        apart = [(r, i) for r in rs for i, e in enumerate(r.errors) if e["kind"] == kind]
+        print(f"{label + ' (scored apart) flagged':34s} {sum(r.found(i) for r, i in apart):4d}/{len(apart)}")
     print(f"\n{'precision, false flags':34s} {'solo':>14s} {'accompanied':>14s} {'all':>14s}")
     cells = []
     for sub in (solo, acc, rs):
@@ -246,7 +267,7 @@ def weak_table(rs: list[Result]) -> None:
         f, n = recall(sub, BIG, 0.15)
         neg = [r for r in sub if r.variant in NEGATIVES]
         t, m = precision(sub)
-        flagged = sum(bool(r.findings) for r in neg)
+        flagged = sum(r.flagged() for r in neg)
         print(f"{name:24s} {f:5d}/{n:<5d}{pct(f, n):>11s} {flagged:5d}/{len(neg):<5d}{pct(flagged, len(neg)):>9s} "
               f"{t:4d}/{m:<4d}{pct(t, m):>7s}")
 
