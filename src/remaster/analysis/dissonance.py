@@ -46,8 +46,12 @@ from .tuning import (
 Style = Literal["western", "gugak", "auto"]
 # How far a stable note centre may sit from the grid. Gugak intonation bends scale tones on purpose
 # (계면조's bent-down tones), so its default tolerance is wider.
-TOLERANCE = {"western": 25.0, "gugak": 35.0, "auto": 30.0}
+TOLERANCE = {"western": 25.0, "gugak": 35.0, "auto": 25.0}
 FULL_SOUR_CENTS = 50.0
+# Notes shorter than SURE_S (as tracked: the attack and the release lose their pitch) are judged with a tolerance of
+# at least SHORT_TOLERANCE cents.
+SURE_S = 0.15
+SHORT_TOLERANCE = 40.0
 
 
 class ScaleSpec(Params):
@@ -88,7 +92,7 @@ class CheckParams(Params):
                                           "may sit from the grid; default by style: western 25, gugak 35, auto 30")
     min_periodicity: float = param(0.5, unit="fraction", ge=0.0, le=1.0,
                                    description="frames CREPE is less sure of than this have no pitch")
-    min_sour_s: float = param(0.15, unit="s", ge=0.0, le=10.0, description="shortest sour note that is a finding "
+    min_sour_s: float = param(0.1, unit="s", ge=0.0, le=10.0, description="shortest sour note that is a finding "
                          "(its length)")
     scale: ScaleSpec | None = param(None, unit="scale", description="declare the scale instead of estimating it")
     reference_cents: float | None = param(None, unit="cents", ge=-50, le=50,
@@ -175,8 +179,15 @@ def _hz(cents: float) -> float:
 def judge(note: Note, reference: float, scale: Scale | None, tolerance: float,
           min_sour_s: float = 0.15) -> Finding | None:
     """A finding for one note, or None when it is in tune and in the scale, or too brief to be heard as sour."""
-    if max(note.stable_s, note.duration) < min_sour_s:
+    length = max(note.stable_s, note.duration)
+    if length < min_sour_s:
         return None
+    if length < SURE_S:
+        # a note heard this briefly: only a steady one, and only clearly off (the tracker's centre of a tenth of a
+        # second is less sure, and a 30-cent slip that short is not heard as sour)
+        if not note.steady:
+            return None
+        tolerance = max(tolerance, SHORT_TOLERANCE)
     off, step = deviation(note.centre, reference)
     grid = reference + 100.0 * step
     if abs(off) > tolerance:
