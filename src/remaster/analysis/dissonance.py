@@ -33,6 +33,7 @@ from .tuning import (
     SCALES,
     Scale,
     declared_scale,
+    diatonic_home,
     deviation,
     estimate_reference,
     estimate_scale,
@@ -269,7 +270,14 @@ def _scale(p: CheckParams, heard: Sequence[Note], notes: Sequence[Note], referen
         return declared_scale(**p.scale.model_dump())
     # the tones the tune keeps coming back to, recurring accidentals included, are its scale too
     chosen = estimate_scale(heard or notes, reference, p.style)
-    return replace(chosen, extra=in_key(kept_pitch_classes(heard, reference), chosen)) if chosen else None
+    if chosen is None:
+        return None
+    allowed = in_key(kept_pitch_classes(heard, reference), chosen)
+    if p.style != "gugak" and len(chosen.degrees) < 7:
+        # a pentatonic reading outside gugak: the tune's passing tones belong to the major or minor key around it
+        home = diatonic_home(heard or notes, reference, allowed)
+        allowed |= home.pitch_classes if home else frozenset()
+    return replace(chosen, extra=allowed)
 
 
 def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None, **settings: Any) -> Check:

@@ -212,3 +212,21 @@ def in_key(kept: frozenset[int], scale: Scale) -> frozenset[int]:
     if scale.mode.endswith("minor"):
         allowed |= {(scale.tonic + d) % 12 for d in MINOR_FORMS}
     return frozenset(allowed)
+
+
+def diatonic_home(notes: Sequence[Note], reference: float, tones: frozenset[int]) -> Scale | None:
+    """The major key, or minor key with every form of the minor, that holds all of `tones` and best matches the
+    notes' key profile: where a pentatonic reading leaves a tune's passing tones (a lone 4th or 7th of a major tune)
+    outside, the key they belong to."""
+    if not notes or not tones:
+        return None
+    hist = _histogram(notes, reference)
+    first_pc = grid_step(notes[0].centre, reference) % 12
+    last_pc = grid_step(notes[-1].centre, reference) % 12
+    options = []
+    for mode, degrees in (("major", SCALES["major"]), ("minor", tuple(sorted(MINOR_FORMS)))):
+        for tonic in range(12):
+            scale = Scale(tonic, mode, degrees)
+            if tones <= scale.pitch_classes:
+                options.append((_tonic_salience(hist, mode, tonic, first_pc, last_pc), -tonic, scale))
+    return max(options, key=lambda o: o[:2])[2] if options else None
