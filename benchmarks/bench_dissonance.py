@@ -1,8 +1,8 @@
 """The pitch check on real tunes: the set's table and the tracker comparison in one run.
 
     .venv/bin/python benchmarks/bench_dissonance.py [--set-dir /tmp/sori-pitch-set] [--seed 0]
-        [--trackers swiftf0,tiny,full] [--full-every 6] [--threads 2] [--list-misses] [--json PATH]
-        [--no-poly] [--no-speed]
+        [--trackers swiftf0,tiny,full] [--compare-every 4] [--full-every 26] [--threads 2] [--list-misses]
+        [--json PATH] [--no-poly]
 
 The set is pitch_set.py's (made on the first run, about 5 minutes; cached on disk after): 52 melodies of the music21
 corpus and 8 gugak tunes, 9 variants each, solo and over an accompaniment, and 12 Bach chorales as 3-4 voice mixes.
@@ -10,7 +10,8 @@ Every mono file is checked with `remaster.analysis.dissonance.check(audio, rate,
 voices="mono", device="cpu")` after reading it from disk (`remaster.audio.read`: the decoding is timed too); the
 gugak tunes once more with `style="gugak"`. The chorale mixes are checked with `voices="poly"`, and every file of
 the mono set with `voices="auto"` for the decision's error rate. `--full-every N` runs CREPE full on every N-th
-melody only (it is about 20 times slower than tiny on two cores).
+melody only (it runs below real time on two cores), the other trackers on every `--compare-every`-th (CREPE
+tiny: about 10x real time); the default tracker is scored again on exactly those files for the side-by-side table.
 
 Scoring, per file:
 - a finding matches an error when their intervals overlap (the error's: note-on to the written end); each error
@@ -330,7 +331,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set-dir", type=Path, default=DEFAULT_SET)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--trackers", default="swiftf0,tiny,full", help="comma-separated; the first is the default")
-    parser.add_argument("--full-every", type=int, default=6, help="CREPE full on every N-th melody only")
+    parser.add_argument("--compare-every", type=int, default=4,
+                        help="trackers other than the default on every N-th melody only (CREPE tiny: ~10x real time)")
+    parser.add_argument("--full-every", type=int, default=26,
+                        help="CREPE full on every N-th melody only (below real time on two cores)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--list-misses", action="store_true")
     parser.add_argument("--json", type=Path)
@@ -347,30 +351,26 @@ def main(argv: list[str] | None = None) -> int:
     trackers = args.trackers.split(",")
     summaries: dict[str, tuple[Summary, str]] = {}
     everything = {}
+    default = trackers[0]
     for tracker in trackers:
-        files = mono
-        scope = "all"
-        if tracker == "full" and args.full_every > 1:
-            names = sorted({kinds[p]["melody"] for p in mono})[::args.full_every]
-            files = [p for p in mono if kinds[p]["melody"] in names]
-            scope = f"every {args.full_every}th melody ({len(names)} melodies)"
+        every = 1 if tracker == default else (args.full_every if tracker == "full" else args.compare_every)
+        names = sorted({kinds[p]["melody"] for p in mono})[::every]
+        files = [p for p in mono if kinds[p]["melody"] in names]
+        scope = "all" if every == 1 else f"every {every}th melody ({len(names)} melodies)"
         rs = run(files, tracker, None, "mono", tracker)
         everything[tracker] = rs
         summaries[tracker] = (set_table(rs, f"tracker {tracker}, style auto, {scope}",
-                                        show_weak=tracker == trackers[0]), scope)
-        if tracker == trackers[0] and args.list_misses:
+                                        show_weak=tracker == default), scope)
+        if tracker == default and args.list_misses:
             list_misses(rs)
-    default = trackers[0]
+        if every > 1:     # the default tracker on the same files, for the side-by-side table
+            same = {r.path for r in rs}
+            sub = [r for r in everything[default] if r.path in same]
+            summaries[f"{default} on {tracker}'s files"] = (
+                set_table(sub, f"tracker {default} on {tracker}'s files", show_weak=False), scope)
     gugak = [p for p in mono if kinds[p]["style"] == "gugak"]
     rs_gugak = run(gugak, default, "gugak", "mono", "gugak style")
     g = set_table(rs_gugak, f"tracker {default}, style gugak, the gugak tunes", show_weak=False)
-    if len(trackers) > 1 and "full" in trackers and args.full_every > 1:
-        same = {r.path for r in everything["full"]}
-        for tracker in trackers:
-            if tracker != "full":
-                sub = [r for r in everything[tracker] if r.path in same]
-                summaries[f"{tracker} (full's subset)"] = (set_table(sub, f"tracker {tracker} on full's subset",
-                                                                     show_weak=False), "full's subset")
     print("\n=== trackers side by side (style auto; recall on notes >= 0.15 s; x real time includes reading)")
     head = f"{'tracker':26s} {'recall>=50c':>11s} {'recall 30c':>10s} {'precision':>9s} {'worst flags':>11s} " \
            f"{'x real time':>11s}  scope"

@@ -174,9 +174,22 @@ def _steady(light: np.ndarray, p: NoteParams, hop: float) -> list[tuple[int, int
     out = []
     for s, e in _segments(light, p.split_cents, hold, max(3, round(0.1 / hop))):
         inner = light[s + 1:e - 1] if e - s > 4 else light[s:e]
-        if (e - s) * hop >= p.min_note_s and np.ptp(np.percentile(inner, [10, 90])) <= 2 * p.steady_cents:
+        if ((e - s) * hop >= p.min_note_s and np.ptp(np.percentile(inner, [10, 90])) <= 2 * p.steady_cents
+                and not _arch(light, s, e, p.steady_cents)):
             out.append((s, e))
     return out
+
+
+def _arch(light: np.ndarray, s: int, e: int, cents: float, reach: int = 3, glide: float = 70.0) -> bool:
+    """The pitch around [s, e) bends away on both sides the same way, by more than `cents`, and glides there (no
+    step of `glide` cents from one frame to the next): the crest of a vibrato cycle (a semitone-wide 농현 stays near
+    its crest for a tenth of a second), not a note of its own. A note between two lower ones steps to them."""
+    around = light[max(0, s - reach):e + reach]
+    if len(around) < 3 or np.max(np.abs(np.diff(around))) >= glide:
+        return False
+    middle = float(np.median(light[s:e]))
+    lo, hi = light[max(0, s - reach):s + 1] - middle, light[e - 1:e + reach] - middle
+    return bool((lo.min() < -cents and hi.min() < -cents) or (lo.max() > cents and hi.max() > cents))
 
 
 def _ornamented(raw: np.ndarray, p: NoteParams, hop: float) -> list[tuple[int, int]]:
