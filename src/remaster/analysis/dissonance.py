@@ -53,6 +53,9 @@ FULL_SOUR_CENTS = 50.0
 # at least SHORT_TOLERANCE cents.
 SURE_S = 0.15
 SHORT_TOLERANCE = 40.0
+# Notes with vibrato wider than ORNATE_VIBRATO_CENTS, or holding no steady pitch, at least ORNATE_TOLERANCE.
+ORNATE_VIBRATO_CENTS = 25.0
+ORNATE_TOLERANCE = 35.0
 
 
 class ScaleSpec(Params):
@@ -189,6 +192,9 @@ def judge(note: Note, reference: float, scale: Scale | None, tolerance: float,
         if not note.steady:
             return None
         tolerance = max(tolerance, SHORT_TOLERANCE)
+    elif not note.steady or note.vibrato_cents > ORNATE_VIBRATO_CENTS:
+        # an ornamented note (vibrato, slides) is judged on its centre over them, which is less sure
+        tolerance = max(tolerance, ORNATE_TOLERANCE)
     off, step = deviation(note.centre, reference)
     grid = reference + 100.0 * step
     if abs(off) > tolerance:
