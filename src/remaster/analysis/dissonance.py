@@ -33,8 +33,8 @@ from .tuning import (
     SCALES,
     Scale,
     declared_scale,
-    diatonic_home,
     deviation,
+    diatonic_home,
     estimate_reference,
     estimate_scale,
     grid_step,
@@ -212,6 +212,19 @@ def judge(note: Note, reference: float, scale: Scale | None, tolerance: float,
     return None
 
 
+def _ornament_pieces(notes: Sequence[Note], gap_s: float = 0.03, near_cents: float = 150.0) -> set[int]:
+    """Brief notes (under SURE_S) that touch an ornamented note near their pitch: the slide into it or a crest
+    of its vibrato that held still for a moment, part of that note, not a note of their own (ids)."""
+    out = set()
+    for a, b in zip(notes, notes[1:], strict=False):
+        if b.start - a.end > gap_s or abs(a.centre - b.centre) > near_cents or a.steady == b.steady:
+            continue
+        short = a if a.steady else b
+        if max(short.stable_s, short.duration) < SURE_S:
+            out.add(id(short))
+    return out
+
+
 def _nearest_in_scale(centre: float, reference: float, scale: Scale) -> float:
     base = grid_step(centre, reference)
     candidates = [base + k for k in range(-6, 7) if (base + k) % 12 in scale.pitch_classes]
@@ -305,7 +318,7 @@ def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None
     heard = [n for n in found_notes if n.level_db >= loud - p.quiet_db and not n.is_tail]
     chosen = _scale(p, heard, found_notes, reference)
     tolerance = TOLERANCE[p.style] if p.tolerance_cents is None else p.tolerance_cents
-    heard_ids = {id(n) for n in heard}
+    heard_ids = {id(n) for n in heard} - _ornament_pieces(found_notes)
     judged = [judge(n, reference, chosen, tolerance, p.min_sour_s) if id(n) in heard_ids else None
               for n in found_notes]
 
