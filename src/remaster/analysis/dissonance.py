@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
+from itertools import pairwise
 from typing import Any, Literal
 
 import numpy as np
@@ -56,6 +57,8 @@ SHORT_TOLERANCE = 40.0
 # Notes with vibrato wider than ORNATE_VIBRATO_CENTS, or holding no steady pitch, at least ORNATE_TOLERANCE.
 ORNATE_VIBRATO_CENTS = 25.0
 ORNATE_TOLERANCE = 35.0
+# A steady note this brief that touches an ornamented note near its pitch is a piece of that note.
+ORNAMENT_PIECE_S = 0.25
 
 
 class ScaleSpec(Params):
@@ -212,15 +215,15 @@ def judge(note: Note, reference: float, scale: Scale | None, tolerance: float,
     return None
 
 
-def _ornament_pieces(notes: Sequence[Note], gap_s: float = 0.03, near_cents: float = 150.0) -> set[int]:
-    """Brief notes (under SURE_S) that touch an ornamented note near their pitch: the slide into it or a crest
+def _ornament_pieces(notes: Sequence[Note], gap_s: float = 0.08, near_cents: float = 150.0) -> set[int]:
+    """Brief notes (under ORNAMENT_PIECE_S) that touch an ornamented note near their pitch: the slide into it or a crest
     of its vibrato that held still for a moment, part of that note, not a note of their own (ids)."""
     out = set()
-    for a, b in zip(notes, notes[1:], strict=False):
+    for a, b in pairwise(notes):
         if b.start - a.end > gap_s or abs(a.centre - b.centre) > near_cents or a.steady == b.steady:
             continue
         short = a if a.steady else b
-        if max(short.stable_s, short.duration) < SURE_S:
+        if max(short.stable_s, short.duration) < ORNAMENT_PIECE_S:
             out.add(id(short))
     return out
 
