@@ -335,6 +335,29 @@ def test_short_sour_note_in_a_fast_run_is_found_at_its_time() -> None:
     assert f.kind == "detuned" and abs(f.start - notes[9].start) < 0.05 and 40 < f.cents < 80
 
 
+def test_lone_passing_tone_of_a_pentatonic_tune_is_in_key_unless_the_style_is_gugak() -> None:
+    # C-D-E-G-A again and again, one F passing from G down to E: auto reads the pentatonic mode and lets the passing
+    # tone belong to the major key around it; gugak judges against 평조 and names it out of key.
+    tune = [60, 62, 64, 67, 69, 67, 64, 62, 60, 64, 67, 69, 72, 69, 67, 65, 64, 62, 60, 62, 64, 67, 64, 60]
+    notes = melody(tune, seconds=0.35)
+    take = wind_take(notes)
+    assert check(take, SR, style="auto").findings == []
+    found = check(take, SR, style="gugak").findings
+    f_note = notes[tune.index(65)]
+    assert found and all(f.kind == "out_of_key" and f.found.startswith("F4") and f_note.start - 0.05 <= f.start
+                         and f.end <= f_note.start + f_note.seconds + 0.05 for f in found), [f.to_dict() for f in found]
+
+
+@pytest.mark.parametrize(("cents", "flagged"), [(30.0, False), (70.0, True)])
+def test_brief_notes_are_judged_only_when_clearly_off(cents: float, flagged: bool) -> None:
+    # 0.12 s notes: a 30-cent slip that short is not heard as sour (and its tracked centre is less sure), 70 is
+    run = [60, 62, 64, 65, 67, 65, 64, 62, 60, 62, 64, 65, 67, 69, 67, 65, 64, 62, 60]
+    notes = melody(run, seconds=0.12, detune={8: cents})
+    found = check(wind_take(notes), SR, style="western").findings
+    assert [abs(f.start - notes[8].start) < 0.05 for f in found] == ([True] if flagged else []), \
+        [f.to_dict() for f in found]
+
+
 def _pad(chords: list[tuple[float, float, list[int]]], seconds: float, cents: dict[tuple[int, int], float] | None
          = None, level: float = 0.12) -> np.ndarray:
     """Sustained wind voices playing (start, length, MIDI notes) chords; `cents[(chord, voice)]` detunes one."""

@@ -21,7 +21,7 @@ jumps by `onset_db` (a new attack).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 import numpy as np
@@ -250,4 +250,23 @@ def find_notes(track: PitchTrack, params: NoteParams | None = None) -> list[Note
             slide_in_cents=float(seg[0] - centre), slide_out_cents=float(seg[-1] - centre),
             level_db=float(np.median(track.level_db[s:e])), onset_db=onset, decay_db=decay, is_tail=bool(tail),
             steady=steady))
-    return notes
+    return merge_octave_slips(notes, max_gap * hop + hop)
+
+
+def merge_octave_slips(notes: list[Note], gap_s: float, cents: float = 30.0) -> list[Note]:
+    """A tracker's octave (or double-octave) error splits a note where it jumps a whole number of octaves and back:
+    touching pieces a whole number of octaves apart (within `cents`) are one note, at the pitch of the piece nearer
+    the line's register (the median of its notes)."""
+    register = float(np.median([n.centre for n in notes])) if notes else 0.0
+    out: list[Note] = []
+    for n in notes:
+        prev = out[-1] if out else None
+        jump = n.centre - prev.centre if prev is not None else 0.0
+        if (prev is not None and n.start - prev.end <= gap_s and abs(jump) > 600
+                and abs(jump - 1200 * round(jump / 1200)) <= cents):
+            keep = min((prev, n), key=lambda x: abs(x.centre - register))
+            out[-1] = replace(keep, start=prev.start, end=n.end, stable_s=prev.stable_s + n.stable_s,
+                              is_tail=prev.is_tail)
+            continue
+        out.append(n)
+    return out
