@@ -48,7 +48,7 @@ from .tuning import (
 Style = Literal["western", "gugak", "auto"]
 # How far a stable note centre may sit from the grid. Gugak intonation bends scale tones on purpose
 # (계면조's bent-down tones), so its default tolerance is wider.
-TOLERANCE = {"western": 25.0, "gugak": 35.0, "auto": 25.0}
+TOLERANCE = {"western": 25.0, "gugak": 35.0, "auto": 30.0}
 FULL_SOUR_CENTS = 50.0
 # Notes shorter than SURE_S (as tracked: the attack and the release lose their pitch) are judged with a tolerance of
 # at least SHORT_TOLERANCE cents.
@@ -100,7 +100,7 @@ class CheckParams(Params):
                                           "(at least 40 for notes under 0.15 s, 35 for ornamented ones)")
     min_periodicity: float = param(0.5, unit="fraction", ge=0.0, le=1.0,
                                    description="frames CREPE is less sure of than this have no pitch")
-    min_sour_s: float = param(0.1, unit="s", ge=0.0, le=10.0, description="shortest sour note that is a finding "
+    min_sour_s: float = param(0.15, unit="s", ge=0.0, le=10.0, description="shortest sour note that is a finding "
                          "(its length)")
     scale: ScaleSpec | None = param(None, unit="scale", description="declare the scale instead of estimating it")
     reference_cents: float | None = param(None, unit="cents", ge=-50, le=50,
