@@ -96,7 +96,7 @@ class CheckParams(Params):
     device: str = param("auto", unit="device", description="auto, cpu, cuda, cuda:N, mps")
     batch_size: int = param(192, unit="frames", ge=1, le=8192, description="CREPE frames per batch")
     tolerance_cents: float | None = param(None, unit="cents", ge=5, le=50, description="how far a stable note centre "
-                                          "may sit from the grid; default by style: western 25, gugak 35, auto 25 "
+                                          "may sit from the grid; default by style: western 25, gugak 35, auto 30 "
                                           "(at least 40 for notes under 0.15 s, 35 for ornamented ones)")
     min_periodicity: float = param(0.5, unit="fraction", ge=0.0, le=1.0,
                                    description="frames CREPE is less sure of than this have no pitch")
