@@ -4,7 +4,7 @@
         [--trackers swiftf0,tiny,full] [--compare-every 4] [--full-every 26] [--threads 2] [--list-misses]
         [--json PATH] [--no-poly]
 
-The set is pitch_set.py's (made on the first run, about 5 minutes; cached on disk after): 52 melodies of the music21
+The set is pitch_set.py's (made on the first run, about 5 minutes; cached on disk after): 44 melodies of the music21
 corpus and 8 gugak tunes, 9 variants each, solo and over an accompaniment, and 12 Bach chorales as 3-4 voice mixes.
 Every mono file is checked with `remaster.analysis.dissonance.check(audio, rate, style="auto", model=TRACKER,
 voices="mono", device="cpu")` after reading it from disk (`remaster.audio.read`: the decoding is timed too); the
