@@ -757,7 +757,9 @@ def rendered_cents(clean_wav: Path) -> list[float | None]:
     for note in truth["notes"]:
         a, b = round(note["start"] * rate), round((note["start"] + note["sounding_s"]) * rate)
         out.append(None if note["grace"] or b - a < 0.04 * rate else _peak_cents(x[a:b], note["midi"], rate))
-    cache.write_text(json.dumps([None if c is None else round(c, 1) for c in out]) + "\n")
+    tmp = cache.with_name(f".{cache.name}.partial")
+    tmp.write_text(json.dumps([None if c is None else round(c, 1) for c in out]) + "\n")
+    os.replace(tmp, cache)
     return out
 
 

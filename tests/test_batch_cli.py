@@ -31,7 +31,8 @@ def takes(folder: Path, n: int, seconds: float = 4.0) -> list[Path]:
 
 
 def test_ctrl_c_stops_a_pool_batch_at_once_and_it_resumes(tmp_path: Path) -> None:
-    takes(tmp_path / "in", 14, seconds=6.0)
+    n = 40                           # enough that the pool is still busy when Ctrl-C comes (the check is fast)
+    takes(tmp_path / "in", n, seconds=6.0)
     out = tmp_path / "out"
     proc = subprocess.Popen([SORI, "batch", tmp_path / "in", out, "--jobs", "2", "-q"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -47,10 +48,10 @@ def test_ctrl_c_stops_a_pool_batch_at_once_and_it_resumes(tmp_path: Path) -> Non
     assert err.strip().splitlines() == ["sori: interrupted; finished work is kept: run the same command again to "
                                         "resume"], err
     finished = len(list(records.glob("*.json")))
-    assert 1 <= finished < 14
+    assert 1 <= finished < n
     again = run("batch", tmp_path / "in", out, "--jobs", "2", "-q")
     assert again.returncode == 0, again.stderr
-    assert f"mastered {14 - finished}, skipped {finished} (already mastered)" in again.stdout
+    assert f"mastered {n - finished}, skipped {finished} (already mastered)" in again.stdout
     assert not list(out.rglob("*.sori-tmp-*"))                     # what the killed workers were writing is gone
 
 
