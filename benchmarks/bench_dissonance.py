@@ -1,42 +1,38 @@
-"""Dissonance-check benchmark: are sour notes found, when, and how fast, on melodies with known errors.
+"""The pitch check on real tunes: the set's table and the tracker comparison in one run.
 
-    .venv/bin/python benchmarks/bench_dissonance.py [--set-dir /tmp/sori-dissonance-set] [--seed 0]
-        [--model tiny|full] [--style western|gugak|auto] [--list-misses] [--json PATH] [--no-speed]
+    .venv/bin/python benchmarks/bench_dissonance.py [--set-dir /tmp/sori-pitch-set] [--seed 0]
+        [--trackers swiftf0,tiny,full] [--compare-every 4] [--full-every 26] [--threads 2] [--list-misses]
+        [--json PATH] [--no-poly]
 
-The set (dissonance_data.py, made on the first run and reused after) has 20 monophonic melodies (12 western
-from the music21 corpus, 8 gugak in pyeongjo and gyemyeonjo) rendered with FluidSynth, each in eight
-variants: `clean`; `detune30`, `detune50`, `detune100` (one note bent +-30, +-50 or +-100 cents off the
-grid, the 100-cent ones always out of the scale); `out_of_key` (one note moved to an equal-tempered pitch
-outside the scale); `offset` (the whole take tuned -40 cents); `ornamented` (wide vibrato and slides on the
-clean melody); `ornamented_offset` (both). The first four carry one error each; the others none.
+The set is pitch_set.py's (made on the first run, about 5 minutes; cached on disk after): 44 melodies of the music21
+corpus and 8 gugak tunes, 9 variants each, solo and over an accompaniment, and 12 Bach chorales as 3-4 voice mixes.
+Every mono file is checked with `remaster.analysis.dissonance.check(audio, rate, style="auto", model=TRACKER,
+voices="mono", device="cpu")` after reading it from disk (`remaster.audio.read`: the decoding is timed too); the
+gugak tunes once more with `style="gugak"`. The chorale mixes are checked with `voices="poly"`, and every file of
+the mono set with `voices="auto"` for the decision's error rate. `--full-every N` runs CREPE full on every N-th
+melody only (it runs below real time on two cores), the other trackers on every `--compare-every`-th (CREPE
+tiny: about 10x real time); the default tracker is scored again on exactly those files for the side-by-side table.
 
-Every file is checked with `remaster.analysis.dissonance.check` (style from the file's truth, western or
-gugak, unless `--style` is given; `model`, `hop_s` from the options; device cpu) on `--threads` CPU
-threads (default 2). Scoring:
+Scoring, per file:
+- a finding matches an error when their intervals overlap (the error's: note-on to the written end); each error
+  and each finding is matched at most once, the largest overlaps first;
+- notes the soundfont itself renders 25 cents or more off the tune (pitch_set.sour_renderings: a sample's flat
+  attack is all a staccato note plays) are scored apart the same way: a finding there is right about the audio;
+- `wrong_note` errors (a whole-tone or semitone slip that lands on another tone of the tune) are not sour: a
+  finding on one counts neither for nor against, and they are counted apart;
+- recall by error kind and size, and for errors of 50 cents or more (detune50, detune100, out_of_key) by the
+  sounding length of the note: 0.10-0.15, 0.15-0.30, 0.30-0.60, 0.60-2 s; solo and accompanied apart;
+- precision: matched findings / all findings on every mono file (wrong-note matches left out of both);
+- false flags: the share of files of each negative variant (clean, offset, ornamented, ornamented_offset) with
+  any finding, solo and accompanied;
+- time error: |finding start - note-on| of the matched findings, median and 90th percentile;
+- where it is weak: recall (>= 50 cents, >= 0.15 s) and false flags (negatives) by collection and by timbre family
+  (plucked/decaying or sustained).
 
-- a finding matches a truth error when their time intervals overlap; each error is matched at most once
-  and each finding at most once (the pairs that overlap most first), so a note split into two findings
-  counts one match and one false finding;
-- recall per error kind and size (detune30, detune50, detune100, out_of_key) = matched errors / errors, and
-  for ">= 50 cents" = detune50, detune100 and out_of_key together, split into western and gugak too;
-- precision = matched findings / all findings on the files with an error, and overall, with the findings on
-  the error-free files counted as false too;
-- false flags per error-free variant: the share of files with at least one finding, and findings per 100
-  notes;
-- time accuracy of the matched findings: |start - error start| and |end - error end| (median, max, share
-  within 0.1 s); an error's end is the note's written end, the next onset;
-- the targets, each PASS or FAIL: recall (>= 50 cents) >= 90 %, precision (files with an error) >= 90 %,
-  false flags <= 5 % of files on offset and on ornamented (ornamented_offset is printed beside), 90 % of matched
-  findings with start and end within 0.1 s.
-
-Speed, side by side in the same run on the same audio (about 60 s of the set's clean files, concatenated,
-44.1 kHz mono): plain `torchcrepe.predict` at 16 kHz (resampled beforehand, not timed) with hop 320 (20 ms),
-fmin 50, fmax 2000, return_periodicity=True, its default decoder (viterbi) and batch size, and with
-batch_size=256; then the whole `check(...)` on the 44.1 kHz audio, everything included. The same for the
-`full` model on a 10 s piece. Each is warmed up once (on 1 s of audio) before it is timed. Real-time factors are audio
-seconds / wall seconds; the target is check (tiny) >= 20x real time on 2 cores.
-
-The exit status is 0 whether or not the targets are met: this is a benchmark, read the PASS/FAIL lines.
+Targets (PASS/FAIL, the default tracker, style auto): recall >= 95 % (>= 50 cents, notes >= 0.15 s), >= 60 % at
+30 cents, precision >= 90 %, false flags <= 5 % of files for every negative kind, solo and accompanied; check >= 20x
+real time on 2 cores including decoding. Polyphonic: recall >= 80 % for out-of-key notes, false flags <= 10 % on
+the clean mixes. The exit status is 0 either way: read the PASS/FAIL lines.
 """
 
 from __future__ import annotations
@@ -46,60 +42,72 @@ import json
 import statistics
 import sys
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
 try:
     from remaster.analysis.dissonance import check
 except ImportError:  # run from a checkout without the package installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from remaster.analysis.dissonance import check
+from remaster import audio as audio_io
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dissonance_data import POSITIVE, VARIANTS, prepare, truth_path
+from pitch_set import PLUCKED, POSITIVE, prepare, sour_renderings, truth_path
 
-DEFAULT_SET = Path("/tmp/sori-dissonance-set")
-WITHIN_S = 0.1
-TARGET_RECALL, TARGET_PRECISION, TARGET_FALSE_FLAGS, TARGET_TIMES, TARGET_SPEED = 0.9, 0.9, 0.05, 0.9, 20.0
-CREPE_RATE, CREPE_FMIN, CREPE_FMAX = 16_000, 50.0, 2000.0
-
-
-@dataclass
-class Finding:
-    start: float
-    end: float
-    kind: str
-    cents: float
-    detail: dict
+DEFAULT_SET = Path("/tmp/sori-pitch-set")
+BUCKETS = ((0.10, 0.15), (0.15, 0.30), (0.30, 0.60), (0.60, 2.5))
+NEGATIVES = ("clean", "offset", "ornamented", "ornamented_offset")
+BIG = ("detune50", "detune100", "out_of_key")
+APART = ("wrong_note", "rendering")     # scored apart: neither for nor against
 
 
 @dataclass
-class FileResult:
+class Result:
     path: Path
     truth: dict
-    findings: list[Finding]
-    seconds: float  # wall time of the check
-    matches: list[tuple[int, int]] = field(default_factory=list)  # (error index, finding index)
+    findings: list[dict]
+    seconds: float
+    style: str
+    voices_used: str = ""
+    matches: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def variant(self) -> str:
         return self.truth["variant"]
 
     @property
+    def acc(self) -> bool:
+        return bool(self.truth.get("accompanied"))
+
+    @property
     def errors(self) -> list[dict]:
         return self.truth["errors"]
 
+    def sour_errors(self) -> list[int]:
+        return [i for i, e in enumerate(self.errors) if e["kind"] not in APART]
 
-def overlap(a_start: float, a_end: float, b_start: float, b_end: float) -> float:
-    return min(a_end, b_end) - max(a_start, b_start)
+    def found(self, i: int) -> bool:
+        return any(a == i for a, _ in self.matches)
+
+    def false_findings(self) -> int:
+        used = {j for _, j in self.matches}
+        return len(self.findings) - len(used)
+
+    def true_findings(self) -> int:
+        return sum(self.errors[i]["kind"] not in APART for i, _ in self.matches)
+
+    def flagged(self) -> bool:
+        """Any finding beyond those on notes scored apart."""
+        apart = {j for i, j in self.matches if self.errors[i]["kind"] in APART}
+        return len(self.findings) > len(apart)
 
 
-def match(errors: list[dict], findings: list[Finding]) -> list[tuple[int, int]]:
-    """Pairs (error, finding) whose intervals overlap, each used at most once, the largest overlaps first."""
-    pairs = sorted(((overlap(e["start"], e["end"], f.start, f.end), i, j) for i, e in enumerate(errors)
+def match(errors: list[dict], findings: list[dict]) -> list[tuple[int, int]]:
+    pairs = sorted(((min(e["end"], f["end"]) - max(e["start"], f["start"]), i, j) for i, e in enumerate(errors)
                     for j, f in enumerate(findings)), reverse=True)
     used_e: set[int] = set()
     used_f: set[int] = set()
@@ -112,290 +120,288 @@ def match(errors: list[dict], findings: list[Finding]) -> list[tuple[int, int]]:
     return sorted(out)
 
 
-def to_finding(f) -> Finding:
-    detail = f.to_dict() if hasattr(f, "to_dict") else {}
-    return Finding(float(f.start), float(f.end), str(f.kind), float(f.cents), detail)
-
-
-def read_audio(path: Path) -> tuple[np.ndarray, int]:
-    audio, rate = sf.read(path, dtype="float32", always_2d=True)
-    return np.ascontiguousarray(audio.T), rate
-
-
-def run_checks(paths: list[Path], args) -> list[FileResult]:
-    results = []
+def run(paths: list[Path], tracker: str, style: str | None, voices: str, label: str) -> list[Result]:
+    out = []
     started = time.perf_counter()
     for k, path in enumerate(paths):
-        truth = json.loads(truth_path(path).read_text())
-        audio, rate = read_audio(path)
-        style = args.style or truth["style"]
+        truth = with_sour_renderings(path, json.loads(truth_path(path).read_text()))
         t0 = time.perf_counter()
-        out = check(audio, rate, style=style, model=args.model, hop_s=args.hop, device="cpu")
+        audio, rate = audio_io.read(path)
+        result = check(audio, rate, style=style or "auto", model=tracker, voices=voices, device="cpu")
         elapsed = time.perf_counter() - t0
-        r = FileResult(path, truth, [to_finding(f) for f in out.findings], elapsed)
-        r.matches = match(r.errors, r.findings)
-        results.append(r)
-        if (k + 1) % 20 == 0 or k + 1 == len(paths):
-            print(f"  checked {k + 1}/{len(paths)} files ({time.perf_counter() - started:.0f} s)", flush=True)
-    return results
+        findings = [f.to_dict() for f in result.findings]
+        r = Result(path, truth, findings, elapsed, style or "auto", result.voices)
+        r.matches = match(r.errors, findings)
+        out.append(r)
+        if (k + 1) % 100 == 0 or k + 1 == len(paths):
+            print(f"  {label}: {k + 1}/{len(paths)} files ({time.perf_counter() - started:.0f} s)", flush=True)
+    return out
 
 
-# --------------------------------------------------------------------------------------------------------
-# Scores
-# --------------------------------------------------------------------------------------------------------
-
-
-def pct(num: int, den: int) -> str:
+def pct(num: float, den: float) -> str:
     return f"{100 * num / den:5.1f}%" if den else "    -"
 
 
-def ratio(num: int, den: int) -> float:
+def with_sour_renderings(path: Path, truth: dict) -> dict:
+    """The truth with the notes the soundfont itself renders sour (pitch_set.sour_renderings, measured on the
+    melody's clean solo file) added as errors of kind `rendering`, scored apart."""
+    clean = path.with_name(f"{truth['melody']}_clean.wav")
+    if truth["set"] != "mono" or not clean.exists():
+        return truth
+    taken = {e["index"] for e in truth["errors"]}
+    extra = [{"start": n["start"], "end": n["end"], "sounding_s": n["sounding_s"], "index": i, "kind": "rendering",
+              "cents": 0.0} for i in sour_renderings(clean) if i not in taken for n in (truth["notes"][i],)]
+    return {**truth, "errors": truth["errors"] + extra}
+
+
+def ratio(num: float, den: float) -> float:
     return num / den if den else float("nan")
 
 
-def report(results: list[FileResult], args) -> bool:
-    """Print the tables and the targets; True when every target passes."""
-    by_variant: dict[str, list[FileResult]] = {}
-    for r in results:
-        by_variant.setdefault(r.variant, []).append(r)
+def bucket_of(seconds: float) -> int | None:
+    for k, (lo, hi) in enumerate(BUCKETS):
+        if lo - 1e-9 <= seconds < hi:
+            return k
+    return None
 
-    print("\nRecall (a finding overlapping the error's note)")
-    head = f"{'errors':14s} {'n':>4s} {'found':>6s} {'recall':>7s} {'western':>8s} {'gugak':>7s}"
-    print(head)
-    print("-" * len(head))
 
-    def recall_row(label: str, rs: list[FileResult]) -> tuple[int, int]:
-        n = sum(len(r.errors) for r in rs)
-        found = sum(len(r.matches) for r in rs)
-        cells = []
-        for style in ("western", "gugak"):
-            sub = [r for r in rs if r.truth["style"] == style]
-            cells.append(pct(sum(len(r.matches) for r in sub), sum(len(r.errors) for r in sub)))
-        print(f"{label:14s} {n:4d} {found:6d} {pct(found, n):>7s} {cells[0]:>8s} {cells[1]:>7s}")
-        return found, n
-
-    for variant in POSITIVE:
-        if variant in by_variant:
-            recall_row(variant, by_variant[variant])
-    big = [r for v in ("detune50", "detune100", "out_of_key") for r in by_variant.get(v, [])]
-    found50, n50 = recall_row(">= 50 cents", big)
-
-    positives = [r for r in results if r.variant in POSITIVE]
-    negatives = [r for r in results if r.variant not in POSITIVE]
-    matched = sum(len(r.matches) for r in results)
-    pos_findings = sum(len(r.findings) for r in positives)
-    neg_findings = sum(len(r.findings) for r in negatives)
-    pos_matched = sum(len(r.matches) for r in positives)
-    print("\nPrecision (matched findings / findings)")
-    print(f"on the files with an error: {pos_matched}/{pos_findings} = {pct(pos_matched, pos_findings).strip()}; "
-          f"counting the error-free files too: {matched}/{pos_findings + neg_findings} = "
-          f"{pct(matched, pos_findings + neg_findings).strip()}")
-    kinds: dict[str, int] = {}
-    for r in results:
-        for f in r.findings:
-            kinds[f.kind] = kinds.get(f.kind, 0) + 1
-    print("findings by kind: " + (", ".join(f"{k} {v}" for k, v in sorted(kinds.items())) or "none"))
-
-    print("\nFalse flags on the error-free files")
-    head = f"{'variant':18s} {'files':>5s} {'flagged':>7s} {'rate':>6s} {'findings':>8s} {'per 100 notes':>13s}"
-    print(head)
-    print("-" * len(head))
-    flag_rates = {}
-    for variant in VARIANTS:
-        if variant in POSITIVE or variant not in by_variant:
+def recall(rs: list[Result], kinds: tuple[str, ...], min_s: float = 0.0, max_s: float = 99.0) -> tuple[int, int]:
+    n = found = 0
+    for r in rs:
+        if r.variant not in kinds:
             continue
-        rs = by_variant[variant]
-        flagged = sum(bool(r.findings) for r in rs)
-        n_find = sum(len(r.findings) for r in rs)
-        notes = sum(len(r.truth["notes"]) for r in rs)
-        flag_rates[variant] = ratio(flagged, len(rs))
-        print(f"{variant:18s} {len(rs):5d} {flagged:7d} {pct(flagged, len(rs)):>6s} {n_find:8d} "
-              f"{100 * n_find / notes if notes else 0:13.2f}")
-
-    d_start, d_end, both = [], [], 0
-    for r in results:
-        for i, j in r.matches:
-            e, f = r.errors[i], r.findings[j]
-            d_start.append(abs(f.start - e["start"]))
-            d_end.append(abs(f.end - e["end"]))
-            both += d_start[-1] <= WITHIN_S and d_end[-1] <= WITHIN_S
-    print(f"\nTime accuracy of the {len(d_start)} matched findings")
-    for label, d in (("start", d_start), ("end", d_end)):
-        if d:
-            within = sum(x <= WITHIN_S for x in d)
-            print(f"|{label} - error {label}|: median {statistics.median(d):.3f} s, "
-                  f"max {max(d):.3f} s, within {WITHIN_S:g} s {pct(within, len(d)).strip()}")
-    if d_start:
-        print(f"start and end both within {WITHIN_S:g} s: {pct(both, len(d_start)).strip()}")
-
-    if args.list_misses:
-        list_misses(results)
-
-    checks_s = sum(r.seconds for r in results)
-    audio_s = sum(r.truth["seconds"] for r in results)
-    print(f"\n{len(results)} files, {audio_s:.0f} s of audio checked in {checks_s:.0f} s "
-          f"({audio_s / checks_s if checks_s else float('nan'):.1f}x real time, model {args.model}, "
-          f"hop {args.hop:g} s, {args.threads} threads)")
-
-    recall50 = ratio(found50, n50)
-    precision = ratio(pos_matched, pos_findings) if pos_findings else (1.0 if not pos_matched else float("nan"))
-    # The issue's negatives are the offset-tuned and the ornamented takes; ornamented_offset (both at once) is
-    # an extra, harder variant whose rate is printed beside the targets, not counted in them.
-    flag_keys = [v for v in ("offset", "ornamented") if v in flag_rates]
-    worst_flag = max((flag_rates[v] for v in flag_keys), default=float("nan"))
-    times_ok = ratio(both, len(d_start))
-    targets = [
-        (f"recall(>=50c) >= {TARGET_RECALL:.0%}", recall50, recall50 >= TARGET_RECALL),
-        (f"precision >= {TARGET_PRECISION:.0%}", precision, precision >= TARGET_PRECISION),
-        (f"false flags <= {TARGET_FALSE_FLAGS:.0%} on " + " & ".join(flag_keys), worst_flag,
-         worst_flag <= TARGET_FALSE_FLAGS),
-        (f"times within {WITHIN_S:g} s >= {TARGET_TIMES:.0%}", times_ok, times_ok >= TARGET_TIMES),
-    ]
-    print("\ntargets: " + ", ".join(f"{name} ({100 * value:.1f}%): {'PASS' if ok else 'FAIL'}"
-                                    for name, value, ok in targets))
-    if "ornamented_offset" in flag_rates:
-        print(f"beside the targets: false flags on ornamented_offset (ornaments and the -40 cent offset at once): "
-              f"{100 * flag_rates['ornamented_offset']:.1f}% of files")
-    return all(ok for _, _, ok in targets)
+        for i in r.sour_errors():
+            if min_s - 1e-9 <= r.errors[i]["sounding_s"] < max_s:
+                n += 1
+                found += r.found(i)
+    return found, n
 
 
-def list_misses(results: list[FileResult]) -> None:
-    print("\nMissed errors")
-    for r in results:
-        hit = {i for i, _ in r.matches}
-        for i, e in enumerate(r.errors):
-            if i not in hit:
-                near = ", ".join(f"{f.kind} {f.start:.2f}-{f.end:.2f} {f.cents:+.0f}c" for f in r.findings) or "none"
-                measured = r.truth["notes"][e["index"]].get("measured_cents")
-                print(f"  {r.path.name:34s} {e['start']:6.2f}-{e['end']:6.2f} s  {e['kind']:10s} {e['cents']:+5.0f}c "
-                      f"expected {e['expected_midi']} found {e['found_midi']:.2f}"
-                      f"{'' if measured is None else f' (rendered {measured:+.1f}c)'}; findings in file: {near}")
-    print("\nFalse findings")
-    for r in results:
+def precision(rs: list[Result]) -> tuple[int, int]:
+    true = sum(r.true_findings() for r in rs)
+    return true, true + sum(r.false_findings() for r in rs)
+
+
+def flag_rate(rs: list[Result], variant: str) -> tuple[int, int]:
+    sub = [r for r in rs if r.variant == variant]
+    return sum(r.flagged() for r in sub), len(sub)
+
+
+@dataclass
+class Summary:
+    recall50: float
+    recall30: float
+    precision: float
+    worst_flags: float
+    rtf: float
+
+
+def set_table(rs: list[Result], title: str, show_weak: bool = True) -> Summary:
+    print(f"\n=== {title}")
+    solo, acc = [r for r in rs if not r.acc], [r for r in rs if r.acc]
+    head = f"{'recall':34s} {'solo':>14s} {'accompanied':>14s} {'all':>14s}"
+    print(head)
+    print("-" * len(head))
+
+    def row(label: str, kinds: tuple[str, ...], lo: float = 0.0, hi: float = 99.0) -> tuple[int, int]:
+        cells, total = [], (0, 0)
+        for sub in (solo, acc, rs):
+            f, n = recall(sub, kinds, lo, hi)
+            cells.append(f"{f:4d}/{n:<4d}{pct(f, n)}")
+            total = (f, n)
+        print(f"{label:34s} " + " ".join(f"{c:>14s}" for c in cells))
+        return total
+
+    for kind in POSITIVE:
+        row(kind, (kind,), 0.1)
+    for lo, hi in BUCKETS:
+        row(f">= 50 cents, notes {lo:.2f}-{min(hi, 2.0):.2f} s", BIG, lo, hi)
+    f50, n50 = row(">= 50 cents, notes >= 0.15 s", BIG, 0.15)
+    f30, n30 = row("30 cents, notes >= 0.15 s", ("detune30",), 0.15)
+    for kind, label in (("wrong_note", "wrong notes"), ("rendering", "notes the soundfont renders sour")):
+        apart = [(r, i) for r in rs for i, e in enumerate(r.errors) if e["kind"] == kind]
+        print(f"{label + ' (scored apart) flagged':34s} {sum(r.found(i) for r, i in apart):4d}/{len(apart)}")
+    print(f"\n{'precision, false flags':34s} {'solo':>14s} {'accompanied':>14s} {'all':>14s}")
+    cells = []
+    for sub in (solo, acc, rs):
+        t, n = precision(sub)
+        cells.append(f"{t:4d}/{n:<4d}{pct(t, n)}")
+    print(f"{'precision (matched / findings)':34s} " + " ".join(f"{c:>14s}" for c in cells))
+    p_all = ratio(*precision(rs))
+    worst = 0.0
+    for v in NEGATIVES:
+        cells = []
+        for sub in (solo, acc):
+            f, n = flag_rate(sub, v)
+            cells.append(f"{f:4d}/{n:<4d}{pct(f, n)}")
+            worst = max(worst, ratio(f, n)) if n else worst
+        f, n = flag_rate(rs, v)
+        cells.append(f"{f:4d}/{n:<4d}{pct(f, n)}")
+        print(f"{'files flagged: ' + v:34s} " + " ".join(f"{c:>14s}" for c in cells))
+    kinds: dict[str, int] = defaultdict(int)
+    for r in rs:
         used = {j for _, j in r.matches}
         for j, f in enumerate(r.findings):
-            if j in used:
-                continue
-            notes = [n for n in r.truth["notes"] if overlap(n["start"], n["end"], f.start, f.end) > 0]
-            under = ", ".join(f"{n['midi']}{n['cents']:+.0f}c"
-                              + (f"/{n['measured_cents']:+.1f}" if n.get("measured_cents") is not None else "")
-                              for n in notes[:4])
-            extra = {k: v for k, v in f.detail.items() if k in ("found", "expected", "severity")}
-            print(f"  {r.path.name:34s} {f.start:6.2f}-{f.end:6.2f} s  {f.kind:10s} {f.cents:+6.1f}c "
-                  f"{json.dumps(extra) if extra else ''}  truth notes: {under or 'none'}")
+            if j not in used:
+                kinds[f["kind"]] += 1
+    print("false findings by kind: " + (", ".join(f"{k} {v}" for k, v in sorted(kinds.items())) or "none"))
+    d_start = [abs(r.findings[j]["start"] - r.errors[i]["start"]) for r in rs for i, j in r.matches]
+    if d_start:
+        print(f"time error |finding start - note-on| of {len(d_start)} matches: median {statistics.median(d_start):.3f}"
+              f" s, 90 % within {np.percentile(d_start, 90):.3f} s, max {max(d_start):.3f} s")
+    if show_weak:
+        weak_table(rs)
+    audio_s = sum(r.truth["seconds"] for r in rs)
+    wall = sum(r.seconds for r in rs)
+    print(f"{len(rs)} files, {audio_s / 60:.0f} min of audio in {wall:.0f} s: {audio_s / wall:.1f}x real time "
+          "(reading included)")
+    return Summary(ratio(f50, n50), ratio(f30, n30), p_all, worst, audio_s / wall)
 
 
-# --------------------------------------------------------------------------------------------------------
-# Speed
-# --------------------------------------------------------------------------------------------------------
+def weak_table(rs: list[Result]) -> None:
+    print(f"\n{'where it is weak':24s} {'recall >=50c >=0.15s':>22s} {'negatives flagged':>20s} {'precision':>16s}")
+    groups: dict[str, list[Result]] = defaultdict(list)
+    for r in rs:
+        groups[r.truth["group"]].append(r)
+        groups["plucked/decaying" if r.truth["programs"][0] in PLUCKED else "sustained"].append(r)
+    for name, sub in groups.items():
+        f, n = recall(sub, BIG, 0.15)
+        neg = [r for r in sub if r.variant in NEGATIVES]
+        t, m = precision(sub)
+        flagged = sum(r.flagged() for r in neg)
+        print(f"{name:24s} {f:5d}/{n:<5d}{pct(f, n):>11s} {flagged:5d}/{len(neg):<5d}{pct(flagged, len(neg)):>9s} "
+              f"{t:4d}/{m:<4d}{pct(t, m):>7s}")
 
 
-def timed(fn, repeat: int = 1) -> float:
-    """Wall seconds of the fastest of `repeat` calls (after one warm-up call)."""
-    fn()
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+def list_misses(rs: list[Result]) -> None:
+    print("\nmissed errors (>= 30 cents, >= 0.1 s)")
+    for r in rs:
+        for i in r.sour_errors():
+            if not r.found(i):
+                e = r.errors[i]
+                near = "; ".join(f"{f['kind']} {f['start']:.2f}-{f['end']:.2f} {f.get('cents', 0):+.0f}c"
+                                 for f in r.findings) or "none"
+                print(f"  {r.path.name:44s} {e['start']:6.2f} {e['sounding_s']:.2f}s {e['kind']:10s} "
+                      f"{e['cents']:+5.0f}c  findings: {near}")
+    print("\nfalse findings")
+    for r in rs:
+        used = {j for _, j in r.matches}
+        for j, f in enumerate(r.findings):
+            if j not in used:
+                print(f"  {r.path.name:44s} {f['start']:6.2f}-{f['end']:6.2f} {f['kind']:10s} "
+                      f"{f.get('cents', 0):+6.1f}c found {f.get('found', '')} expected {f.get('expected', '')}")
 
 
-def speed(paths: list[Path], args) -> bool:
-    import soxr
-    import torch
-    import torchcrepe
+def poly_table(rs: list[Result]) -> tuple[float, float]:
+    print("\n=== polyphonic: 3-4 voice chorale mixes, voices=poly")
+    for kind in ("out_of_key", "detune50"):
+        f, n = recall(rs, (kind,))
+        print(f"recall, {kind:10s} in one voice: {f}/{n} {pct(f, n)}")
+    t, n = precision(rs)
+    print(f"precision: {t}/{n} {pct(t, n)}")
+    for v in ("clean", "offset"):
+        f, n = flag_rate(rs, v)
+        print(f"files flagged, {v}: {f}/{n} {pct(f, n)}")
+    audio_s = sum(r.truth["seconds"] for r in rs)
+    wall = sum(r.seconds for r in rs)
+    print(f"{len(rs)} mixes, {audio_s:.0f} s of audio in {wall:.1f} s: {audio_s / wall:.1f}x real time")
+    return ratio(*recall(rs, ("out_of_key",))), ratio(*flag_rate(rs, "clean"))
 
-    clips, rate = [], None
-    for path in paths:
-        if path.name.endswith("_clean.wav"):
-            audio, rate = read_audio(path)
-            clips.append(audio.mean(axis=0))
-    if not clips:
-        print("speed: no clean files")
-        return False
-    whole = np.concatenate(clips)
-    hop = round(args.hop * CREPE_RATE)
-    print(f"\nSpeed on {torch.get_num_threads()} threads (torch {torch.__version__}, torchcrepe hop {hop} at 16 kHz, "
-          f"fmin {CREPE_FMIN:g}, fmax {CREPE_FMAX:g}, default decoder; check(...) at {rate} Hz, hop {args.hop:g} s)")
-    head = f"{'model':5s} {'audio s':>7s} {'what':36s} {'wall s':>7s} {'x real time':>11s} {'check/predict':>13s}"
-    print(head)
-    print("-" * len(head))
-    check_rtf = float("nan")
-    for model, seconds in (("tiny", args.speed_seconds), ("full", args.full_seconds)):
-        if seconds <= 0:
-            continue
-        x = np.ascontiguousarray(whole[: round(seconds * rate)], dtype=np.float32)
-        warm = np.ascontiguousarray(whole[: round(1 * rate)], dtype=np.float32)
-        dur = len(x) / rate
-        x16 = torch.from_numpy(soxr.resample(x, rate, CREPE_RATE, "HQ").astype(np.float32))[None]
-        w16 = torch.from_numpy(soxr.resample(warm, rate, CREPE_RATE, "HQ").astype(np.float32))[None]
 
-        def predict(audio16, batch_size, model=model):
-            with torch.inference_mode():
-                return torchcrepe.predict(audio16, CREPE_RATE, hop_length=hop, fmin=CREPE_FMIN, fmax=CREPE_FMAX,
-                                          model=model, device="cpu", return_periodicity=True,
-                                          batch_size=batch_size)
+def auto_table(paths_mono: list[Path], paths_poly: list[Path], tracker: str) -> None:
+    wrong = {"mono": 0, "poly": 0}
+    sample = paths_mono[::9] + paths_poly
+    for p in sample:
+        truth = json.loads(truth_path(p).read_text())
+        audio, rate = audio_io.read(p)
+        got = check(audio, rate, model=tracker, voices="auto", device="cpu").voices
+        expected = truth["set"]
+        wrong[expected] += got != expected
+    n_mono, n_poly = len(paths_mono[::9]), len(paths_poly)
+    print(f"\nvoices=auto: solo/accompanied melodies read as poly {wrong['mono']}/{n_mono}, chorale mixes read as "
+          f"mono {wrong['poly']}/{n_poly}")
 
-        rows = []
-        for label, batch in (("torchcrepe.predict (default batch)", None), ("torchcrepe.predict batch_size=256", 256)):
-            predict(w16, batch)  # warm-up
-            t0 = time.perf_counter()
-            predict(x16, batch)
-            rows.append((label, time.perf_counter() - t0))
-        audio2d = x[None]
-        check(warm[None], rate, style="western", model=model, hop_s=args.hop, device="cpu")  # warm-up
-        t0 = time.perf_counter()
-        check(audio2d, rate, style="western", model=model, hop_s=args.hop, device="cpu")
-        check_s = time.perf_counter() - t0
-        base = rows[0][1]
-        for label, wall in rows:
-            print(f"{model:5s} {dur:7.1f} {label:36s} {wall:7.2f} {dur / wall:11.1f} {'':>13s}")
-        print(f"{model:5s} {dur:7.1f} {'check(...) (everything)':36s} {check_s:7.2f} {dur / check_s:11.1f} "
-              f"{check_s / base:13.2f}")
-        if model == "tiny":
-            check_rtf = dur / check_s
-    ok = check_rtf >= TARGET_SPEED
-    print(f"target: check tiny >= {TARGET_SPEED:g}x real time ({check_rtf:.1f}x): {'PASS' if ok else 'FAIL'}")
-    return ok
+
+def verdict(name: str, value: float, ok: bool) -> str:
+    return f"{name} ({100 * value:.1f}%): {'PASS' if ok else 'FAIL'}"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set-dir", type=Path, default=DEFAULT_SET,
-                        help=f"the evaluation set, made there when missing (default {DEFAULT_SET})")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the set (default 0)")
-    parser.add_argument("--model", choices=("tiny", "full"), default="tiny", help="CREPE model (default tiny)")
-    parser.add_argument("--style", choices=("western", "gugak", "auto"), default=None,
-                        help="style for every file (default: each file's own, western or gugak)")
-    parser.add_argument("--hop", type=float, default=0.02, help="pitch hop in seconds (default 0.02)")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    parser.add_argument("--list-misses", action="store_true", help="print each missed error and false finding")
-    parser.add_argument("--json", type=Path, help="write every file's findings and matches to this JSON file")
-    parser.add_argument("--speed-seconds", type=float, default=60.0,
-                        help="seconds of audio for the tiny-model timing (default 60; 0 skips it)")
-    parser.add_argument("--full-seconds", type=float, default=10.0,
-                        help="seconds of audio for the full-model timing (default 10; 0 skips it)")
-    parser.add_argument("--no-speed", action="store_true", help="skip the timing")
+    parser.add_argument("--set-dir", type=Path, default=DEFAULT_SET)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--trackers", default="swiftf0,tiny,full", help="comma-separated; the first is the default")
+    parser.add_argument("--compare-every", type=int, default=4,
+                        help="trackers other than the default on every N-th melody only (CREPE tiny: ~10x real time)")
+    parser.add_argument("--full-every", type=int, default=26,
+                        help="CREPE full on every N-th melody only (below real time on two cores)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--list-misses", action="store_true")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--no-poly", action="store_true")
     args = parser.parse_args(argv)
 
     import torch
 
     torch.set_num_threads(args.threads)
-    paths = prepare(args.set_dir, args.seed)
-    print(f"\nchecking {len(paths)} files (model {args.model}, style "
-          f"{args.style or 'from each file'}, hop {args.hop:g} s, {args.threads} threads)")
-    results = run_checks(paths, args)
-    report(results, args)
+    paths = prepare(args.set_dir, args.seed, workers=args.threads)
+    kinds = {p: json.loads(truth_path(p).read_text()) for p in paths}
+    mono = [p for p in paths if kinds[p]["set"] == "mono"]
+    poly = [p for p in paths if kinds[p]["set"] == "poly"]
+    trackers = args.trackers.split(",")
+    summaries: dict[str, tuple[Summary, str]] = {}
+    everything = {}
+    default = trackers[0]
+    for tracker in trackers:
+        every = 1 if tracker == default else (args.full_every if tracker == "full" else args.compare_every)
+        names = sorted({kinds[p]["melody"] for p in mono})[::every]
+        files = [p for p in mono if kinds[p]["melody"] in names]
+        scope = "all" if every == 1 else f"every {every}th melody ({len(names)} melodies)"
+        rs = run(files, tracker, None, "mono", tracker)
+        everything[tracker] = rs
+        summaries[tracker] = (set_table(rs, f"tracker {tracker}, style auto, {scope}",
+                                        show_weak=tracker == default), scope)
+        if tracker == default and args.list_misses:
+            list_misses(rs)
+        if every > 1:     # the default tracker on the same files, for the side-by-side table
+            same = {r.path for r in rs}
+            sub = [r for r in everything[default] if r.path in same]
+            summaries[f"{default} on {tracker}'s files"] = (
+                set_table(sub, f"tracker {default} on {tracker}'s files", show_weak=False), scope)
+    gugak = [p for p in mono if kinds[p]["style"] == "gugak"]
+    rs_gugak = run(gugak, default, "gugak", "mono", "gugak style")
+    g = set_table(rs_gugak, f"tracker {default}, style gugak, the gugak tunes", show_weak=False)
+    print("\n=== trackers side by side (style auto; recall on notes >= 0.15 s; x real time includes reading)")
+    head = f"{'tracker':26s} {'recall>=50c':>11s} {'recall 30c':>10s} {'precision':>9s} {'worst flags':>11s} " \
+           f"{'x real time':>11s}  scope"
+    print(head)
+    print("-" * len(head))
+    for name, (s, scope) in summaries.items():
+        print(f"{name:26s} {100 * s.recall50:10.1f}% {100 * s.recall30:9.1f}% {100 * s.precision:8.1f}% "
+              f"{100 * s.worst_flags:10.1f}% {s.rtf:11.1f}  {scope}")
+    s = summaries[default][0]
+    lines = [verdict("recall >=50c on notes >=0.15 s >= 95%", s.recall50, s.recall50 >= 0.95),
+             verdict("recall 30c >= 60%", s.recall30, s.recall30 >= 0.6),
+             verdict("precision >= 90%", s.precision, s.precision >= 0.9),
+             verdict("false flags <= 5% for every negative kind, solo and accompanied", s.worst_flags,
+                     s.worst_flags <= 0.05),
+             f"speed >= 20x real time ({s.rtf:.1f}x): {'PASS' if s.rtf >= 20 else 'FAIL'}",
+             verdict("gugak style on the gugak tunes: recall >=50c", g.recall50, g.recall50 >= 0.95),
+             verdict("gugak style: false flags", g.worst_flags, g.worst_flags <= 0.05)]
+    if not args.no_poly and poly:
+        rs_poly = run(poly, default, None, "poly", "poly")
+        everything["poly"] = rs_poly
+        rec, flags = poly_table(rs_poly)
+        lines += [verdict("poly recall out-of-key >= 80%", rec, rec >= 0.8),
+                  verdict("poly false flags on clean mixes <= 10%", flags, flags <= 0.1)]
+        auto_table(mono, poly, default)
+    print(f"\ntargets, default tracker {default}:")
+    for line in lines:
+        print("  " + line)
     if args.json:
-        args.json.write_text(json.dumps([{
-            "file": r.path.name, "variant": r.variant, "style": r.truth["style"], "seconds": round(r.seconds, 3),
-            "errors": r.errors, "findings": [{**f.detail, "start": f.start, "end": f.end, "kind": f.kind,
-                                              "cents": f.cents} for f in r.findings],
-            "matches": r.matches} for r in results], indent=1) + "\n")
-        print(f"findings written to {args.json}")
-    if not args.no_speed:
-        speed(paths, args)
+        args.json.write_text(json.dumps({k: [{"file": r.path.name, "variant": r.variant, "findings": r.findings,
+                                              "errors": r.errors, "matches": r.matches, "seconds": r.seconds}
+                                             for r in v] for k, v in everything.items()}, indent=1) + "\n")
     return 0
 
 

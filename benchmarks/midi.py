@@ -7,7 +7,7 @@
   (`fluidsynth`, `fluid-soundfont-gm`) with apt-get when missing (which needs root or sudo).
 - Rendering MIDI bytes to float audio with the fluidsynth command line.
 
-Used by superres_data.py and dissonance_data.py (`from midi import ...`, run from the repository root as
+Used by superres_data.py and pitch_set.py (`from midi import ...`, run from the repository root as
 `python benchmarks/x.py`, so the benchmarks folder is on the import path).
 """
 

@@ -21,7 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements.lock"
-EXTRAS = ("dev", "bench", "ray", "studio")
+EXTRAS = ("dev", "bench", "ray", "studio", "poly")
+OVERRIDES = ROOT / "scripts" / "lock-overrides.txt"
 HEADER = """\
 # The exact environment of `make demo`, `make test` and CI: every package, its version and the sha256 of each of its
 # files, one package per line. Written by `make lock` (scripts/lock.py) from the ranges in pyproject.toml; do not edit
@@ -53,7 +54,8 @@ def compile_lock(uv: str, extra_args: list[str]) -> str:
         out = Path(tmp) / "lock.txt"
         cmd = [uv, "pip", "compile", str(ROOT / "pyproject.toml"), "--universal", "--python-version", "3.11",
                "--fork-strategy", "fewest", "--generate-hashes", "--no-header", "--no-annotate",
-               "--output-file", str(out), "--quiet", *(f"--extra={e}" for e in EXTRAS), *extra_args]
+               "--output-file", str(out), "--quiet", "--override", str(OVERRIDES), *(f"--extra={e}" for e in EXTRAS),
+               *extra_args]
         if LOCK.exists():
             # uv keeps a locked version unless told to move it (--upgrade / --upgrade-package).
             shutil.copy(LOCK, out)

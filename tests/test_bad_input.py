@@ -463,7 +463,8 @@ def test_batch_reports_every_bad_file_and_masters_the_rest(runs: Runs) -> None:
         assert row["output"] is None, row
         assert isinstance(row["reason"], str) and row["reason"].strip(), row
         assert "\n" not in row["reason"] and "Traceback" not in row["reason"], row
-    assert doc["summary"] == {"done": len(BATCH_GOOD), "skipped": 0, "failed": len(bad), "off_target": 0}
+    assert doc["summary"] == {"done": len(BATCH_GOOD), "skipped": 0, "failed": len(bad), "off_target": 0,
+                              "failed_checks": 0}
 
     with open(out_dir / "report.csv", newline="", encoding="utf-8") as f:
         csv_rows = list(csv.DictReader(f))

@@ -75,7 +75,8 @@ def test_batch_mirrors_the_tree_and_reports(inputs: Path, reference: Path) -> No
     audio, rate = read(reference / "album" / "disc2" / "take_01.wav")
     assert rate == 48_000 and audio.shape[0] == 2
     doc = json.loads((reference / "report.json").read_text())
-    assert doc["summary"] == {"done": 12, "skipped": 0, "failed": 0, "off_target": 0}
+    failed_checks = sum(not r["report"]["verdict"]["passed"] for r in doc["files"])
+    assert doc["summary"] == {"done": 12, "skipped": 0, "failed": 0, "off_target": 0, "failed_checks": failed_checks}
     row = doc["files"][0]
     assert row["report"]["before"]["integrated_lufs"] == pytest.approx(-30, abs=1)
     assert row["report"]["after"]["integrated_lufs"] == pytest.approx(-14, abs=0.5)

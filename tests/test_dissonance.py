@@ -78,12 +78,16 @@ def test_detuned_note_found_at_its_time() -> None:
     assert f.expected.startswith("D4")          # MAJOR_LINE[7] is D4
 
 
-def test_detuned_plucked_note_found() -> None:
+@pytest.mark.parametrize("model", ["swiftf0", "tiny"])
+def test_detuned_plucked_note_found(model: str) -> None:
     piece = pluck_melody(SR, np.random.default_rng(0), bars=6, detune=(5, 50))
-    result = check(piece.audio, SR, style="western")
+    result = check(piece.audio, SR, style="western", model=model)
     truth = piece.defects[0]
     hits = [f for f in result.findings if f.start < truth["end"] and f.end > truth["start"]]
-    assert hits and abs(hits[0].start - truth["start"]) < 0.1
+    assert hits and hits[0].kind == "detuned" and 35 < abs(hits[0].cents) < 65
+    # CREPE holds the note from its attack; SwiftF0 loses it for 0.3 s where the string before it (A3, still
+    # ringing) is louder, and judges the rest of the note
+    assert abs(hits[0].start - truth["start"]) < 0.1 if model == "tiny" else hits[0].end <= truth["end"] + 0.05
 
 
 def test_out_of_key_note_found() -> None:
@@ -113,7 +117,8 @@ def test_ornamented_phrase_with_a_sour_note_is_flagged() -> None:
     audio = wind_take(notes, vibrato_cents=100, slide_cents=-200)
     result = check(audio, SR, style="gugak")
     assert len(result.findings) == 1, [f.to_dict() for f in result.findings]
-    assert abs(result.findings[0].start - notes[5].start) < 0.1
+    # the whole-tone slide into the note (0.12 s) is its ornament: the judged note starts where it settles
+    assert 0.0 <= result.findings[0].start - notes[5].start < 0.2
 
 
 @pytest.mark.parametrize("kind", ["silence", "noise", "drums"])
@@ -318,3 +323,76 @@ def test_cli_check_json_and_exit_codes(tmp_path, capsys) -> None:
     with pytest.raises(SystemExit) as e:
         main(["check", str(clean), "--style", "eastern"])
     assert e.value.code == 2 and "'eastern' is not allowed" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------------ real-music cases
+def test_short_sour_note_in_a_fast_run_is_found_at_its_time() -> None:
+    run = [60, 62, 64, 65, 67, 69, 71, 72, 71, 69, 67, 65, 64, 62, 60, 64, 67, 72, 67, 64, 60]
+    notes = melody(run, seconds=0.15, detune={9: 60.0})
+    result = check(wind_take(notes), SR)
+    assert len(result.findings) == 1, [f.to_dict() for f in result.findings]
+    f = result.findings[0]
+    assert f.kind == "detuned" and abs(f.start - notes[9].start) < 0.05 and 40 < f.cents < 80
+
+
+def test_lone_passing_tone_of_a_pentatonic_tune_is_in_key_unless_the_style_is_gugak() -> None:
+    # C-D-E-G-A again and again, one F passing from G down to E: auto reads the pentatonic mode and lets the passing
+    # tone belong to the major key around it; gugak judges against 평조 and names it out of key.
+    tune = [60, 62, 64, 67, 69, 67, 64, 62, 60, 64, 67, 69, 72, 69, 67, 65, 64, 62, 60, 62, 64, 67, 64, 60]
+    notes = melody(tune, seconds=0.35)
+    take = wind_take(notes)
+    assert check(take, SR, style="auto").findings == []
+    found = check(take, SR, style="gugak").findings
+    f_note = notes[tune.index(65)]
+    assert found and all(f.kind == "out_of_key" and f.found.startswith("F4") and f_note.start - 0.05 <= f.start
+                         and f.end <= f_note.start + f_note.seconds + 0.05 for f in found), [f.to_dict() for f in found]
+
+
+@pytest.mark.parametrize(("cents", "flagged"), [(30.0, False), (70.0, True)])
+def test_brief_notes_are_judged_only_when_clearly_off(cents: float, flagged: bool) -> None:
+    # 0.12 s notes, judged once min_sour_s lets them be: a 30-cent slip that short is not heard as sour (and its
+    # tracked centre is less sure), 70 is
+    run = [60, 62, 64, 65, 67, 65, 64, 62, 60, 62, 64, 65, 67, 69, 67, 65, 64, 62, 60]
+    notes = melody(run, seconds=0.12, detune={8: cents})
+    found = check(wind_take(notes), SR, style="western", min_sour_s=0.1).findings
+    assert [abs(f.start - notes[8].start) < 0.05 for f in found] == ([True] if flagged else []), \
+        [f.to_dict() for f in found]
+
+
+def _pad(chords: list[tuple[float, float, list[int]]], seconds: float, cents: dict[tuple[int, int], float] | None
+         = None, level: float = 0.12) -> np.ndarray:
+    """Sustained wind voices playing (start, length, MIDI notes) chords; `cents[(chord, voice)]` detunes one."""
+    from tests.signals import wind
+
+    out = np.zeros(int(seconds * SR), np.float32)
+    for c, (start, length, pitches) in enumerate(chords):
+        for v, m in enumerate(pitches):
+            n = int(length * SR)
+            f0 = np.full(n, 440.0 * 2 ** ((m - 69 + (cents or {}).get((c, v), 0.0) / 100) / 12))
+            i = int(start * SR)
+            out[i:i + n] += level * wind(f0, SR, harmonics=6)[: len(out) - i]
+    return out
+
+
+def test_ornamented_in_tune_tune_over_a_pad_gives_no_finding() -> None:
+    notes = melody([64, 67, 69, 72, 69, 67, 64, 62, 60, 62, 64, 67, 64], seconds=0.7)
+    seconds = notes[-1].start + notes[-1].seconds + 0.3
+    line = wind_line(notes, SR, np.random.default_rng(4), vibrato_cents=100, slide_cents=-200, seconds=seconds)
+    pad = _pad([(0.0, 3.0, [48, 55, 64]), (3.0, 3.0, [53, 57, 60]), (6.0, seconds - 6.0, [48, 55, 64])], seconds)
+    result = check((0.3 * line + pad)[None, :], SR)
+    assert result.voices == "mono"
+    assert result.findings == [], [f.to_dict() for f in result.findings]
+
+
+def test_detuned_inner_voice_of_a_chord_progression_is_found_by_the_poly_path() -> None:
+    progression = [[48, 64, 67, 72], [53, 65, 69, 72], [55, 62, 67, 71], [48, 64, 67, 72], [53, 65, 69, 72],
+                   [55, 62, 67, 71], [48, 64, 67, 72]]
+    chords = [(0.2 + 1.2 * k, 1.2, p) for k, p in enumerate(progression)]
+    clean = _pad(chords, 9.0, level=0.15)
+    sour = _pad(chords, 9.0, {(4, 2): 50.0}, level=0.15)          # the alto (A4) of the fifth chord, +50 cents
+    assert check(clean[None, :], SR, voices="poly", style="western").findings == []
+    result = check(sour[None, :], SR, voices="poly", style="western")
+    assert result.voices == "poly"
+    hits = [f for f in result.findings if f.start < 0.2 + 1.2 * 5 and f.end > 0.2 + 1.2 * 4]
+    assert hits and hits[0].kind == "detuned" and hits[0].cents > 25, [f.to_dict() for f in result.findings]
+    assert len(result.findings) == len(hits)

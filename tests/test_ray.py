@@ -156,7 +156,7 @@ def test_a_worker_killed_mid_file_has_its_file_redone_and_nothing_else(cluster: 
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 1, err                               # 1: broken.wav and notes.mid, nothing else
     doc = json.loads((out / "report.json").read_text())
-    assert doc["summary"] == {"done": N, "skipped": 0, "failed": 2, "off_target": 0}
+    assert doc["summary"] == {"done": N, "skipped": 0, "failed": 2, "off_target": 0, "failed_checks": 0}
     assert sorted(r["input"] for r in doc["files"]) == sorted({r["input"] for r in doc["files"]})   # each once
     assert masters(out) == masters(reference)
     assert len(list((out / STATE_DIR / "records").rglob("*.json"))) == N

@@ -158,6 +158,11 @@ class BatchResult:
         """Masters written (now or by an earlier run) that missed a target."""
         return sum(bool(r.get("off_target")) for r in self.rows)
 
+    @property
+    def failed_checks(self) -> int:
+        """Masters whose check stages did not pass (their findings are in report.csv and report.json)."""
+        return sum(((r.get("report") or {}).get("verdict") or {}).get("passed") is False for r in self.rows)
+
     def count(self, status: str) -> int:
         return sum(r["status"] == status for r in self.rows)
 
@@ -318,6 +323,7 @@ def _write_reports(rows: list[dict[str, Any]], out_dir: Path, preset: presets.Pr
                    overrides: dict[str, Any], album: dict[str, Any] | None = None) -> BatchResult:
     summary = {s: sum(r["status"] == s for r in rows) for s in ("done", "skipped", "failed")}
     summary["off_target"] = sum(bool(r.get("off_target")) for r in rows)
+    summary["failed_checks"] = sum(((r.get("report") or {}).get("verdict") or {}).get("passed") is False for r in rows)
     doc = {"input_dir": str(in_dir), "output_dir": str(out_dir), "preset": preset.name,
            "preset_sha256": preset.sha256, "overrides": overrides, "preset_resolved": preset.resolved(),
            "summary": summary, **({"album": album} if album else {}), "files": rows}

@@ -18,7 +18,8 @@ worst: the re-generation loop keeps the take with the fewest findings, then the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from itertools import pairwise
 from typing import Any, Literal
 
 import numpy as np
@@ -34,9 +35,12 @@ from .tuning import (
     Scale,
     declared_scale,
     deviation,
+    diatonic_home,
     estimate_reference,
     estimate_scale,
     grid_step,
+    in_key,
+    kept_pitch_classes,
     note_name,
     pitch_class,
 )
@@ -46,6 +50,15 @@ Style = Literal["western", "gugak", "auto"]
 # (계면조's bent-down tones), so its default tolerance is wider.
 TOLERANCE = {"western": 25.0, "gugak": 35.0, "auto": 30.0}
 FULL_SOUR_CENTS = 50.0
+# Notes shorter than SURE_S (as tracked: the attack and the release lose their pitch) are judged with a tolerance of
+# at least SHORT_TOLERANCE cents.
+SURE_S = 0.15
+SHORT_TOLERANCE = 40.0
+# Notes with vibrato wider than ORNATE_VIBRATO_CENTS, or holding no steady pitch, at least ORNATE_TOLERANCE.
+ORNATE_VIBRATO_CENTS = 25.0
+ORNATE_TOLERANCE = 35.0
+# A steady note this brief that touches an ornamented note near its pitch is a piece of that note.
+ORNAMENT_PIECE_S = 0.25
 
 
 class ScaleSpec(Params):
@@ -73,16 +86,22 @@ class CheckParams(Params):
 
     style: Style = param("auto", unit="choice", description="which scales are considered, and how much ornament "
                          "is tolerated: western (major/minor), gugak (평조/계면조), auto (all)")
-    model: Literal[MODELS] = param("tiny", unit="choice",  # type: ignore[valid-type]
-                                   description="CREPE model: tiny (fast) or full (slower, finer)")
+    model: Literal[MODELS] = param("swiftf0", unit="choice",  # type: ignore[valid-type]
+                                   description="pitch tracker: swiftf0 (SwiftF0, the fastest and most accurate on "
+                                   "the evaluation set), or CREPE tiny or full")
+    voices: Literal["auto", "mono", "poly"] = param(
+        "auto", unit="choice", description="mono: one tracked melody line; poly: every voice of a mix (Basic Pitch "
+        "multi-pitch model); auto: decided from the audio")
     hop_s: float = param(0.02, unit="s", ge=0.005, le=0.1, description="pitch frame hop")
     device: str = param("auto", unit="device", description="auto, cpu, cuda, cuda:N, mps")
     batch_size: int = param(192, unit="frames", ge=1, le=8192, description="CREPE frames per batch")
     tolerance_cents: float | None = param(None, unit="cents", ge=5, le=50, description="how far a stable note centre "
-                                          "may sit from the grid; default by style: western 25, gugak 35, auto 30")
+                                          "may sit from the grid; default by style: western 25, gugak 35, auto 30 "
+                                          "(at least 40 for notes under 0.15 s, 35 for ornamented ones)")
     min_periodicity: float = param(0.5, unit="fraction", ge=0.0, le=1.0,
                                    description="frames CREPE is less sure of than this have no pitch")
-    min_sour_s: float = param(0.15, unit="s", ge=0.0, le=10.0, description="shortest sour stretch that is a finding")
+    min_sour_s: float = param(0.15, unit="s", ge=0.0, le=10.0, description="shortest sour note that is a finding "
+                         "(its length)")
     scale: ScaleSpec | None = param(None, unit="scale", description="declare the scale instead of estimating it")
     reference_cents: float | None = param(None, unit="cents", ge=-50, le=50,
                                           description="tuning offset from A = 440 Hz 12-TET; default: estimated")
@@ -141,6 +160,7 @@ class Check:
     pitched_s: float
     seconds: float
     track: PitchTrack | None = field(default=None, repr=False)
+    voices: str = "mono"
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -152,6 +172,7 @@ class Check:
             "tuning_reference_hz": round(_hz(6900.0 + self.reference_cents), 2),
             "scale": self.scale.name if self.scale else None,
             "scale_fit": round(self.scale.fit, 3) if self.scale else None,
+            "voices": self.voices,
             "windows": [{"start": round(w.start, 2), "end": round(w.end, 2), "pitched_s": round(w.pitched_s, 2),
                          "score": round(w.score, 2),
                          **({"roughness": round(w.roughness, 4)} if w.roughness is not None else {})}
@@ -166,8 +187,18 @@ def _hz(cents: float) -> float:
 def judge(note: Note, reference: float, scale: Scale | None, tolerance: float,
           min_sour_s: float = 0.15) -> Finding | None:
     """A finding for one note, or None when it is in tune and in the scale, or too brief to be heard as sour."""
-    if note.stable_s < min_sour_s:
+    length = max(note.stable_s, note.duration)
+    if length < min_sour_s:
         return None
+    if length < SURE_S:
+        # a note heard this briefly: only a steady one, and only clearly off (the tracker's centre of a tenth of a
+        # second is less sure, and a 30-cent slip that short is not heard as sour)
+        if not note.steady:
+            return None
+        tolerance = max(tolerance, SHORT_TOLERANCE)
+    elif not note.steady or note.vibrato_cents > ORNATE_VIBRATO_CENTS:
+        # an ornamented note (vibrato, slides) is judged on its centre over them, which is less sure
+        tolerance = max(tolerance, ORNATE_TOLERANCE)
     off, step = deviation(note.centre, reference)
     grid = reference + 100.0 * step
     if abs(off) > tolerance:
@@ -183,6 +214,19 @@ def judge(note: Note, reference: float, scale: Scale | None, tolerance: float,
         return Finding(note.start, note.end, "out_of_key", note.centre - expected, note_name(note.centre),
                        note_name(expected), _hz(note.centre), _hz(expected), 1.0)
     return None
+
+
+def _ornament_pieces(notes: Sequence[Note], gap_s: float = 0.08, near_cents: float = 150.0) -> set[int]:
+    """Brief notes (under ORNAMENT_PIECE_S) that touch an ornamented note near their pitch: the slide into it or a crest
+    of its vibrato that held still for a moment, part of that note, not a note of their own (ids)."""
+    out = set()
+    for a, b in pairwise(notes):
+        if b.start - a.end > gap_s or abs(a.centre - b.centre) > near_cents or a.steady == b.steady:
+            continue
+        short = a if a.steady else b
+        if max(short.stable_s, short.duration) < ORNAMENT_PIECE_S:
+            out.add(id(short))
+    return out
 
 
 def _nearest_in_scale(centre: float, reference: float, scale: Scale) -> float:
@@ -220,6 +264,45 @@ def _rough_findings(times: np.ndarray, rough: np.ndarray, threshold: float, min_
     return out
 
 
+# voices=auto: a take is one line (perhaps over an accompaniment) when the tracker holds a pitch over this share of
+# its loud frames; below it, the voices are many and the multi-pitch model reads them all.
+MONO_VOICED_SHARE = 0.45
+
+
+def decide_voices(track: PitchTrack) -> str:
+    """`mono` when one line carries the take (the tracker holds a pitch most of the loud time), else `poly`."""
+    from . import multipitch
+
+    loud = track.level_db > max(-60.0, float(track.level_db.max(initial=-200.0)) - 30.0)
+    if not loud.any() or np.mean(track.voiced[loud]) >= MONO_VOICED_SHARE or not multipitch.available():
+        return "mono"
+    return "poly"
+
+
+def _notes(mono16k: np.ndarray, track: PitchTrack, p: CheckParams) -> tuple[list[Note], str]:
+    voices = decide_voices(track) if p.voices == "auto" else p.voices
+    if voices == "poly":
+        from . import multipitch
+
+        return multipitch.find_voices(mono16k, CREPE_RATE)[0], voices
+    return find_notes(track, p.notes), voices
+
+
+def _scale(p: CheckParams, heard: Sequence[Note], notes: Sequence[Note], reference: float) -> Scale | None:
+    if p.scale is not None:
+        return declared_scale(**p.scale.model_dump())
+    # the tones the tune keeps coming back to, recurring accidentals included, are its scale too
+    chosen = estimate_scale(heard or notes, reference, p.style)
+    if chosen is None:
+        return None
+    allowed = in_key(kept_pitch_classes(heard, reference), chosen)
+    if p.style != "gugak" and len(chosen.degrees) < 7:
+        # a pentatonic reading outside gugak: the tune's passing tones belong to the major or minor key around it
+        home = diatonic_home(heard or notes, reference, allowed)
+        allowed |= home.pitch_classes if home else frozenset()
+    return replace(chosen, extra=allowed)
+
+
 def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None, **settings: Any) -> Check:
     """Check float (channels, frames) or (frames,) audio; see the module docstring for what is found.
 
@@ -232,15 +315,16 @@ def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None
         mono = soxr.resample(mono, sample_rate, CREPE_RATE, "HQ")
     track = track_pitch(mono, CREPE_RATE, model=p.model, hop_s=p.hop_s, device=p.device, batch_size=p.batch_size,
                         min_periodicity=p.min_periodicity)
-    found_notes = find_notes(track, p.notes)
+    found_notes, voices = _notes(mono, track, p)
     reference = estimate_reference(found_notes) if p.reference_cents is None else float(p.reference_cents)
-    chosen = (declared_scale(**p.scale.model_dump()) if p.scale is not None
-              else estimate_scale(found_notes, reference, p.style))
-    tolerance = TOLERANCE[p.style] if p.tolerance_cents is None else p.tolerance_cents
     # release tails and far-background lines are not what a listener hears as the tune
     loud = np.percentile([n.level_db for n in found_notes], 90) if found_notes else 0.0
-    judged = [judge(n, reference, chosen, tolerance, p.min_sour_s)
-              if n.level_db >= loud - p.quiet_db and not n.is_tail else None for n in found_notes]
+    heard = [n for n in found_notes if n.level_db >= loud - p.quiet_db and not n.is_tail]
+    chosen = _scale(p, heard, found_notes, reference)
+    tolerance = TOLERANCE[p.style] if p.tolerance_cents is None else p.tolerance_cents
+    heard_ids = {id(n) for n in heard} - _ornament_pieces(found_notes)
+    judged = [judge(n, reference, chosen, tolerance, p.min_sour_s) if id(n) in heard_ids else None
+              for n in found_notes]
 
     rough = roughness_track(mono, CREPE_RATE, pitched=(track.times, track.voiced))
     findings = [f for f in judged if f is not None]
@@ -250,4 +334,4 @@ def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None
     sour = sum(n.duration * f.severity for n, f in zip(found_notes, judged, strict=True) if f is not None)
     score = 100.0 * sour / pitched_s if pitched_s > 0 else 0.0
     windows = _windows(found_notes, judged, rough.times, rough.roughness, seconds, p.window_s)
-    return Check(findings, found_notes, reference, chosen, score, windows, pitched_s, seconds, track)
+    return Check(findings, found_notes, reference, chosen, score, windows, pitched_s, seconds, track, voices)

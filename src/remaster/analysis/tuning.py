@@ -5,6 +5,11 @@ assumes either: the reference is the offset of the twelve-tone grid (in cents fr
 the notes' centres, a duration-weighted circular mean over the 100-cent cycle refined once without the notes
 that sit far off it. The scale is the candidate (a mode on one of the twelve tonics) that holds the largest
 share of the notes on that grid; `SCALES` is the table of modes, `STYLES` says which a style considers.
+
+A tune's own accidentals are its scale too: church modes (dorian, mixolydian), a raised leading tone, a borrowed
+tone the tune keeps coming back to. `kept_pitch_classes` gives the pitch classes the take returns to (in at least
+`KEPT_OCCURRENCES` separate places); the check adds them to the estimated mode, so only a rare stray note is out
+of key.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ GUGAK_FALLBACK_MARGIN = 0.1
 NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _ALIASES = {"Db": 1, "D#": 3, "Gb": 6, "G#": 8, "A#": 10, "Cb": 11, "B#": 0, "E#": 5, "Fb": 4}
 NOTE_WEIGHT_CAP_S = 0.3
+KEPT_OCCURRENCES = 2
 SIZE_PENALTY = 0.03     # per tone, so a smaller scale that fits as well wins (only between modes of unequal size)
 
 
@@ -48,10 +54,11 @@ class Scale:
     mode: str
     degrees: tuple[int, ...]    # semitones above the tonic
     fit: float = 1.0            # share of note duration on the scale
+    extra: frozenset[int] = frozenset()     # pitch classes the take keeps using beside the mode's
 
     @property
     def pitch_classes(self) -> frozenset[int]:
-        return frozenset((self.tonic + d) % 12 for d in self.degrees)
+        return frozenset((self.tonic + d) % 12 for d in self.degrees) | self.extra
 
     @property
     def name(self) -> str:
@@ -178,3 +185,48 @@ def deviation(centre: float, reference: float) -> tuple[float, int]:
     """Cents from the nearest grid tone, and that tone as a MIDI number on the take's grid."""
     nearest = grid_step(centre, reference)
     return float(centre - reference - 100.0 * nearest), nearest
+
+
+def kept_pitch_classes(notes: Sequence[Note], reference: float, occurrences: int = KEPT_OCCURRENCES,
+                       gap_s: float = 0.15) -> frozenset[int]:
+    """Pitch classes the take comes back to: in at least `occurrences` places, where notes of one pitch class
+    less than `gap_s` apart (a note split in two, a repeated note, one voice of a mix) are one place."""
+    places: dict[int, int] = {}
+    last_end: dict[int, float] = {}
+    for n in sorted(notes, key=lambda n: n.start):
+        pc = grid_step(n.centre, reference) % 12
+        if n.start - last_end.get(pc, -1e9) > gap_s:
+            places[pc] = places.get(pc, 0) + 1
+        last_end[pc] = max(last_end.get(pc, -1e9), n.end)
+    return frozenset(pc for pc, k in places.items() if k >= occurrences)
+
+
+# Every form of the minor: a minor key's raised 6th and 7th are in key.
+MINOR_FORMS = frozenset(SCALES["minor"]) | frozenset(SCALES["harmonic_minor"]) | frozenset(SCALES["melodic_minor"])
+
+
+def in_key(kept: frozenset[int], scale: Scale) -> frozenset[int]:
+    """Every pitch class in key for a tune whose mode was read as `scale` and that keeps using `kept`: those, the
+    mode's, and for a minor mode every form of the minor."""
+    allowed = set(kept) | scale.pitch_classes
+    if scale.mode.endswith("minor"):
+        allowed |= {(scale.tonic + d) % 12 for d in MINOR_FORMS}
+    return frozenset(allowed)
+
+
+def diatonic_home(notes: Sequence[Note], reference: float, tones: frozenset[int]) -> Scale | None:
+    """The major key, or minor key with every form of the minor, that holds all of `tones` and best matches the
+    notes' key profile: where a pentatonic reading leaves a tune's passing tones (a lone 4th or 7th of a major tune)
+    outside, the key they belong to."""
+    if not notes or not tones:
+        return None
+    hist = _histogram(notes, reference)
+    first_pc = grid_step(notes[0].centre, reference) % 12
+    last_pc = grid_step(notes[-1].centre, reference) % 12
+    options = []
+    for mode, degrees in (("major", SCALES["major"]), ("minor", tuple(sorted(MINOR_FORMS)))):
+        for tonic in range(12):
+            scale = Scale(tonic, mode, degrees)
+            if tones <= scale.pitch_classes:
+                options.append((_tonic_salience(hist, mode, tonic, first_pc, last_pc), -tonic, scale))
+    return max(options, key=lambda o: o[:2])[2] if options else None

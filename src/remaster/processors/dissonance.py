@@ -39,7 +39,7 @@ class DissonanceParams(CheckParams):
 
 class DissonanceReport(Report):
     action: str | None = reported(unit="choice", description="the stage's action")
-    model: str | None = reported(unit="choice", description="CREPE model used")
+    model: str | None = reported(unit="choice", description="pitch tracker used")
     style: str | None = reported(unit="choice", description="scales considered")
     findings: list[dict[str, Any]] | None = reported(
         description="sour notes and rough stretches: kind, start and end in seconds, cents, found and expected pitch")
@@ -52,6 +52,10 @@ class DissonanceReport(Report):
     scale_fit: float | None = reported(unit="fraction", description="share of the notes on that scale")
     windows: list[dict[str, Any]] | None = reported(description="score per window of `window_s` seconds")
     passed: bool | None = reported(unit="yes/no", description="no more findings than max_findings", column=True)
+    finding_count: int | None = reported(unit="count", description="how many findings", column=True)
+    first_finding_s: float | None = reported(unit="s", description="start of the first finding", column=True)
+    voices: str | None = reported(unit="choice", description="how the take was read: mono (one tracked line) or "
+                                  "poly (every voice, multi-pitch model)", column=True)
 
 
 def pitch_traces(result: Check) -> dict[str, Any]:
@@ -72,7 +76,8 @@ def _rank(result: Mapping[str, Any]) -> tuple[float, float]:
 
 @register
 class Dissonance(Processor):
-    """Find sour notes (CREPE pitch, stable note centres, estimated tuning and scale); report or reject."""
+    """Find sour notes (SwiftF0 or CREPE pitch, or every voice of a mix; stable note centres, estimated tuning and
+    scale); report or reject."""
 
     name = "dissonance"
     checks_only = True
@@ -93,7 +98,9 @@ class Dissonance(Processor):
                 f"max_findings={p.max_findings}; first {first.kind} at {first.start:.2f}–{first.end:.2f} s "
                 f"({first.found or 'rough'}{', expected ' + first.expected if first.expected else ''}); "
                 "regenerate the take or raise dissonance.max_findings")
-        info = {"action": p.action, "model": p.model, "style": p.style, **result.summary(), "passed": passed}
+        info = {"action": p.action, "model": p.model, "style": p.style, **result.summary(), "passed": passed,
+                "finding_count": len(result.findings),
+                "first_finding_s": round(result.findings[0].start, 2) if result.findings else None}
         return Processed(audio, sample_rate, info, pitch_traces(result))
 
     @classmethod

@@ -56,11 +56,20 @@ def remaster_cmd(
     a = report["after"]
     off = f"; OFF TARGET: {report['off_target']}" if report.get("off_target") else ""
     typer.echo(f"{source} -> {written}: {fmt(a['integrated_lufs'], ' LUFS')}, {fmt(a['true_peak_dbtp'], ' dBTP')}, "
-               f"{a['sample_rate']} Hz, {_format(written, mastered.output.bit_depth)} ({report['seconds']:.1f} s){off}")
+               f"{a['sample_rate']} Hz, {_format(written, mastered.output.bit_depth)} ({report['seconds']:.1f} s)"
+               f"{_checked(report)}{off}")
     if report.get("report_html"):
         typer.echo(f"see and hear it: {report['report_html']}")
     if off and not accept_off_target:
         raise typer.Exit(1)
+
+
+def _checked(report: dict) -> str:
+    """'; check: 2 finding(s), first detuned at 3.41 s' (FAILED when the take did not pass), or nothing."""
+    verdict = report.get("verdict")
+    if not verdict:
+        return ""
+    return f"; check{'' if verdict['passed'] else ' FAILED'}: {verdict['summary']}"
 
 
 def _check_html_path(path: Path, source: Path) -> None:
@@ -135,8 +144,8 @@ def batch_cmd(
     result = run_batch(in_dir, out_dir, preset, with_platform(overrides(set_), platform), jobs=jobs,
                        progress=not quiet, overwrite=overwrite, album=album, engine=engine, address=address)
     typer.echo(f"mastered {result.count('done')}, skipped {result.count('skipped')} (already mastered), "
-               f"failed {result.failed}, off target {result.off_target}; report: {result.report_json} and "
-               f"{result.report_csv}")
+               f"failed {result.failed}, off target {result.off_target}, failed checks {result.failed_checks}; "
+               f"report: {result.report_json} and {result.report_csv}")
     typer.echo(f"see and hear it: {result.report_html}" if result.report_html else
                "report.html not written: it needs plotly (pip install 'sori[studio]')")
     if result.album:
@@ -145,10 +154,13 @@ def batch_cmd(
         typer.echo(f"album: {a['takes']} takes at {a['input_lufs']:.1f} LUFS, one gain of {a['gain_db']:+.2f} dB: "
                    f"{a['output_lufs']:.1f} LUFS (target {a['target_lufs']:g}){off}")
     for row in result.rows:
+        verdict = (row.get("report") or {}).get("verdict") or {}
         if row["status"] == "failed":
             typer.echo(f"failed: {row['input']}: {row['reason']}", err=True)
         elif row.get("off_target"):
             typer.echo(f"off target: {row['input']}: {row['off_target']}", err=True)
+        if verdict and not verdict.get("passed"):
+            typer.echo(f"check: {row['input']}: {verdict.get('summary')}", err=True)
     if result.failed or (result.off_target and not accept_off_target):
         raise typer.Exit(1)
 
@@ -182,7 +194,10 @@ def check_cmd(
     = False,
     style: Annotated[str, typer.Option("--style", help="western | gugak | auto: scales and ornament tolerance")]
     = "auto",
-    model: Annotated[str, typer.Option("--model", help="CREPE model: tiny (fast) or full (slower, finer)")] = "tiny",
+    model: Annotated[str, typer.Option("--model", help="pitch tracker: swiftf0 (default), or CREPE tiny or full")]
+    = "swiftf0",
+    voices: Annotated[str, typer.Option("--voices", help="auto | mono (one line) | poly (every voice of a mix)")]
+    = "auto",
     set_: Annotated[list[str] | None, set_option("dissonance.tolerance_cents=30")] = None,
 ) -> None:
     """Find sour notes: detuned or out-of-key notes (CREPE pitch) and rough stretches. Exit 1 when any is found.
@@ -193,7 +208,7 @@ def check_cmd(
     from remaster.processors import Dissonance
 
     extra = overrides(set_)
-    params = {"style": style, "model": model, **extra.pop("dissonance", {})}
+    params = {"style": style, "model": model, "voices": voices, **extra.pop("dissonance", {})}
     if extra:
         raise SoriError(f"--set: check takes dissonance.* keys only, got {', '.join(sorted(extra))}")
     stage = Dissonance(**params)
@@ -213,7 +228,7 @@ def _print_check(name: str, r: dict) -> None:
     count = len(r["findings"])
     typer.echo(f"{name}: {count} finding{'s' if count != 1 else ''} (score {r['score']:.1f}), "
                f"{r['notes']} notes, tuning A4 = {r['tuning_reference_hz']:.1f} Hz "
-               f"({r['tuning_reference_cents']:+.0f} cents), scale {r['scale'] or '-'}")
+               f"({r['tuning_reference_cents']:+.0f} cents), scale {r['scale'] or '-'}, {r['voices']}")
     for x in r["findings"]:
         what = (f"{x['cents']:+.0f} cents, found {x['found']}, expected {x['expected']}"
                 if x["kind"] != "rough" else f"roughness {x['roughness']:.3f}")
