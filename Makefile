@@ -44,7 +44,8 @@ LOWEST := .venv-lowest
 test-lowest: $(UV)
 	test -x $(LOWEST)/bin/python || $(PY) -m venv $(LOWEST)
 	$(UV) pip compile --quiet --no-header --no-annotate --resolution lowest-direct --python $(LOWEST)/bin/python \
-		--extra dev --extra bench --extra ray --extra studio pyproject.toml -o $(LOWEST)/requirements.txt
+		--extra dev --extra bench --extra ray --extra studio --extra poly --override scripts/lock-overrides.txt \
+		pyproject.toml -o $(LOWEST)/requirements.txt
 	$(UV) pip sync --quiet --python $(LOWEST)/bin/python $(LOWEST)/requirements.txt
 	$(UV) pip install --quiet --python $(LOWEST)/bin/python --no-deps --no-build-isolation -e .
 	$(LOWEST)/bin/python -m pytest -q --deselect tests/test_install.py::test_environment_matches_the_lock
