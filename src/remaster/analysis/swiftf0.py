@@ -10,15 +10,13 @@ use. Long takes are cut into windows of `WINDOW_S` with `CONTEXT_S` of audio on 
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import ProcessingError
+from .packaged import packaged_file
 
 RATE = 16_000
 HOP = 256                     # samples per frame: 16 ms
@@ -31,20 +29,8 @@ _REINSTALL = "reinstall the environment with `make` (or `pip install --force-rei
 
 def model_path() -> Path:
     """The installed swift-f0 distribution's model.onnx, checked; the package is not imported."""
-    try:
-        dist = metadata.distribution("swift-f0")
-    except metadata.PackageNotFoundError:
-        raise ProcessingError("the pitch tracker 'swiftf0' needs the swift-f0 distribution's model, which is not "
-                              f"installed; {_REINSTALL}, or choose dissonance.model: tiny") from None
-    path = Path(str(dist.locate_file("swift_f0/model.onnx")))
-    if not path.is_file():
-        raise ProcessingError(f"SwiftF0's model.onnx is missing from the swift-f0 {dist.version} install ({path}); "
-                              f"{_REINSTALL}")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != MODEL_SHA256:
-        raise ProcessingError(f"SwiftF0's model in swift-f0 {dist.version} ({path}) is not the one Sori was written "
-                              f"for (sha256 {digest[:12]}…); {_REINSTALL}")
-    return path
+    return packaged_file("swift-f0", "swift_f0/model.onnx", MODEL_SHA256, "SwiftF0's model",
+                         "the pitch tracker 'swiftf0'", f"{_REINSTALL}, or choose dissonance.model: tiny")
 
 
 def threads() -> int:
