@@ -59,6 +59,8 @@ BAD = [
     (["generate", "가야굼 산죠 슬퓬"], ["'가야굼' (did you mean 가야금 (gayageum)?)",
                                        "'산죠' (did you mean 산조 (sanjo)?)", "'슬퓬' (did you mean 슬픈 (sad)?)"]),
     (["generate", "슬픈 가야굼 산조"], ["unknown word '가야굼'", "가야금 (gayageum)"]),
+    (["generate", "가야굼", "산죠", "슬퓬"], ["'가야굼' (did you mean 가야금 (gayageum)?)",     # typed without quotes
+                                          "'산죠' (did you mean 산조 (sanjo)?)"]),
     (["generate", "--instrument", "퉁쏘"], ["unknown instrument '퉁쏘'", "퉁소 (tungso)"]),
     (["generate", "뭐시기"], ["the caption is empty", "뭐시기", "--from-text"]),
     (["generate"], ["nothing to make", "--from-text"]),

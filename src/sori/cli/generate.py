@@ -15,8 +15,10 @@ if TYPE_CHECKING:
 
 DEFAULT_MODEL = "facebook/musicgen-small"
 
-PromptArg = Annotated[str | None, typer.Argument(
-    help="what to make, in Korean or English words (e.g. '슬픈 가야금 산조 중모리'); or use the options below")]
+# Words typed without quotes are one prompt, as they would be with them.
+PromptArg = Annotated[list[str] | None, typer.Argument(
+    help="what to make, in Korean or English words (e.g. 슬픈 가야금 산조 중모리); or use the options below",
+    show_default=False)]
 InstrumentOpt = Annotated[list[str] | None, typer.Option("--instrument", "-i",
                                                          help="instrument, e.g. 가야금 (repeatable)")]
 GenreOpt = Annotated[list[str] | None, typer.Option("--genre", "-g", help="genre, e.g. 산조 (repeatable)")]
@@ -64,6 +66,8 @@ def _plan(options: dict[str, Any]) -> tuple[Plan, Path]:
     from generate.request import Request, read_text_source
 
     o = {k: options[k] for k in REQUEST_OPTIONS}
+    if isinstance(o["text"], list):
+        o["text"] = " ".join(o["text"]) or None
     source = o.pop("from_text")
     prose = read_text_source(source) if source is not None else None
     names = {"instruments": o.pop("instrument") or [], "genres": o.pop("genre") or [], "moods": o.pop("mood") or []}
