@@ -6,10 +6,11 @@
 
 The set is pitch_set.py's (made on the first run, about 5 minutes; cached on disk after): 44 melodies of the music21
 corpus and 8 gugak tunes, 9 variants each, solo and over an accompaniment, and 12 Bach chorales as 3-4 voice mixes.
-Every mono file is checked with `remaster.analysis.dissonance.check(audio, rate, style="auto", model=TRACKER,
-voices="mono", device="cpu")` after reading it from disk (`remaster.audio.read`: the decoding is timed too); the
-gugak tunes once more with `style="gugak"`. The chorale mixes are checked with `voices="poly"`, and every file of
-the mono set with `voices="auto"` for the decision's error rate. `--full-every N` runs CREPE full on every N-th
+Every mono file is checked by the default path, `remaster.analysis.dissonance.check(audio, rate, style="auto",
+model=TRACKER, voices="auto", device="cpu")`, after reading it from disk (`remaster.audio.read`: the decoding is
+timed too); the gugak tunes once more with `style="gugak"`. How `voices="auto"` read them is counted (mono, melody:
+the mix's top line, poly). The chorale mixes are checked with `voices="poly"`, and with `voices="auto"` too, for
+the decision's error rate. `--full-every N` runs CREPE full on every N-th
 melody only (it runs below real time on two cores), the other trackers on every `--compare-every`-th (CREPE
 tiny: about 10x real time); the default tracker is scored again on exactly those files for the side-by-side table.
 
@@ -308,18 +309,22 @@ def poly_table(rs: list[Result]) -> tuple[float, float]:
     return ratio(*recall(rs, ("out_of_key",))), ratio(*flag_rate(rs, "clean"))
 
 
-def auto_table(paths_mono: list[Path], paths_poly: list[Path], tracker: str) -> None:
-    wrong = {"mono": 0, "poly": 0}
-    sample = paths_mono[::9] + paths_poly
-    for p in sample:
-        truth = json.loads(truth_path(p).read_text())
+def auto_table(rs_mono: list[Result], paths_poly: list[Path], tracker: str) -> None:
+    """How voices=auto read the melodies (already checked that way) and the chorale mixes."""
+    read: dict[tuple[bool, str], int] = defaultdict(int)
+    for r in rs_mono:
+        read[(r.acc, r.voices_used)] += 1
+    poly_as = defaultdict(int)
+    for p in paths_poly:
         audio, rate = audio_io.read(p)
-        got = check(audio, rate, model=tracker, voices="auto", device="cpu").voices
-        expected = truth["set"]
-        wrong[expected] += got != expected
-    n_mono, n_poly = len(paths_mono[::9]), len(paths_poly)
-    print(f"\nvoices=auto: solo/accompanied melodies read as poly {wrong['mono']}/{n_mono}, chorale mixes read as "
-          f"mono {wrong['poly']}/{n_poly}")
+        poly_as[check(audio, rate, model=tracker, voices="auto", device="cpu").voices] += 1
+    print()
+    for acc in (False, True):
+        n = sum(v for (a, _), v in read.items() if a == acc)
+        ways = ", ".join(f"{way} {read[(acc, way)]}" for way in ("mono", "melody", "poly"))
+        print(f"voices=auto on the {'accompanied' if acc else 'solo'} melodies ({n}): {ways}")
+    print(f"voices=auto on the chorale mixes ({len(paths_poly)}): " +
+          ", ".join(f"{way} {poly_as[way]}" for way in ("mono", "melody", "poly")))
 
 
 def verdict(name: str, value: float, ok: bool) -> str:
@@ -357,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         names = sorted({kinds[p]["melody"] for p in mono})[::every]
         files = [p for p in mono if kinds[p]["melody"] in names]
         scope = "all" if every == 1 else f"every {every}th melody ({len(names)} melodies)"
-        rs = run(files, tracker, None, "mono", tracker)
+        rs = run(files, tracker, None, "auto", tracker)
         everything[tracker] = rs
         summaries[tracker] = (set_table(rs, f"tracker {tracker}, style auto, {scope}",
                                         show_weak=tracker == default), scope)
@@ -369,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
             summaries[f"{default} on {tracker}'s files"] = (
                 set_table(sub, f"tracker {default} on {tracker}'s files", show_weak=False), scope)
     gugak = [p for p in mono if kinds[p]["style"] == "gugak"]
-    rs_gugak = run(gugak, default, "gugak", "mono", "gugak style")
+    rs_gugak = run(gugak, default, "gugak", "auto", "gugak style")
     g = set_table(rs_gugak, f"tracker {default}, style gugak, the gugak tunes", show_weak=False)
     print("\n=== trackers side by side (style auto; recall on notes >= 0.15 s; x real time includes reading)")
     head = f"{'tracker':26s} {'recall>=50c':>11s} {'recall 30c':>10s} {'precision':>9s} {'worst flags':>11s} " \
@@ -394,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         rec, flags = poly_table(rs_poly)
         lines += [verdict("poly recall out-of-key >= 80%", rec, rec >= 0.8),
                   verdict("poly false flags on clean mixes <= 10%", flags, flags <= 0.1)]
-        auto_table(mono, poly, default)
+        auto_table(everything[default], poly, default)
     print(f"\ntargets, default tracker {default}:")
     for line in lines:
         print("  " + line)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from remaster import Context, remaster
-from remaster.analysis import crepe
+from remaster.analysis import crepe, multipitch
 from remaster.analysis.dissonance import check
 from remaster.analysis.notes import Note as FoundNote
 from remaster.analysis.pitch import track_pitch
@@ -163,6 +163,20 @@ def test_roughness_separates_a_cluster_from_a_triad() -> None:
     # Plomp–Levelt: a minor second beats, an octave does not
     assert pair_roughness(np.array([440.0, 466.2]), np.ones(2)) > 5 * pair_roughness(np.array([440.0, 880.0]),
                                                                                       np.ones(2))
+
+
+def test_rough_marks_clashing_chords_not_in_tune_harmony() -> None:
+    # the default threshold sits above the roughest in-tune music of the evaluation set (a Bach chorale, 0.15): a
+    # dominant seventh is not rough, a cluster of four semitones is
+    t = np.arange(3 * SR) / SR
+
+    def chord(semitones: tuple[int, ...]) -> np.ndarray:
+        x = sum(0.8 ** k * np.sin(2 * np.pi * 261.63 * 2 ** (s / 12) * (k + 1) * t) for s in semitones for k in range(6))
+        return (0.3 * x / np.abs(x).max())[None, :]
+
+    assert [f.kind for f in check(chord((0, 4, 7, 10)), SR).findings if f.kind == "rough"] == []
+    clash = [f for f in check(chord((0, 1, 2, 3)), SR).findings if f.kind == "rough"]
+    assert clash and clash[0].roughness > 0.16, [f.to_dict() for f in clash]
 
 
 # ------------------------------------------------------------------------------------------------ processor
@@ -396,3 +410,35 @@ def test_detuned_inner_voice_of_a_chord_progression_is_found_by_the_poly_path() 
     hits = [f for f in result.findings if f.start < 0.2 + 1.2 * 5 and f.end > 0.2 + 1.2 * 4]
     assert hits and hits[0].kind == "detuned" and hits[0].cents > 25, [f.to_dict() for f in result.findings]
     assert len(result.findings) == len(hits)
+
+
+def test_the_contour_reads_a_key_on_its_middle_bin() -> None:
+    # Basic Pitch's contour has three bins per semitone, the middle one on the key: A4 on bin 3 * 48 + 1
+    contour = np.zeros((4, 264), np.float32)
+    contour[0, 3 * 48 + 1] = 0.9                                    # A4 exactly
+    contour[1, 3 * 48 + 1] = contour[1, 3 * 48 + 2] = 0.8           # half a bin (about 17 cents) sharp
+    contour[2, [3 * 24 + 1, 3 * 48 + 1]] = [0.9, 0.6]               # A2 under A4: the top line is A4
+    cents, salience = multipitch.top_line(contour)
+    assert cents[0] == pytest.approx(6900.0) and 6900 < cents[1] < 6920 and cents[2] == pytest.approx(6900.0)
+    assert np.isnan(cents[3]) and salience[3] == 0.0
+    tone = np.sin(2 * np.pi * 440.0 * np.arange(2 * SR) / SR).astype(np.float32) * 0.3
+    top = multipitch.melody_track(tone, SR)
+    assert np.nanmedian(top.cents[20:-20]) == pytest.approx(6900.0, abs=10.0)
+
+
+def test_a_tune_over_a_loud_bass_is_read_from_its_top_line() -> None:
+    # the tracker follows the bass for much of the take; voices=auto reads the mix's top line instead and finds the
+    # sour note of the tune (E5 played 60 cents sharp) at its time
+    tune = [72, 74, 76, 79, 81, 79, 76, 74, 72, 76, 79, 84, 83, 81, 79, 77, 76, 74, 72]
+    notes = melody(tune, seconds=0.4, detune={9: 60.0})
+    seconds = notes[-1].start + notes[-1].seconds + 0.3
+    line = wind_line(notes, SR, np.random.default_rng(3), seconds=seconds)
+    bass = _pad([(1.6 * k, 1.6, [b]) for k, b in enumerate([36, 41, 43, 36, 41, 43])], seconds, level=0.3)
+    take = (0.15 * line + bass)[None, :]
+    tracked = check(take, SR, voices="mono")
+    assert any(n.centre < 4800 for n in tracked.notes)              # the bass, C3 and under
+    result = check(take, SR)
+    assert result.voices == "melody"
+    assert [(f.kind, abs(f.start - notes[9].start) < 0.05, abs(f.cents) > 25) for f in result.findings] == \
+        [("detuned", True, True)], [f.to_dict() for f in result.findings]
+    assert min(n.centre for n in result.notes) > 7000                 # every note of the tune, none of the bass

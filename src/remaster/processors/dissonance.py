@@ -54,8 +54,8 @@ class DissonanceReport(Report):
     passed: bool | None = reported(unit="yes/no", description="no more findings than max_findings", column=True)
     finding_count: int | None = reported(unit="count", description="how many findings", column=True)
     first_finding_s: float | None = reported(unit="s", description="start of the first finding", column=True)
-    voices: str | None = reported(unit="choice", description="how the take was read: mono (one tracked line) or "
-                                  "poly (every voice, multi-pitch model)", column=True)
+    voices: str | None = reported(unit="choice", description="how the take was read: mono (one tracked line), "
+                                  "melody (the mix's top line) or poly (every voice, multi-pitch model)", column=True)
 
 
 def pitch_traces(result: Check) -> dict[str, Any]:

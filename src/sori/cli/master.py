@@ -196,7 +196,8 @@ def check_cmd(
     = "auto",
     model: Annotated[str, typer.Option("--model", help="pitch tracker: swiftf0 (default), or CREPE tiny or full")]
     = "swiftf0",
-    voices: Annotated[str, typer.Option("--voices", help="auto | mono (one line) | poly (every voice of a mix)")]
+    voices: Annotated[str, typer.Option("--voices", help="auto | mono (one line) | melody (the top line of a mix) "
+                                        "| poly (every voice of a mix)")]
     = "auto",
     set_: Annotated[list[str] | None, set_option("dissonance.tolerance_cents=30")] = None,
 ) -> None:
