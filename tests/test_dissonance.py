@@ -171,7 +171,8 @@ def test_rough_marks_clashing_chords_not_in_tune_harmony() -> None:
     t = np.arange(3 * SR) / SR
 
     def chord(semitones: tuple[int, ...]) -> np.ndarray:
-        x = sum(0.8 ** k * np.sin(2 * np.pi * 261.63 * 2 ** (s / 12) * (k + 1) * t) for s in semitones for k in range(6))
+        x = sum(0.8 ** k * np.sin(2 * np.pi * 261.63 * 2 ** (s / 12) * (k + 1) * t)
+                for s in semitones for k in range(6))
         return (0.3 * x / np.abs(x).max())[None, :]
 
     assert [f.kind for f in check(chord((0, 4, 7, 10)), SR).findings if f.kind == "rough"] == []
