@@ -312,7 +312,7 @@ def _rough_findings(times: np.ndarray, rough: np.ndarray, threshold: float, min_
 # its loud frames; below it, no line leads and the multi-pitch model reads every voice. (At 0.45, 37 of 468 tunes
 # over an accompaniment in the evaluation set were read as poly, at a cost in precision; at 0.2, 2.)
 MONO_VOICED_SHARE = 0.2
-# ... and when the tracker lies under the mix's top line (by more than a tritone, not an octave or a twelfth: see
+# ... and when the tracker lies under the mix's top line (by more than a tritone, not on one of its own partials: see
 # multipitch.under_top_share) in more than this share of its frames, it follows a bass or a pad: the top line is read.
 UNDER_TOP_SHARE = 0.15
 
@@ -335,15 +335,17 @@ def decide_voices(track: PitchTrack, mono16k: np.ndarray | None = None) -> tuple
     return ("melody" if under > UNDER_TOP_SHARE else "mono"), contour
 
 
-def _notes(mono16k: np.ndarray, track: PitchTrack, p: CheckParams) -> tuple[list[Note], str]:
+def _notes(mono16k: np.ndarray, track: PitchTrack, p: CheckParams) -> tuple[list[Note], str, PitchTrack]:
+    """The notes, how the take was read, and the pitch track they came from (the top line's for `melody`)."""
     from . import multipitch
 
     voices, contour = decide_voices(track, mono16k) if p.voices == "auto" else (p.voices, None)
     if voices == "poly":
-        return multipitch.find_voices(mono16k, CREPE_RATE)[0], voices
+        return multipitch.find_voices(mono16k, CREPE_RATE)[0], voices, track
     if voices == "melody":
-        return find_notes(multipitch.melody_track(mono16k, CREPE_RATE, contour), p.notes), voices
-    return find_notes(track, p.notes), voices
+        top = multipitch.melody_track(mono16k, CREPE_RATE, contour)
+        return find_notes(top, p.notes), voices, top
+    return find_notes(track, p.notes), voices, track
 
 
 def _scale(p: CheckParams, heard: Sequence[Note], notes: Sequence[Note], reference: float) -> Scale | None:
@@ -373,7 +375,7 @@ def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None
         mono = soxr.resample(mono, sample_rate, CREPE_RATE, "HQ")
     track = track_pitch(mono, CREPE_RATE, model=p.model, hop_s=p.hop_s, device=p.device, batch_size=p.batch_size,
                         min_periodicity=p.min_periodicity)
-    found_notes, voices = _notes(mono, track, p)
+    found_notes, voices, line = _notes(mono, track, p)
     reference = estimate_reference(found_notes) if p.reference_cents is None else float(p.reference_cents)
     # release tails and far-background lines are not what a listener hears as the tune
     loud = np.percentile([n.level_db for n in found_notes], 90) if found_notes else 0.0
@@ -394,4 +396,4 @@ def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None
     sour = sum(n.duration * f.severity for n, f in zip(found_notes, judged, strict=True) if f is not None)
     score = 100.0 * sour / pitched_s if pitched_s > 0 else 0.0
     windows = _windows(found_notes, judged, rough.times, rough.roughness, seconds, p.window_s)
-    return Check(findings, found_notes, reference, chosen, score, windows, pitched_s, seconds, track, voices)
+    return Check(findings, found_notes, reference, chosen, score, windows, pitched_s, seconds, line, voices)

@@ -7,10 +7,10 @@ posteriorgrams: note activity and onsets on the 88 piano keys, and a pitch conto
 semitone from A0. Windows overlap by 30 frames; 15 are dropped on each side of each window.
 
 Notes are cut from the note posteriorgram (a key active above `NOTE_ON` for `MIN_NOTE_S`, split at onset peaks),
-and each note's centre is read from the contour: the activation-weighted mean of the bins within 70 cents of
-its key (the middle one of a key's three bins is on the key), over the note's middle, so a note 50 cents off its
-key shows as such. The notes are the same `notes.Note` the monophonic path makes, and the check judges them the
-same way.
+and each note's centre is read from the contour (the middle one of a key's three bins is on the key): in each of
+the note's middle frames the strongest bin within a semitone of its key, between bins by a parabola, so a note 50
+cents off its key (which the model may give to either neighbour) shows as such. The notes are the same
+`notes.Note` the monophonic path makes, and the check judges them the same way.
 
 The contour alone also gives the melody of a tune over an accompaniment (`top_line`, `melody_track`): in each
 frame the highest strong peak, between bins by a parabola (about 6 cents of spread on the evaluation set's
@@ -148,7 +148,6 @@ def find_voices(mono: np.ndarray, sample_rate: int) -> tuple[list[Note], np.ndar
                                 level_db=20 * np.log10(max(level, 1e-6))))
     out.sort(key=lambda n: (n.start, n.centre))
     return out, active.sum(axis=1)
-
 
 
 # The melody of a mix (`voices: melody`): in each frame, the highest contour peak at least MELODY_SALIENCE strong and
