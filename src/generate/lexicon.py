@@ -20,10 +20,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from .errors import GenerateError
-from .taxonomy import FIELDS, Entry, Taxonomy, load_taxonomy, normalize
+from .taxonomy import FIELDS, Entry, Taxonomy, load_taxonomy, normalize, parse_yaml
 
 
 @dataclass(frozen=True)
@@ -52,13 +50,7 @@ class Lexicon:
         self._by_word: dict[str, list[Cue]] = {}
         self._phrases: dict[str, list[tuple[tuple[str, ...], Cue]]] = {}
         for cue in self.cues:
-            for w in cue.words:
-                parts = tuple(normalize(p) for p in w.split())
-                if len(parts) == 1:
-                    self._by_word.setdefault(parts[0], []).append(cue)
-                else:
-                    self._phrases.setdefault(parts[0], []).append((parts, cue))
-            for w in cue.en:
+            for w in (*cue.words, *cue.en):
                 parts = tuple(normalize(p) for p in w.split())
                 if len(parts) == 1:
                     self._by_word.setdefault(parts[0], []).append(cue)
@@ -133,10 +125,7 @@ def _cue(raw: Any, i: int, source: str, tax: Taxonomy) -> Cue:
 def read_lexicon(text: str, source: str = "lexicon.yaml", taxonomy: Taxonomy | None = None) -> Lexicon:
     """A lexicon from YAML text, checked against the taxonomy; errors name the source and the group."""
     tax = taxonomy or load_taxonomy()
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise GenerateError(f"{source}: not valid YAML: {exc}".replace("\n", " ")) from exc
+    data = parse_yaml(text, source)
     if not isinstance(data, dict) or not isinstance(data.get("cues"), list):
         raise GenerateError(f"{source}: expected a mapping with 'cues'")
     cues = [_cue(raw, i, source, tax) for i, raw in enumerate(data["cues"])]

@@ -301,12 +301,17 @@ def _bpm_range(field: str, bpm: Any, where: str) -> tuple[int, int] | None:
     return bpm[0], bpm[1]
 
 
-def read_taxonomy(text: str, source: str = "categories.yaml") -> Taxonomy:
-    """Build a taxonomy from YAML text; errors name the source, the field and the entry."""
+def parse_yaml(text: str, source: str) -> Any:
+    """YAML text of a data file (the taxonomy, the lexicon, the code tables); a syntax error is one line naming it."""
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise GenerateError(f"{source}: not valid YAML: {exc}".replace("\n", " ")) from exc
+
+
+def read_taxonomy(text: str, source: str = "categories.yaml") -> Taxonomy:
+    """Build a taxonomy from YAML text; errors name the source, the field and the entry."""
+    data = parse_yaml(text, source)
     if not isinstance(data, dict) or not isinstance(data.get("fields"), dict):
         raise GenerateError(f"{source}: expected a mapping with 'fields'")
     unknown = set(data["fields"]) - set(FIELDS)

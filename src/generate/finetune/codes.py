@@ -16,10 +16,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from ..errors import GenerateError
-from ..taxonomy import Entry, Taxonomy, has_hangul, load_taxonomy, normalize
+from ..taxonomy import Entry, Taxonomy, has_hangul, load_taxonomy, normalize, parse_yaml
 
 _TABLES = ("instruments", "jangdan", "mode_prefixes", "genres", "genre_letters")
 _CODE_KEYS_ALLOWED = {"ko", "en", "taxonomy", "caption", "melodic", "ensemble", "title"}
@@ -89,10 +87,7 @@ class Codes:
 def read_codes(text: str, source: str = "codes.yaml", taxonomy: Taxonomy | None = None) -> Codes:
     """Code tables from YAML text; errors name the source, the table and the code."""
     tax = taxonomy or load_taxonomy()
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise GenerateError(f"{source}: not valid YAML: {exc}".replace("\n", " ")) from exc
+    data = parse_yaml(text, source)
     if not isinstance(data, dict):
         raise GenerateError(f"{source}: expected a mapping with {', '.join(_TABLES)}")
     tables = {table: _table(data.get(table), table, source, tax) for table in _TABLES}
