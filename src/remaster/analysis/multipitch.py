@@ -105,6 +105,15 @@ def bin_cents(bins: np.ndarray | float) -> np.ndarray | float:
     return 100.0 * KEY0 + 100.0 / BINS_PER_SEMITONE * (np.asarray(bins) - CENTRE_BIN)
 
 
+def _between_bins(contour: np.ndarray, rows: np.ndarray, peak: np.ndarray) -> np.ndarray:
+    """The fractional bin of each peak (`contour[rows, peak]`, never the first or last bin): the vertex of the parabola
+    through it and its two neighbours, at most half a bin away."""
+    left, top, right = contour[rows, peak - 1], contour[rows, peak], contour[rows, peak + 1]
+    curve = left - 2 * top + right
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return peak + np.clip(np.where(curve < 0, 0.5 * (left - right) / curve, 0.0), -0.5, 0.5)
+
+
 def _centre(contour: np.ndarray, key: int, s: int, e: int) -> float | None:
     """MIDI cents of a note on `key` over frames [s, e): in each of the note's middle frames, the strongest contour bin
     within a semitone of the key, placed between bins by a parabola; the median over the frames where it is strong.
@@ -117,12 +126,9 @@ def _centre(contour: np.ndarray, key: int, s: int, e: int) -> float | None:
         return None
     peak = lo + np.argmax(w, axis=1)
     rows = np.arange(len(peak)) + (mid.start or 0)
-    left, top, right = contour[rows, peak - 1], contour[rows, peak], contour[rows, peak + 1]
-    curve = left - 2 * top + right
-    with np.errstate(invalid="ignore", divide="ignore"):
-        delta = np.clip(np.where(curve < 0, 0.5 * (left - right) / curve, 0.0), -0.5, 0.5)
+    top = contour[rows, peak]
     strong = top > 0.5 * top.max()
-    return float(bin_cents(float(np.median((peak + delta)[strong]))))
+    return float(bin_cents(float(np.median(_between_bins(contour, rows, peak)[strong]))))
 
 
 def find_voices(mono: np.ndarray, sample_rate: int) -> tuple[list[Note], np.ndarray]:
@@ -163,14 +169,10 @@ def top_line(contour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     peak = (inner >= c[:, :-2]) & (inner > c[:, 2:]) & (inner > MELODY_SALIENCE)
     peak &= inner >= MELODY_RELATIVE * c.max(axis=1, keepdims=True)
     has = peak.any(axis=1)
-    top = 1 + (peak.shape[1] - 1 - np.argmax(peak[:, ::-1], axis=1))
+    top = 1 + (peak.shape[1] - 1 - np.argmax(peak[:, ::-1], axis=1))     # never the first or last bin
     rows = np.arange(len(c))
-    left, mid, right = c[rows, top - 1], c[rows, top], c[rows, np.minimum(top + 1, c.shape[1] - 1)]
-    curve = left - 2 * mid + right
-    with np.errstate(invalid="ignore", divide="ignore"):
-        delta = np.where(curve < 0, 0.5 * (left - right) / curve, 0.0)
-    cents = np.where(has, bin_cents(top + np.clip(delta, -0.5, 0.5)), np.nan)
-    return cents, np.where(has, mid, 0.0)
+    cents = np.where(has, bin_cents(_between_bins(c, rows, top)), np.nan)
+    return cents, np.where(has, c[rows, top], 0.0)
 
 
 def melody_track(mono: np.ndarray, sample_rate: int, contour: np.ndarray | None = None) -> PitchTrack:
