@@ -131,6 +131,12 @@ def _profile(mode: str) -> np.ndarray:
     return profile
 
 
+def _profile_of(notes: Sequence[Note], reference: float) -> tuple[np.ndarray, int, int]:
+    """What the key-finding weighs: the notes' pitch-class histogram and the first and the last note's pitch class."""
+    return (_histogram(notes, reference), grid_step(notes[0].centre, reference) % 12,
+            grid_step(notes[-1].centre, reference) % 12)
+
+
 def _tonic_salience(hist: np.ndarray, mode: str, tonic: int, first_pc: int, last_pc: int) -> float:
     """Breaks ties between candidates that hold the same notes (C major vs A minor, 평조 vs 계면조, or two keys
     that each leave one note out): the correlation of the notes with the mode's key profile, and whether the
@@ -143,9 +149,7 @@ def _tonic_salience(hist: np.ndarray, mode: str, tonic: int, first_pc: int, last
 def estimate_scale(notes: Sequence[Note], reference: float, style: str = "auto") -> Scale | None:
     if not notes:
         return None
-    hist = _histogram(notes, reference)
-    last_pc = grid_step(notes[-1].centre, reference) % 12
-    first_pc = grid_step(notes[0].centre, reference) % 12
+    hist, first_pc, last_pc = _profile_of(notes, reference)
     sizes = {len(SCALES[m]) for m in STYLES[style]}
 
     def best(modes: Sequence[str]) -> Scale:
@@ -220,9 +224,7 @@ def diatonic_home(notes: Sequence[Note], reference: float, tones: frozenset[int]
     outside, the key they belong to."""
     if not notes or not tones:
         return None
-    hist = _histogram(notes, reference)
-    first_pc = grid_step(notes[0].centre, reference) % 12
-    last_pc = grid_step(notes[-1].centre, reference) % 12
+    hist, first_pc, last_pc = _profile_of(notes, reference)
     options = []
     for mode, degrees in (("major", SCALES["major"]), ("minor", tuple(sorted(MINOR_FORMS)))):
         for tonic in range(12):
