@@ -15,7 +15,7 @@ from remaster.analysis.dissonance import check
 from remaster.analysis.notes import Note as FoundNote
 from remaster.analysis.pitch import track_pitch
 from remaster.analysis.roughness import pair_roughness, roughness_track
-from remaster.analysis.tuning import declared_scale, estimate_reference, estimate_scale
+from remaster.analysis.tuning import declared_scale, estimate_reference, estimate_scale, melody_key
 from remaster.errors import PresetError
 from remaster.presets.loader import from_data
 from remaster.processors import Dissonance
@@ -146,6 +146,28 @@ def test_scale_estimates_for_western_and_gugak_modes() -> None:
     pyeong = _notes([63, 65, 68, 70, 72, 70, 68, 65, 63, 68, 63])
     assert estimate_scale(pyeong, 0.0, "gugak").name == "Eb pyeongjo"
     assert declared_scale("Eb", "gyemyeonjo").pitch_classes == {3, 6, 8, 10, 1}
+
+
+def test_melody_key_reads_the_key_from_what_sounds_longest() -> None:
+    # one set of tones (C D E F G A: no B, no B-flat) holds C major and F major alike; how long each tone sounds
+    # tells them apart, as the folksong profiles do
+    def tune(pairs: list[tuple[int, float]]) -> list[FoundNote]:
+        out, t = [], 0.0
+        for m, s in pairs:
+            out.append(FoundNote(t, t + s, 100.0 * m, s, 0, 0, 0))
+            t += s
+        return out
+
+    in_c = tune([(60, 1.0), (62, 0.25), (64, 0.5), (65, 0.25), (67, 1.0), (69, 0.25), (67, 0.5), (64, 0.5),
+                 (62, 0.25), (60, 1.0)])
+    in_f = tune([(65, 1.0), (67, 0.25), (69, 0.5), (72, 1.0), (69, 0.25), (67, 0.25), (65, 0.5), (62, 0.25),
+                 (60, 0.5), (64, 0.25), (65, 1.0)])
+    assert estimate_scale(in_c, 0.0, "western").fit == estimate_scale(in_f, 0.0, "western").fit == 1.0
+    assert melody_key(in_c, 0.0).name == "C major"
+    assert melody_key(in_f, 0.0).name == "F major"
+    in_a_minor = tune([(69, 1.0), (72, 0.5), (71, 0.25), (69, 0.5), (64, 1.0), (67, 0.25), (65, 0.5), (64, 0.5),
+                       (62, 0.25), (60, 0.5), (71, 0.25), (69, 1.0)])
+    assert melody_key(in_a_minor, 0.0).name == "A minor"
 
 
 def test_roughness_separates_a_cluster_from_a_triad() -> None:
@@ -372,6 +394,17 @@ def test_brief_notes_are_judged_only_when_clearly_off(cents: float, flagged: boo
     found = check(wind_take(notes), SR, style="western", min_sour_s=0.1).findings
     assert [abs(f.start - notes[8].start) < 0.05 for f in found] == ([True] if flagged else []), \
         [f.to_dict() for f in found]
+
+
+@pytest.mark.parametrize(("cents", "flagged"), [(55.0, False), (70.0, True)])
+def test_a_brief_note_between_two_tones_is_not_named_either(cents: float, flagged: bool) -> None:
+    # arpeggios in C, 0.12 s a note: a C sung 55 cents sharp lies nearly halfway to C#, and a note that brief is
+    # judged only on its tone, so it is not called the out-of-key C#; 70 cents sharp is a C#
+    run = [60, 64, 67, 64, 60, 64, 67, 72, 67, 64, 60, 64, 67, 64, 60, 65, 69, 72, 69, 65, 60, 67, 71, 74, 71, 67, 60]
+    notes = melody(run, seconds=0.12, detune={10: cents})
+    found = check(wind_take(notes), SR, style="western", min_sour_s=0.1).findings
+    assert [(f.kind, abs(f.start - notes[10].start) < 0.05) for f in found] == \
+        ([("out_of_key", True)] if flagged else []), [f.to_dict() for f in found]
 
 
 def _pad(chords: list[tuple[float, float, list[int]]], seconds: float, cents: dict[tuple[int, int], float] | None

@@ -44,6 +44,7 @@ from .tuning import (
     grid_step,
     in_key,
     kept_pitch_classes,
+    melody_key,
     note_name,
     pitch_class,
 )
@@ -221,6 +222,8 @@ def judge(note: Note, reference: float, scale: Scale | None, tolerance: float,
         severity = min(1.0, abs(cents) / FULL_SOUR_CENTS)
         return Finding(note.start, note.end, "detuned", cents, note_name(note.centre), note_name(expected),
                        _hz(note.centre), _hz(expected), severity)
+    if length < SURE_S and abs(off) > ORNATE_TOLERANCE:
+        return None     # a brief note nearly between two tones: which of them it is, is not sure either
     if scale is not None and step % 12 not in scale.pitch_classes:
         expected = _nearest_in_scale(note.centre, reference, scale)
         return Finding(note.start, note.end, "out_of_key", note.centre - expected, note_name(note.centre),
@@ -360,6 +363,10 @@ def _scale(p: CheckParams, heard: Sequence[Note], notes: Sequence[Note], referen
         # a pentatonic reading outside gugak: the tune's passing tones belong to the major or minor key around it
         home = diatonic_home(heard or notes, reference, allowed)
         allowed |= home.pitch_classes if home else frozenset()
+    elif p.style != "gugak":
+        # where the key is ambiguous (a tune that never touches one tone fits two keys), a tone is out of key only
+        # when it is outside both readings: the scale holding the most notes and the key of the folksong profiles
+        allowed |= in_key(frozenset(), melody_key(heard or notes, reference))
     return replace(chosen, extra=allowed)
 
 
