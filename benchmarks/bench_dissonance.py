@@ -28,7 +28,9 @@ Scoring, per file:
   any finding, solo and accompanied;
 - time error: |finding start - note-on| of the matched findings, median and 90th percentile;
 - where it is weak: recall (>= 50 cents, >= 0.15 s) and false flags (negatives) by collection and by timbre family
-  (plucked/decaying or sustained).
+  (plucked/decaying or sustained), and why each missed error (>= 50 cents, >= 0.15 s) was missed, read from the
+  check's own notes and scale (`why_missed`): no note there, a note on another voice or octave, too brief as tracked,
+  too quiet or read as a release, its tone in key as the check read the key, or judged within tolerance.
 
 Targets (PASS/FAIL, the default tracker, style auto): recall >= 95 % (>= 50 cents, notes >= 0.15 s), >= 60 % at
 30 cents, precision >= 90 %, false flags <= 5 % of files for every negative kind, solo and accompanied; check >= 20x
@@ -55,6 +57,8 @@ except ImportError:  # run from a checkout without the package installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from remaster.analysis.dissonance import check
 from remaster import audio as audio_io
+from remaster.analysis.dissonance import Check, CheckParams
+from remaster.analysis.tuning import grid_step
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pitch_set import PLUCKED, POSITIVE, prepare, sour_renderings, truth_path
@@ -75,6 +79,7 @@ class Result:
     style: str
     voices_used: str = ""
     matches: list[tuple[int, int]] = field(default_factory=list)
+    why: dict[int, str] = field(default_factory=dict)      # missed error -> why_missed
 
     @property
     def variant(self) -> str:
@@ -121,6 +126,28 @@ def match(errors: list[dict], findings: list[dict]) -> list[tuple[int, int]]:
     return sorted(out)
 
 
+def why_missed(result: Check, truth: dict, error: dict) -> str:
+    """Why the check has no finding on `error`, from its own notes, tuning reference and scale."""
+    sung = error.get("expected_midi", 0) * 100.0 + error["cents"] + truth.get("tuning_offset_cents", 0.0)
+    overlap = [(min(n.end, error["end"]) - max(n.start, error["start"]), n) for n in result.notes]
+    amount, note = max(overlap, key=lambda o: o[0], default=(0.0, None))
+    if note is None or amount < 0.3 * error["sounding_s"]:
+        return "no note"
+    if abs(note.centre - sung) > 150.0:
+        return "another voice or octave"
+    p = CheckParams()
+    if max(note.stable_s, note.duration) < p.min_sour_s:
+        return "too brief as tracked"
+    loud = np.percentile([n.level_db for n in result.notes], 90)
+    if note.level_db < loud - p.quiet_db or note.is_tail:
+        return "too quiet, or read as a release"
+    step = grid_step(note.centre, result.reference_cents)
+    if error["kind"] == "out_of_key" or abs(error["cents"]) >= 100:
+        if result.scale is not None and step % 12 in result.scale.pitch_classes:
+            return "in key as the key was read"
+    return "judged within tolerance"
+
+
 def run(paths: list[Path], tracker: str, style: str | None, voices: str, label: str) -> list[Result]:
     out = []
     started = time.perf_counter()
@@ -133,6 +160,7 @@ def run(paths: list[Path], tracker: str, style: str | None, voices: str, label: 
         findings = [f.to_dict() for f in result.findings]
         r = Result(path, truth, findings, elapsed, style or "auto", result.voices)
         r.matches = match(r.errors, findings)
+        r.why = {i: why_missed(result, truth, r.errors[i]) for i in r.sour_errors() if not r.found(i)}
         out.append(r)
         if (k + 1) % 100 == 0 or k + 1 == len(paths):
             print(f"  {label}: {k + 1}/{len(paths)} files ({time.perf_counter() - started:.0f} s)", flush=True)
@@ -252,6 +280,7 @@ def set_table(rs: list[Result], title: str, show_weak: bool = True) -> Summary:
               f" s, 90 % within {np.percentile(d_start, 90):.3f} s, max {max(d_start):.3f} s")
     if show_weak:
         weak_table(rs)
+        why_table(solo, acc)
     audio_s = sum(r.truth["seconds"] for r in rs)
     wall = sum(r.seconds for r in rs)
     print(f"{len(rs)} files, {audio_s / 60:.0f} min of audio in {wall:.0f} s: {audio_s / wall:.1f}x real time "
@@ -274,6 +303,22 @@ def weak_table(rs: list[Result]) -> None:
               f"{t:4d}/{m:<4d}{pct(t, m):>7s}")
 
 
+def why_table(solo: list[Result], acc: list[Result]) -> None:
+    """Why the errors of 50 cents or more on notes of 0.15 s or longer were missed, solo and accompanied."""
+    counts = []
+    for sub in (solo, acc):
+        c: dict[str, int] = defaultdict(int)
+        for r in sub:
+            for i, why in r.why.items():
+                e = r.errors[i]
+                if r.variant in BIG and e["sounding_s"] >= 0.15:
+                    c[why] += 1
+        counts.append(c)
+    print(f"\n{'why missed (>= 50c, >= 0.15 s)':34s} {'solo':>8s} {'accompanied':>12s}")
+    for why in sorted(set(counts[0]) | set(counts[1]), key=lambda w: -(counts[0][w] + counts[1][w])):
+        print(f"{why:34s} {counts[0][why]:8d} {counts[1][why]:12d}")
+
+
 def list_misses(rs: list[Result]) -> None:
     print("\nmissed errors (>= 30 cents, >= 0.1 s)")
     for r in rs:
@@ -283,7 +328,7 @@ def list_misses(rs: list[Result]) -> None:
                 near = "; ".join(f"{f['kind']} {f['start']:.2f}-{f['end']:.2f} {f.get('cents', 0):+.0f}c"
                                  for f in r.findings) or "none"
                 print(f"  {r.path.name:44s} {e['start']:6.2f} {e['sounding_s']:.2f}s {e['kind']:10s} "
-                      f"{e['cents']:+5.0f}c  findings: {near}")
+                      f"{e['cents']:+5.0f}c  {r.why.get(i, '')}; findings: {near}")
     print("\nfalse findings")
     for r in rs:
         used = {j for _, j in r.matches}
