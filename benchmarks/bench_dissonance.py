@@ -57,7 +57,7 @@ except ImportError:  # run from a checkout without the package installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from remaster.analysis.dissonance import check
 from remaster import audio as audio_io
-from remaster.analysis.dissonance import Check, CheckParams
+from remaster.analysis.dissonance import Check, CheckParams, heard_notes
 from remaster.analysis.tuning import grid_step
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -138,8 +138,7 @@ def why_missed(result: Check, truth: dict, error: dict) -> str:
     p = CheckParams()
     if max(note.stable_s, note.duration) < p.min_sour_s:
         return "too brief as tracked"
-    loud = np.percentile([n.level_db for n in result.notes], 90)
-    if note.level_db < loud - p.quiet_db or note.is_tail:
+    if note not in heard_notes(result.notes, p.quiet_db):
         return "too quiet, or read as a release"
     step = grid_step(note.centre, result.reference_cents)
     if error["kind"] == "out_of_key" or abs(error["cents"]) >= 100:

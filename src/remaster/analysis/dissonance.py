@@ -256,11 +256,11 @@ def _clashes(note: Note, others: Sequence[Note], reference: float) -> bool:
 
 
 def _judge_in_chords(notes: Sequence[Note], judged: list[Finding | None], heard: Sequence[Note], heard_ids: set[int],
-                     reference: float, scale: Scale, min_sour_s: float) -> list[Finding | None]:
+                     kept: frozenset[int], reference: float, scale: Scale, min_sour_s: float) -> list[Finding | None]:
     """Out of key in a mix means heard against the chord: a note is `out_of_key` when its tone is one the mix does not
     keep using and it clashes (a semitone, a major seventh) with a note sounding with it. A passing chromatic tone of
-    the harmony (a secondary dominant's leading tone) sits in its chord; a wrong note grinds against it."""
-    kept = kept_pitch_classes(heard, reference)
+    the harmony (a secondary dominant's leading tone) sits in its chord; a wrong note grinds against it. `kept`: the
+    pitch classes the mix keeps using (`kept_pitch_classes` of the heard notes)."""
     out = list(judged)
     for k, n in enumerate(notes):
         if id(n) not in heard_ids or max(n.stable_s, n.duration) < min_sour_s:
@@ -354,14 +354,22 @@ def _notes(mono16k: np.ndarray, track: PitchTrack, p: CheckParams) -> tuple[list
     return find_notes(track, p.notes), voices, track
 
 
-def _scale(p: CheckParams, heard: Sequence[Note], notes: Sequence[Note], reference: float) -> Scale | None:
+def heard_notes(notes: Sequence[Note], quiet_db: float) -> list[Note]:
+    """The notes a listener hears as the tune: not a release tail, nor `quiet_db` under the loud ones (the 90th
+    percentile of their levels), as a far-background line would be."""
+    loud = np.percentile([n.level_db for n in notes], 90) if notes else 0.0
+    return [n for n in notes if n.level_db >= loud - quiet_db and not n.is_tail]
+
+
+def _scale(p: CheckParams, heard: Sequence[Note], notes: Sequence[Note], reference: float,
+           kept: frozenset[int]) -> Scale | None:
     if p.scale is not None:
         return declared_scale(**p.scale.model_dump())
-    # the tones the tune keeps coming back to, recurring accidentals included, are its scale too
     chosen = estimate_scale(heard or notes, reference, p.style)
     if chosen is None:
         return None
-    allowed = in_key(kept_pitch_classes(heard, reference), chosen)
+    # the tones the tune keeps coming back to (`kept`), recurring accidentals included, are its scale too
+    allowed = in_key(kept, chosen)
     if p.style != "gugak" and len(chosen.degrees) < 7:
         # a pentatonic reading outside gugak: the tune's passing tones belong to the major or minor key around it
         home = diatonic_home(heard or notes, reference, allowed)
@@ -387,16 +395,15 @@ def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None
                         min_periodicity=p.min_periodicity)
     found_notes, voices, line = _notes(mono, track, p)
     reference = estimate_reference(found_notes) if p.reference_cents is None else float(p.reference_cents)
-    # release tails and far-background lines are not what a listener hears as the tune
-    loud = np.percentile([n.level_db for n in found_notes], 90) if found_notes else 0.0
-    heard = [n for n in found_notes if n.level_db >= loud - p.quiet_db and not n.is_tail]
-    chosen = _scale(p, heard, found_notes, reference)
+    heard = heard_notes(found_notes, p.quiet_db)
+    kept = kept_pitch_classes(heard, reference)
+    chosen = _scale(p, heard, found_notes, reference, kept)
     tolerance = TOLERANCE[p.style] if p.tolerance_cents is None else p.tolerance_cents
     heard_ids = {id(n) for n in heard} - _ornament_pieces(found_notes)
     judged = [judge(n, reference, chosen, tolerance, p.min_sour_s) if id(n) in heard_ids else None
               for n in found_notes]
     if voices == "poly" and chosen is not None:
-        judged = _judge_in_chords(found_notes, judged, heard, heard_ids, reference, chosen, p.min_sour_s)
+        judged = _judge_in_chords(found_notes, judged, heard, heard_ids, kept, reference, chosen, p.min_sour_s)
 
     rough = roughness_track(mono, CREPE_RATE, pitched=(track.times, track.voiced))
     findings = [f for f in judged if f is not None]
