@@ -18,7 +18,9 @@ Scoring, per file:
 - a finding matches an error when their intervals overlap (the error's: note-on to the written end); each error
   and each finding is matched at most once, the largest overlaps first;
 - notes the soundfont itself renders 25 cents or more off the tune (pitch_set.sour_renderings: a sample's flat
-  attack is all a staccato note plays) are scored apart the same way: a finding there is right about the audio;
+  attack is all a staccato note plays; in a chorale mix each voice is rendered alone to measure it: FluidR3's choir
+  sings D4 45 cents flat) are scored apart the same way: a finding there is right about the audio; in a mix, only a
+  finding at that note's pitch, not one on another voice sounding with it;
 - `wrong_note` errors (a whole-tone or semitone slip that lands on another tone of the tune) are not sour: a
   finding on one counts neither for nor against, and they are counted apart;
 - recall by error kind and size, and for errors of 50 cents or more (detune50, detune100, out_of_key) by the
@@ -61,7 +63,7 @@ from remaster.analysis.dissonance import Check, CheckParams, heard_notes
 from remaster.analysis.tuning import grid_step
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pitch_set import PLUCKED, POSITIVE, prepare, sour_renderings, truth_path
+from pitch_set import PLUCKED, POSITIVE, prepare, rendered_cents, sour_renderings, truth_path
 
 DEFAULT_SET = Path("/tmp/sori-pitch-set")
 BUCKETS = ((0.10, 0.15), (0.15, 0.30), (0.30, 0.60), (0.60, 2.5))
@@ -112,9 +114,18 @@ class Result:
         return len(self.findings) > len(apart)
 
 
-def match(errors: list[dict], findings: list[dict]) -> list[tuple[int, int]]:
+def _same_note(error: dict, finding: dict, voices: int) -> bool:
+    """In a mix, a note rendered sour excuses a finding on that note only (within 80 cents of where it sounds), not
+    one on another voice sounding with it."""
+    if voices < 2 or error["kind"] != "rendering":
+        return True
+    hz = finding.get("found_hz")
+    return hz is not None and abs(69 + 12 * np.log2(hz / 440.0) - error["midi"]) <= 0.8
+
+
+def match(errors: list[dict], findings: list[dict], voices: int = 1) -> list[tuple[int, int]]:
     pairs = sorted(((min(e["end"], f["end"]) - max(e["start"], f["start"]), i, j) for i, e in enumerate(errors)
-                    for j, f in enumerate(findings)), reverse=True)
+                    for j, f in enumerate(findings) if _same_note(e, f, voices)), reverse=True)
     used_e: set[int] = set()
     used_f: set[int] = set()
     out = []
@@ -158,7 +169,7 @@ def run(paths: list[Path], tracker: str, style: str | None, voices: str, label: 
         elapsed = time.perf_counter() - t0
         findings = [f.to_dict() for f in result.findings]
         r = Result(path, truth, findings, elapsed, style or "auto", result.voices)
-        r.matches = match(r.errors, findings)
+        r.matches = match(r.errors, findings, truth.get("voices", 1))
         r.why = {i: why_missed(result, truth, r.errors[i]) for i in r.sour_errors() if not r.found(i)}
         out.append(r)
         if (k + 1) % 100 == 0 or k + 1 == len(paths):
@@ -172,13 +183,16 @@ def pct(num: float, den: float) -> str:
 
 def with_sour_renderings(path: Path, truth: dict) -> dict:
     """The truth with the notes the soundfont itself renders sour (pitch_set.sour_renderings, measured on the
-    melody's clean solo file) added as errors of kind `rendering`, scored apart."""
+    melody's clean file, each voice of a mix alone) added as errors of kind `rendering`, scored apart."""
     clean = path.with_name(f"{truth['melody']}_clean.wav")
-    if truth["set"] != "mono" or not clean.exists():
+    if not clean.exists():
         return truth
     taken = {e["index"] for e in truth["errors"]}
+    cents = rendered_cents(clean)
+    offset = truth.get("tuning_offset_cents", 0.0)
     extra = [{"start": n["start"], "end": n["end"], "sounding_s": n["sounding_s"], "index": i, "kind": "rendering",
-              "cents": 0.0} for i in sour_renderings(clean) if i not in taken for n in (truth["notes"][i],)]
+              "cents": cents[i], "midi": n["midi"] + (offset + cents[i]) / 100}
+             for i in sour_renderings(clean) if i not in taken for n in (truth["notes"][i],)]
     return {**truth, "errors": truth["errors"] + extra}
 
 

@@ -1,0 +1,36 @@
+"""How the pitch-check benchmark scores findings: a note the soundfont itself renders sour excuses a finding on that
+note, and in a chorale mix on that note only, not on another voice sounding with it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from bench_dissonance import match
+
+
+def _finding(start: float, end: float, midi: float) -> dict:
+    return {"start": start, "end": end, "kind": "detuned", "found_hz": 440.0 * 2 ** ((midi - 69) / 12)}
+
+
+SOUR_D4 = {"start": 1.0, "end": 2.0, "kind": "rendering", "cents": -45.0, "midi": 62 - 0.45}
+
+
+def test_in_a_mix_a_sour_rendering_excuses_only_a_finding_at_its_pitch() -> None:
+    on_it, on_the_alto = _finding(1.1, 1.9, 61.55), _finding(1.1, 1.9, 66.0)
+    assert match([SOUR_D4], [on_it], voices=4) == [(0, 0)]
+    assert match([SOUR_D4], [on_the_alto], voices=4) == []
+    # its octave is another note (an overtone read as a voice), not this one
+    assert match([SOUR_D4], [_finding(1.1, 1.9, 73.55)], voices=4) == []
+
+
+def test_a_solo_line_is_matched_on_time_alone() -> None:
+    assert match([SOUR_D4], [_finding(1.1, 1.9, 66.0)], voices=1) == [(0, 0)]
+    assert match([SOUR_D4], [_finding(2.1, 2.5, 61.55)], voices=1) == []
+
+
+def test_a_real_error_in_a_mix_is_matched_on_time_as_before() -> None:
+    error = {"start": 1.0, "end": 2.0, "kind": "out_of_key", "cents": -300.0}
+    assert match([error], [_finding(1.2, 1.6, 59.0)], voices=4) == [(0, 0)]
