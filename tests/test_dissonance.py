@@ -460,6 +460,23 @@ def test_the_contour_reads_a_key_on_its_middle_bin() -> None:
     assert np.nanmedian(top.cents[20:-20]) == pytest.approx(6900.0, abs=10.0)
 
 
+def test_the_melody_line_follows_a_note_dying_away_under_a_louder_bass() -> None:
+    # a plucked E5 decays from 0.9 to 0.25 over a steady A2 bass at 0.8: the strongest-peak rule (top_line) drops to
+    # the bass once the note is under half the bass; the melody line stays on the note while it goes on from the
+    # frame before, and does not jump to a weak peak elsewhere (a pad's note) or start on one
+    e5, a2, c6 = 3 * (76 - 21) + 1, 3 * (45 - 21) + 1, 3 * (84 - 21) + 1
+    contour = np.zeros((12, 264), np.float32)
+    contour[:, a2] = 0.8
+    contour[:10, e5] = np.linspace(0.9, 0.25, 10)
+    contour[10, c6] = 0.3                                            # frame 10: the note has gone; a weak C6
+    contour[11, e5] = 0.3                                            # frame 11: weak E5 again, no line to go on from
+    old, _ = multipitch.top_line(contour)
+    new, salience = multipitch.melody_line(contour)
+    assert np.all(np.abs(new[:10] - 7600) < 5) and salience[9] == pytest.approx(0.25)
+    assert np.all(np.abs(old[:7] - 7600) < 5) and np.all(np.abs(old[7:10] - 4500) < 5)    # under 0.4: the bass
+    assert abs(new[10] - 4500) < 5 and abs(new[11] - 4500) < 5        # back on the bass: no jump, no weak start
+
+
 def test_a_tune_over_a_loud_bass_is_read_from_its_top_line() -> None:
     # the tracker follows the bass for much of the take; voices=auto reads the mix's top line instead and finds the
     # sour note of the tune (E5 played 60 cents sharp) at its time

@@ -12,10 +12,11 @@ the note's middle frames the strongest bin within a semitone of its key, between
 cents off its key (which the model may give to either neighbour) shows as such. The notes are the same
 `notes.Note` the monophonic path makes, and the check judges them the same way.
 
-The contour alone also gives the melody of a tune over an accompaniment (`top_line`, `melody_track`): in each
+The contour alone also gives the melody of a tune over an accompaniment (`melody_line`, `melody_track`): in each
 frame the highest strong peak, between bins by a parabola (about 6 cents of spread on the evaluation set's
-melodies, solo or over a pad, bass and drums), as a pitch track for the monophonic note finder. A note 50 cents
-off falls between two keys and is often missed by the note posteriorgram; the contour keeps it.
+melodies, solo or over a pad, bass and drums), or a weaker one that carries on the line from the frame before (a
+plucked note dying away under a sustained pad and bass), as a pitch track for the monophonic note finder. A note 50
+cents off falls between two keys and is often missed by the note posteriorgram; the contour keeps it.
 """
 
 from __future__ import annotations
@@ -160,14 +161,25 @@ def find_voices(mono: np.ndarray, sample_rate: int) -> tuple[list[Note], np.ndar
 # MELODY_RELATIVE of the frame's strongest, placed between bins by a parabola through the peak and its neighbours.
 MELODY_SALIENCE = 0.3
 MELODY_RELATIVE = 0.5
+# A line goes on through weaker frames (a plucked note dying away under a sustained pad and bass): a peak at least
+# LINE_SALIENCE strong and LINE_RELATIVE of the frame's strongest, within LINE_STEP_CENTS of the line's last frame
+# (more than that from one frame to the next is a jump to another line; vibrato and slides move less).
+LINE_SALIENCE = 0.2
+LINE_RELATIVE = 0.3
+LINE_STEP_CENTS = 50.0
+
+
+def _peaks(contour: np.ndarray, salience: float, relative: float) -> np.ndarray:
+    """(frames, bins - 2) mask of the local peaks of bins 1 .. bins - 2 that are strong enough."""
+    c, inner = contour, contour[:, 1:-1]
+    peak = (inner >= c[:, :-2]) & (inner > c[:, 2:]) & (inner > salience)
+    return peak & (inner >= relative * c.max(axis=1, keepdims=True))
 
 
 def top_line(contour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """MIDI cents (NaN where no peak is strong enough) and salience of the highest strong peak of every frame."""
     c = contour
-    inner = c[:, 1:-1]
-    peak = (inner >= c[:, :-2]) & (inner > c[:, 2:]) & (inner > MELODY_SALIENCE)
-    peak &= inner >= MELODY_RELATIVE * c.max(axis=1, keepdims=True)
+    peak = _peaks(c, MELODY_SALIENCE, MELODY_RELATIVE)
     has = peak.any(axis=1)
     top = 1 + (peak.shape[1] - 1 - np.argmax(peak[:, ::-1], axis=1))     # never the first or last bin
     rows = np.arange(len(c))
@@ -175,11 +187,37 @@ def top_line(contour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return cents, np.where(has, c[rows, top], 0.0)
 
 
+def melody_line(contour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`top_line`, where a weaker peak that goes on from the line's last frame (see LINE_SALIENCE) and lies above
+    the frame's highest strong peak is taken instead: a melody note keeps its pitch as it dies away under an
+    accompaniment that has become the strongest thing in the mix."""
+    c = contour
+    strong = _peaks(c, MELODY_SALIENCE, MELODY_RELATIVE)
+    weak = _peaks(c, LINE_SALIENCE, LINE_RELATIVE)
+    top = np.zeros(len(c), int)                              # 0: no peak (a peak is never on the first bin)
+    last = np.nan
+    for t in range(len(c)):
+        bins = np.flatnonzero(strong[t]) + 1
+        pick = int(bins[-1]) if bins.size else 0
+        if np.isfinite(last):
+            near = np.flatnonzero(weak[t]) + 1
+            near = near[np.abs(bin_cents(near.astype(float)) - last) <= LINE_STEP_CENTS]
+            if near.size and near[-1] > pick:
+                pick = int(near[np.argmax(c[t, near])])
+        top[t] = pick
+        last = float(bin_cents(float(_between_bins(c, np.array([t]), np.array([pick]))[0]))) if pick else np.nan
+    rows = np.arange(len(c))
+    has = top > 0
+    cents = np.where(has, bin_cents(_between_bins(c, rows, np.maximum(top, 1))), np.nan)
+    return cents, np.where(has, c[rows, top], 0.0)
+
+
 def melody_track(mono: np.ndarray, sample_rate: int, contour: np.ndarray | None = None) -> PitchTrack:
-    """The top line of a mix as a pitch track (86 frames a second), for the monophonic note finder."""
+    """The melody line of a mix (`melody_line`) as a pitch track (86 frames a second), for the monophonic note
+    finder."""
     if contour is None:
         contour = posteriorgrams(mono, sample_rate)[2]
-    cents, salience = top_line(contour)
+    cents, salience = melody_line(contour)
     x = soxr.resample(mono.astype(np.float32), sample_rate, RATE, "HQ") if sample_rate != RATE else mono
     _frames, level = frame_levels(x, HOP)
     count = min(len(cents), len(level))
