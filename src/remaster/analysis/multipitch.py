@@ -162,54 +162,49 @@ def find_voices(mono: np.ndarray, sample_rate: int) -> tuple[list[Note], np.ndar
 MELODY_SALIENCE = 0.3
 MELODY_RELATIVE = 0.5
 # A line goes on through weaker frames (a plucked note dying away under a sustained pad and bass): a peak at least
-# LINE_SALIENCE strong and LINE_RELATIVE of the frame's strongest, within LINE_STEP_CENTS of the line's last frame
-# (more than that from one frame to the next is a jump to another line; vibrato and slides move less).
+# LINE_SALIENCE strong and LINE_RELATIVE of the frame's strongest, on the line's last bin or a neighbour (a third of
+# a semitone: more than that from one frame to the next is a jump to another line; vibrato and slides move less).
 LINE_SALIENCE = 0.2
 LINE_RELATIVE = 0.3
-LINE_STEP_CENTS = 50.0
 
 
 def _peaks(contour: np.ndarray, salience: float, relative: float) -> np.ndarray:
-    """(frames, bins - 2) mask of the local peaks of bins 1 .. bins - 2 that are strong enough."""
+    """(frames, bins) mask of the local peaks (never on the first or last bin) that are strong enough."""
     c, inner = contour, contour[:, 1:-1]
     peak = (inner >= c[:, :-2]) & (inner > c[:, 2:]) & (inner > salience)
-    return peak & (inner >= relative * c.max(axis=1, keepdims=True))
+    peak &= inner >= relative * c.max(axis=1, keepdims=True)
+    return np.pad(peak, ((0, 0), (1, 1)))
+
+
+def _highest(peak: np.ndarray) -> np.ndarray:
+    """The highest marked bin of each frame, 0 where none is (a peak is never on the first bin)."""
+    return np.where(peak.any(axis=1), peak.shape[1] - 1 - np.argmax(peak[:, ::-1], axis=1), 0)
+
+
+def _line(contour: np.ndarray, top: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MIDI cents (NaN where `top` is 0) and salience of the chosen bin of every frame, between bins by a parabola."""
+    rows, has = np.arange(len(contour)), top > 0
+    cents = np.where(has, bin_cents(_between_bins(contour, rows, np.maximum(top, 1))), np.nan)
+    return cents, np.where(has, contour[rows, top], 0.0)
 
 
 def top_line(contour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """MIDI cents (NaN where no peak is strong enough) and salience of the highest strong peak of every frame."""
-    c = contour
-    peak = _peaks(c, MELODY_SALIENCE, MELODY_RELATIVE)
-    has = peak.any(axis=1)
-    top = 1 + (peak.shape[1] - 1 - np.argmax(peak[:, ::-1], axis=1))     # never the first or last bin
-    rows = np.arange(len(c))
-    cents = np.where(has, bin_cents(_between_bins(c, rows, top)), np.nan)
-    return cents, np.where(has, c[rows, top], 0.0)
+    return _line(contour, _highest(_peaks(contour, MELODY_SALIENCE, MELODY_RELATIVE)))
 
 
 def melody_line(contour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`top_line`, where a weaker peak that goes on from the line's last frame (see LINE_SALIENCE) and lies above
     the frame's highest strong peak is taken instead: a melody note keeps its pitch as it dies away under an
     accompaniment that has become the strongest thing in the mix."""
-    c = contour
-    strong = _peaks(c, MELODY_SALIENCE, MELODY_RELATIVE)
-    weak = _peaks(c, LINE_SALIENCE, LINE_RELATIVE)
-    top = np.zeros(len(c), int)                              # 0: no peak (a peak is never on the first bin)
-    last = np.nan
-    for t in range(len(c)):
-        bins = np.flatnonzero(strong[t]) + 1
-        pick = int(bins[-1]) if bins.size else 0
-        if np.isfinite(last):
-            near = np.flatnonzero(weak[t]) + 1
-            near = near[np.abs(bin_cents(near.astype(float)) - last) <= LINE_STEP_CENTS]
-            if near.size and near[-1] > pick:
-                pick = int(near[np.argmax(c[t, near])])
-        top[t] = pick
-        last = float(bin_cents(float(_between_bins(c, np.array([t]), np.array([pick]))[0]))) if pick else np.nan
-    rows = np.arange(len(c))
-    has = top > 0
-    cents = np.where(has, bin_cents(_between_bins(c, rows, np.maximum(top, 1))), np.nan)
-    return cents, np.where(has, c[rows, top], 0.0)
+    top = _highest(_peaks(contour, MELODY_SALIENCE, MELODY_RELATIVE))
+    weak = _peaks(contour, LINE_SALIENCE, LINE_RELATIVE)
+    for t in range(1, len(contour)):
+        last = top[t - 1]
+        near = [b for b in (last - 1, last, last + 1) if last > 0 and weak[t, b]]
+        if near and max(near) > top[t]:
+            top[t] = max(near, key=lambda b: contour[t, b])
+    return _line(contour, top)
 
 
 def melody_track(mono: np.ndarray, sample_rate: int, contour: np.ndarray | None = None) -> PitchTrack:
