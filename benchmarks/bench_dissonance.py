@@ -192,7 +192,7 @@ def with_sour_renderings(path: Path, truth: dict) -> dict:
     offset = truth.get("tuning_offset_cents", 0.0)
     extra = [{"start": n["start"], "end": n["end"], "sounding_s": n["sounding_s"], "index": i, "kind": "rendering",
               "cents": cents[i], "midi": n["midi"] + (offset + cents[i]) / 100}
-             for i in sour_renderings(clean) if i not in taken for n in (truth["notes"][i],)]
+             for i in sour_renderings(cents) if i not in taken for n in (truth["notes"][i],)]
     return {**truth, "errors": truth["errors"] + extra}
 
 

@@ -759,14 +759,15 @@ def rendered_cents(clean_wav: Path) -> list[float | None]:
         voices, rate = _voices_alone(clean_wav.parent, truth), SAMPLE_RATE
     else:
         audio, rate = sf.read(clean_wav, dtype="float32", always_2d=True)
-        voices = {note["voice"]: audio.mean(axis=1) for note in truth["notes"]}
+        voices = dict.fromkeys({note["voice"] for note in truth["notes"]}, audio.mean(axis=1))
     out = []
     for note in truth["notes"]:
         x = voices[note["voice"]]
         a, b = round(note["start"] * rate), round((note["start"] + note["sounding_s"]) * rate)
         out.append(None if note["grace"] or b - a < 0.04 * rate else _peak_cents(x[a:b], note["midi"], rate))
+    out = [None if c is None else round(c, 1) for c in out]     # as cached: the first run reads what later ones do
     tmp = cache.with_name(f".{cache.name}.partial")
-    tmp.write_text(json.dumps([None if c is None else round(c, 1) for c in out]) + "\n")
+    tmp.write_text(json.dumps(out) + "\n")
     os.replace(tmp, cache)
     return out
 
@@ -785,11 +786,10 @@ def _voices_alone(out_dir: Path, truth: dict) -> dict[int, np.ndarray]:
     return out
 
 
-def sour_renderings(clean_wav: Path) -> list[int]:
-    """The notes of a melody whose clean rendering sounds `SOUR_RENDERING_CENTS` or more off the rest of the tune
-    (measured against the median of its notes, as a listener's ear settles on the tune's own tuning); more than 60
-    cents off is a measurement that caught a neighbour, not the note."""
-    cents = rendered_cents(clean_wav)
+def sour_renderings(cents: list[float | None]) -> list[int]:
+    """The notes of a melody (`rendered_cents` of its clean file) whose clean rendering sounds `SOUR_RENDERING_CENTS`
+    or more off the rest of the tune (measured against the median of its notes, as a listener's ear settles on the
+    tune's own tuning); more than 60 cents off is a measurement that caught a neighbour, not the note."""
     known = [c for c in cents if c is not None]
     if not known:
         return []

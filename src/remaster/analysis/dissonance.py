@@ -365,19 +365,20 @@ def _scale(p: CheckParams, heard: Sequence[Note], notes: Sequence[Note], referen
            kept: frozenset[int]) -> Scale | None:
     if p.scale is not None:
         return declared_scale(**p.scale.model_dump())
-    chosen = estimate_scale(heard or notes, reference, p.style)
+    tune = heard or notes
+    chosen = estimate_scale(tune, reference, p.style)
     if chosen is None:
         return None
     # the tones the tune keeps coming back to (`kept`), recurring accidentals included, are its scale too
     allowed = in_key(kept, chosen)
     if p.style != "gugak" and len(chosen.degrees) < 7:
         # a pentatonic reading outside gugak: the tune's passing tones belong to the major or minor key around it
-        home = diatonic_home(heard or notes, reference, allowed)
+        home = diatonic_home(tune, reference, allowed)
         allowed |= home.pitch_classes if home else frozenset()
     elif p.style != "gugak":
         # where the key is ambiguous (a tune that never touches one tone fits two keys), a tone is out of key only
         # when it is outside both readings: the scale holding the most notes and the key of the folksong profiles
-        allowed |= in_key(frozenset(), melody_key(heard or notes, reference))
+        allowed |= in_key(frozenset(), melody_key(tune, reference))
     return replace(chosen, extra=allowed)
 
 
