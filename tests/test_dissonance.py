@@ -13,7 +13,8 @@ from remaster import Context, remaster
 from remaster.analysis import crepe, multipitch
 from remaster.analysis.dissonance import check
 from remaster.analysis.notes import Note as FoundNote
-from remaster.analysis.pitch import track_pitch
+from remaster.analysis.notes import find_notes
+from remaster.analysis.pitch import PitchTrack, track_pitch
 from remaster.analysis.roughness import pair_roughness, roughness_track
 from remaster.analysis.tuning import declared_scale, estimate_reference, estimate_scale, melody_key
 from remaster.errors import PresetError
@@ -102,6 +103,33 @@ def test_global_tuning_offset_is_not_dissonance() -> None:
     result = check(wind_take(melody(MAJOR_LINE), offset_cents=-40), SR, style="western")
     assert result.findings == []
     assert abs(result.reference_cents + 40) < 8
+
+
+def _track(cents: list[float], level_db: list[float], hop: float = 0.016) -> PitchTrack:
+    c, lv = np.asarray(cents, float), np.asarray(level_db, float)
+    return PitchTrack(times=0.5 + hop * np.arange(c.size), hz=440.0 * 2 ** ((c - 6900.0) / 1200.0),
+                      periodicity=np.full(c.size, 0.9), level_db=lv, hop_s=hop)
+
+
+def test_a_note_is_centred_where_it_sounds_not_on_its_quieter_release() -> None:
+    # A4 played 50 cents flat for 0.18 s; its release rings 14 dB quieter at A4-20 (a bend let go as the key was).
+    # The release is within a steady note's spread, so it stays one note, but its pitch is not the note's.
+    cents = [6850.0] * 11 + [6880.0] * 11 + [float("nan")] * 6
+    level = [-12.0] * 11 + list(np.linspace(-22, -30, 11)) + [-90.0] * 6
+    notes = find_notes(_track(cents, level))
+    assert len(notes) == 1 and abs(notes[0].centre - 6850) < 3, [(n.centre, n.start, n.end) for n in notes]
+    assert abs(find_notes(_track(cents, [-12.0] * 22 + [-90.0] * 6))[0].centre - 6865) < 16   # no release: between
+
+
+def test_two_held_pitches_joined_by_a_gradual_bend_are_two_notes() -> None:
+    # A4-55 for 0.45 s, a bend up through five frames, A4 for 0.5 s, no new attack: the running median follows the
+    # bend, so no cut is made where the pitch moves on, yet the span holds two pitches one after the other. They are
+    # two steady notes, not an unsteady stretch (judged as ornamented, with the wider tolerance, before)
+    cents = [6845.0] * 28 + [6854.0, 6863.0, 6872.0, 6881.0, 6890.0] + [6900.0] * 31
+    notes = find_notes(_track(cents, [-12.0] * len(cents)))
+    assert len(notes) == 2 and abs(notes[0].centre - 6845) < 4 and abs(notes[1].centre - 6900) < 4, \
+        [(n.centre, n.start, n.end, n.steady) for n in notes]
+    assert notes[0].steady and notes[1].steady and abs(notes[1].start - (0.5 + 0.016 * 30.5)) < 0.05
 
 
 @pytest.mark.parametrize(("mode", "seed"), [(PYEONGJO, 0), (GYEMYEONJO, 0), (PYEONGJO, 1), (GYEMYEONJO, 2)])

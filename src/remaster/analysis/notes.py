@@ -2,7 +2,10 @@
 
 Steady notes come first: stretches whose lightly smoothed pitch (a 3-frame median) holds within `steady_cents`
 for `min_note_s` (0.1 s), cut where the pitch moves on for `steady_hold_s` or at a new attack. Fast runs, grace
-notes' neighbours and staccato notes are kept this way, each at its own pitch. What is left of a pitched
+notes' neighbours and staccato notes are kept this way, each at its own pitch; a stretch that holds two pitches
+one after the other (a bend the running median followed through a few frames) is cut where it changes. A note's
+centre is read on its frames within `loud_db` of its loudest: a release rings quieter, and a bend let go with the
+key rings at another pitch. What is left of a pitched
 stretch holds no steady pitch: that is where ornaments live, and intended pitch movement is not error. Such a
 note's centre is judged on its stable part only:
 
@@ -52,6 +55,8 @@ class NoteParams(Params):
     steady_cents: float = param(25.0, unit="cents", ge=5, le=100,
                                 description="a stretch whose pitch stays this close to its middle (10th to 90th "
                                 "percentile) is a steady note, however short")
+    loud_db: float = param(10.0, unit="dB", ge=0.0, le=120.0,
+                           description="a note's centre is read on its frames within this of its loudest")
     steady_hold_s: float = param(0.03, unit="s", ge=0.0, le=0.5,
                                  description="how long the pitch must move on to end a steady note")
 
@@ -173,11 +178,34 @@ def _steady(light: np.ndarray, p: NoteParams, hop: float) -> list[tuple[int, int
     hold = max(1, round(p.steady_hold_s / hop))
     out = []
     for s, e in _segments(light, p.split_cents, hold, max(3, round(0.1 / hop))):
-        inner = light[s + 1:e - 1] if e - s > 4 else light[s:e]
-        if ((e - s) * hop >= p.min_note_s and np.ptp(np.percentile(inner, [10, 90])) <= 2 * p.steady_cents
-                and not _arch(light, s, e, p.steady_cents)):
+        if _holds(light, s, e, p, hop):
             out.append((s, e))
+        elif (e - s) * hop >= 2 * p.min_note_s:
+            # a step the running median followed (a bend that moves on through a few frames between two held
+            # pitches) leaves one span that holds two pitches, one after the other: two notes
+            k = _change_point(light[s:e], max(1, round(p.min_note_s / hop)))
+            if (_holds(light, s, s + k, p, hop) and _holds(light, s + k, e, p, hop)
+                    and abs(np.median(light[s:s + k]) - np.median(light[s + k:e])) >= p.steady_cents):
+                out += [(s, s + k), (s + k, e)]
     return out
+
+
+def _holds(light: np.ndarray, s: int, e: int, p: NoteParams, hop: float) -> bool:
+    """[s, e) lasts `min_note_s` and holds one pitch (10th to 90th percentile within 2 * `steady_cents`), not as
+    the crest of a vibrato cycle."""
+    inner = light[s + 1:e - 1] if e - s > 4 else light[s:e]
+    return bool((e - s) * hop >= p.min_note_s and np.ptp(np.percentile(inner, [10, 90])) <= 2 * p.steady_cents
+                and not _arch(light, s, e, p.steady_cents))
+
+
+def _change_point(x: np.ndarray, least: int) -> int:
+    """Where to cut `x` in two pieces of at least `least` frames so that each lies closest to its own median."""
+    best, at = np.inf, 0
+    for k in range(least, len(x) - least + 1):
+        cost = np.sum(np.abs(x[:k] - np.median(x[:k]))) + np.sum(np.abs(x[k:] - np.median(x[k:])))
+        if cost < best:
+            best, at = cost, k
+    return at
 
 
 def _arch(light: np.ndarray, s: int, e: int, cents: float, reach: int = 3, glide: float = 70.0) -> bool:
@@ -234,6 +262,12 @@ def find_notes(track: PitchTrack, params: NoteParams | None = None) -> list[Note
         raw = cents[s:e]
         seg = median_filter(raw, size=3 if steady else width, mode="nearest")
         stable = np.abs(seg - np.median(seg)) <= p.stable_cents
+        # the centre is where the note sounds: a release rings quieter, and may ring at another pitch (a bend
+        # already let go)
+        level = track.level_db[s:e]
+        loud = stable & (level >= level.max() - p.loud_db)
+        if loud.sum() * hop >= min(p.min_stable_s, p.min_note_s):
+            stable = loud
         if stable.sum() * hop < min(p.min_stable_s, p.min_note_s):
             continue
         centre = float(np.median(seg[stable]))
