@@ -25,7 +25,9 @@ keeps its shortest non-grace note at 0.1 s or more and its longest at 2 s or les
 sounds 95 % of its written length), staccato (50 %) or mixed, by melody. Timbres (GM programs, 16 of them, many
 plucked or decaying): nylon and steel guitar, harp, koto, shamisen, banjo, pizzicato strings, marimba,
 vibraphone, piano, harpsichord, and the sustained flute, violin, clarinet, oboe, shakuhachi, soprano sax,
-recorder, fiddle; moved by octaves into the instrument's range.
+recorder, fiddle; moved by octaves into the instrument's range. Intonation is pitch-wheel bends (±12 semitones),
+held through a note's release until the next note starts (version 1 let the bend go at note-off, so a sour note's
+release rang in tune, a part of the note its truth called sour).
 
 Variants, each solo and over an accompaniment (`_acc`: a chord pad (warm pad or strings) on the tune's own
 diatonic triads chosen bar by bar, a bass on the roots, a GM drum kit; for the gugak tunes open fifths on the
@@ -82,7 +84,7 @@ from midi import (
     tempo_event,
 )
 
-VERSION = 1
+VERSION = 2     # 2: a note's release rings at its own pitch (1: the bend was let go at note-off)
 SAMPLE_RATE = 44_100
 TPB = 480
 PREROLL_S = 0.25
@@ -634,16 +636,20 @@ def build(melody: Melody, plan: Plan, accompanied: bool, seed: int,
             end_tick = tick(t.beat + t.beats)
             off = on + max(1, round(gate(melody, i) * (end_tick - on)))
         start = on
+        # a release still bending when this note starts (after a grace note, which has no gap) gives way to it
+        bends[ch] = [(tk, c) for tk, c in bends[ch] if tk < start]
         vel = int(np.clip(88 + 8 * (t.beats >= 1.5) + vrng.normal(0, 5), 60, 112))
         if plan.graces[i] is not None:                 # an added grace note, taken from this note's start
             g = round(GRACE_S / sec)
+            bends[ch].append((on, plan.offset))
             events += [(on, 5, note_on(ch, plan.graces[i], vel - 10)), (on + g - 1, 4, note_off(ch, plan.graces[i]))]
             on += g
         if t.grace:
             delayed = end_tick - on
         for s, c in bend_curve(plan, i, (end_tick - on) * sec):
             bends[ch].append((on + round(s / sec), c))
-        bends[ch].append((off + 1, plan.offset))
+        # the release rings at the note's own pitch (a sour note stays sour as it dies away), without its vibrato
+        bends[ch].append((off + 1, plan.cents[i]))
         if only_voice is None or t.voice == only_voice:
             events += [(on, 5, note_on(ch, plan.midi[i], vel)), (off, 4, note_off(ch, plan.midi[i]))]
         note = {"start": round(start * sec, 6), "end": round(end_tick * sec, 6),
@@ -718,6 +724,7 @@ def render_file(melody: Melody, variant: str, accompanied: bool, seed: int, out_
             "seed": seed, "version": VERSION, "seconds": round(len(audio) / SAMPLE_RATE, 6)}
     tmp = wav.with_name(f".{wav.stem}.partial.wav")
     sf.write(tmp, audio, SAMPLE_RATE, subtype="PCM_16")
+    wav.with_suffix(".rendered.json").unlink(missing_ok=True)     # measured on the file it replaces
     os.replace(tmp, wav)
     tmp_json = wav.with_name(f".{wav.stem}.partial.json")
     tmp_json.write_text(json.dumps({**head, **truth}, indent=1) + "\n")

@@ -1,0 +1,59 @@
+"""The pitch-check benchmark's renderer: the pitch-wheel events that make a note sour must make all of it sour,
+its release included, and must not reach the note after it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from midi import BEND_CENTRE, bend_cents
+from pitch_set import BEND_RANGE, Melody, Plan, Tone, build
+
+
+def _channel_events(smf: bytes) -> list[tuple[int, int, tuple[int, ...]]]:
+    """(tick, status, data) of the channel messages of a format-0 file as `smf_bytes` writes it (no running
+    status)."""
+    track = smf[smf.index(b"MTrk") + 8:]
+    out, at, tick = [], 0, 0
+    while at < len(track):
+        delta = 0
+        while True:
+            byte = track[at]
+            at += 1
+            delta = (delta << 7) | (byte & 0x7F)
+            if byte < 0x80:
+                break
+        tick += delta
+        status = track[at]
+        if status == 0xFF:                               # meta: type, length, data
+            at += 3 + track[at + 2]
+            continue
+        size = 2 if status >> 4 != 0xC else 1
+        out.append((tick, status, tuple(track[at + 1:at + 1 + size])))
+        at += 1 + size
+    return out
+
+
+def _bend_at(events: list[tuple[int, int, tuple[int, ...]]], tick: int) -> float:
+    bends = [(t, d) for t, s, d in events if s >> 4 == 0xE and t <= tick]
+    lsb, msb = bends[-1][1]
+    return bend_cents((msb << 7 | lsb) - BEND_CENTRE, BEND_RANGE)
+
+
+def test_a_sour_note_rings_sour_through_its_release_and_the_next_note_starts_in_tune() -> None:
+    tones = tuple(Tone(beat=float(b), beats=1.0, midi=m) for b, m in enumerate((60, 62, 64, 65)))
+    melody = Melody("t", "test", "t", "western", "essen", 120.0, (0,), tones, articulation="staccato")
+    plan = Plan(midi=[60, 62, 64, 65], cents=[-40.0, 10.0, -40.0, -40.0], offset=-40.0,
+                ornaments=[None] * 4, graces=[None, None, 67, None], errors=[])
+    midi, truth, _ = build(melody, plan, accompanied=False, seed=0)
+    events = _channel_events(midi)
+    ons = {d[0]: t for t, s, d in events if s >> 4 == 0x9}
+    offs = {d[0]: t for t, s, d in events if s >> 4 == 0x8}
+    sec = 0.5 / 480
+    assert abs(truth["notes"][1]["sounding_s"] - 0.25) < 0.01              # staccato: half the beat sounds
+    assert abs(_bend_at(events, ons[62]) - 10) < 1                           # the sour note (50 cents sharp)
+    assert abs(_bend_at(events, offs[62] + round(0.1 / sec)) - 10) < 1      # and its release, 0.1 s after
+    assert abs(_bend_at(events, ons[67]) + 40) < 1                           # the grace note after it: in tune
+    assert abs(_bend_at(events, ons[64]) + 40) < 1
