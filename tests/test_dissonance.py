@@ -13,7 +13,7 @@ from remaster import Context, remaster
 from remaster.analysis import crepe, multipitch
 from remaster.analysis.dissonance import check
 from remaster.analysis.notes import Note as FoundNote
-from remaster.analysis.notes import find_notes
+from remaster.analysis.notes import _fold_octave_flips, find_notes
 from remaster.analysis.pitch import PitchTrack, track_pitch
 from remaster.analysis.roughness import pair_roughness, roughness_track
 from remaster.analysis.tuning import declared_scale, estimate_reference, estimate_scale, melody_key
@@ -130,6 +130,18 @@ def test_two_held_pitches_joined_by_a_gradual_bend_are_two_notes() -> None:
     assert len(notes) == 2 and abs(notes[0].centre - 6845) < 4 and abs(notes[1].centre - 6900) < 4, \
         [(n.centre, n.start, n.end, n.steady) for n in notes]
     assert notes[0].steady and notes[1].steady and abs(notes[1].start - (0.5 + 0.016 * 30.5)) < 0.05
+
+
+def test_octave_flips_of_a_frame_or_two_are_folded_into_the_note_but_an_octave_leap_is_kept() -> None:
+    # a breathy A3 that the tracker reads an octave up now and then (one or two frames at a time): one steady A3,
+    # not a note spreading over an octave (which is not judged at all)
+    cycle = [6890.0, 5694.0, 5694.0, 6891.0, 6902.0, 5696.0, 5696.0, 5696.0]
+    flips = [5695.0] * 6 + cycle * 4 + [5695.0] * 6
+    notes = find_notes(_track(flips, [-12.0] * len(flips)))
+    assert len(notes) == 1 and abs(notes[0].centre - 5695) < 3 and notes[0].steady and notes[0].vibrato_cents < 10
+    # three frames up is the shortest run left as it is; a leap to a held A4 is never folded
+    leap = np.array([5695.0] * 6 + [6900.0] * 3 + [5695.0] * 6 + [6900.0] * 19)
+    assert np.array_equal(_fold_octave_flips(leap, 2), leap)
 
 
 @pytest.mark.parametrize(("mode", "seed"), [(PYEONGJO, 0), (GYEMYEONJO, 0), (PYEONGJO, 1), (GYEMYEONJO, 2)])

@@ -2,12 +2,12 @@
 
 Steady notes come first: stretches whose lightly smoothed pitch (a 3-frame median) holds within `steady_cents`
 for `min_note_s` (0.1 s), cut where the pitch moves on for `steady_hold_s` or at a new attack. Fast runs, grace
-notes' neighbours and staccato notes are kept this way, each at its own pitch; a stretch that holds two pitches
-one after the other (a bend the running median followed through a few frames) is cut where it changes. A note's
-centre is read on its frames within `loud_db` of its loudest: a release rings quieter, and a bend let go with the
-key rings at another pitch. What is left of a pitched
-stretch holds no steady pitch: that is where ornaments live, and intended pitch movement is not error. Such a
-note's centre is judged on its stable part only:
+notes' neighbours and staccato notes are kept this way, each at its own pitch. The tracker's octave flips of a
+frame or two are folded back first; a stretch that holds two pitches one after the other (a bend the running
+median followed through a few frames) is cut where it changes. A note's centre is read on its frames within
+`loud_db` of its loudest: a release rings quieter, and a bend let go with the key rings at another pitch.
+What is left of a pitched stretch holds no steady pitch: that is where ornaments live, and intended pitch
+movement is not error. Such a note's centre is judged on its stable part only:
 
 - vibrato (gugak's 농현 nonghyeon, a semitone or more wide at 5–6 Hz) is removed by a running median over
   about one vibrato cycle, which keeps the edges of real note changes sharp;
@@ -55,6 +55,8 @@ class NoteParams(Params):
     steady_cents: float = param(25.0, unit="cents", ge=5, le=100,
                                 description="a stretch whose pitch stays this close to its middle (10th to 90th "
                                 "percentile) is a steady note, however short")
+    octave_flip_s: float = param(0.035, unit="s", ge=0.0, le=0.1, description="the tracker's octave flips this "
+                                 "brief (a whole number of octaves away and back) are folded back into the note")
     loud_db: float = param(10.0, unit="dB", ge=0.0, le=120.0,
                            description="a note's centre is read on its frames within this of its loudest")
     steady_hold_s: float = param(0.03, unit="s", ge=0.0, le=0.5,
@@ -95,6 +97,29 @@ def _bridge(cents: np.ndarray, max_gap: int, max_jump: float) -> np.ndarray:
     for a, b in runs(~voiced):
         if a > 0 and b < len(cents) and b - a <= max_gap and abs(cents[b] - cents[a - 1]) <= max_jump:
             out[a:b] = np.linspace(cents[a - 1], cents[b], b - a + 2)[1:-1]
+    return out
+
+
+def _fold_octave_flips(cents: np.ndarray, longest: int, near: float = 100.0) -> np.ndarray:
+    """Runs of at most `longest` frames a whole number of octaves (within `near` cents) from the frame before them,
+    that come back to it after: the tracker flipping octave inside a note (a breathy shakuhachi read between A3 and
+    A4 frame by frame), folded back; no note is that short, so a real leap is never folded."""
+    out = cents.copy()
+    n = len(out)
+    i = 1
+    while i < n - 1:
+        a, x = out[i - 1], out[i]
+        jump = x - a
+        k = round(jump / 1200) if np.isfinite(jump) else 0
+        if k != 0 and abs(jump - 1200 * k) <= near:
+            j = i
+            while j < n and np.isfinite(out[j]) and abs(out[j] - x) <= near and j - i <= longest:
+                j += 1
+            if j - i <= longest and j < n and np.isfinite(out[j]) and abs(out[j] - a) <= near:
+                out[i:j] -= 1200 * k
+                i = j
+                continue
+        i += 1
     return out
 
 
@@ -255,7 +280,7 @@ def find_notes(track: PitchTrack, params: NoteParams | None = None) -> list[Note
     p = params or NoteParams()
     hop = track.hop_s
     max_gap = max(0, round(p.max_gap_s / hop))
-    cents = _bridge(track.cents, max_gap, p.split_cents)
+    cents = _fold_octave_flips(_bridge(track.cents, max_gap, p.split_cents), max(1, round(p.octave_flip_s / hop)))
     width = max(1, round(p.smooth_s / hop)) | 1
     notes: list[Note] = []
     for s, e, steady in _spans(cents, _onsets(track.level_db, p.onset_db), p, hop):
