@@ -11,12 +11,18 @@ import torch
 
 from remaster import Context, remaster
 from remaster.analysis import crepe, multipitch
-from remaster.analysis.dissonance import check
+from remaster.analysis.dissonance import CheckParams, _scale, check
 from remaster.analysis.notes import Note as FoundNote
 from remaster.analysis.notes import _fold_octave_flips, find_notes
 from remaster.analysis.pitch import PitchTrack, track_pitch
 from remaster.analysis.roughness import pair_roughness, roughness_track
-from remaster.analysis.tuning import declared_scale, estimate_reference, estimate_scale, melody_key
+from remaster.analysis.tuning import (
+    declared_scale,
+    estimate_reference,
+    estimate_scale,
+    kept_pitch_classes,
+    melody_key,
+)
 from remaster.errors import PresetError
 from remaster.presets.loader import from_data
 from remaster.processors import Dissonance
@@ -208,6 +214,32 @@ def test_melody_key_reads_the_key_from_what_sounds_longest() -> None:
     in_a_minor = tune([(69, 1.0), (72, 0.5), (71, 0.25), (69, 0.5), (64, 1.0), (67, 0.25), (65, 0.5), (64, 0.5),
                        (62, 0.25), (60, 0.5), (71, 0.25), (69, 1.0)])
     assert melody_key(in_a_minor, 0.0).name == "A minor"
+
+
+def test_a_minor_readings_raised_tones_are_in_key_only_where_the_profiles_hear_that_minor() -> None:
+    # Two tunes with one lone G#4 before the last A. The first starts and ends on A, so the scale fit reads A minor,
+    # but its weight is C major's (the folksong profiles hear C major): the G# is as foreign as in C major. The
+    # second is plainly in A minor, where the raised leading tone belongs.
+    def tune(pairs: list[tuple[int, float]]) -> list[FoundNote]:
+        out, t = [], 0.0
+        for m, s in pairs:
+            out.append(FoundNote(t, t + s, 100.0 * m, s, 0, 0, 0))
+            t += s
+        return out
+
+    def allowed(notes: list[FoundNote]) -> frozenset[int]:
+        scale = _scale(CheckParams(style="western"), notes, notes, 0.0, kept_pitch_classes(notes, 0.0))
+        return scale.pitch_classes
+
+    lone_g_sharp = [(68, 0.25), (69, 0.5)]
+    c_weighted = tune([(69, 0.5), (64, 1.0), (72, 0.5), (71, 1.0), (65, 1.0), (67, 1.0), (67, 0.5), (72, 1.0),
+                       (60, 0.25), *lone_g_sharp])
+    in_a_minor = tune([(69, 1.0), (72, 0.5), (71, 0.25), (69, 0.5), (64, 1.0), (67, 0.25), (65, 0.5), (64, 0.5),
+                       (62, 0.25), (60, 0.5), (71, 0.25), *lone_g_sharp])
+    assert estimate_scale(c_weighted, 0.0, "western").name == "A minor" and melody_key(c_weighted, 0.0).name == \
+        "C major"
+    assert 8 not in allowed(c_weighted)
+    assert melody_key(in_a_minor, 0.0).name == "A minor" and 8 in allowed(in_a_minor)
 
 
 def test_roughness_separates_a_cluster_from_a_triad() -> None:

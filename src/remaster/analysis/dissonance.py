@@ -369,8 +369,14 @@ def _scale(p: CheckParams, heard: Sequence[Note], notes: Sequence[Note], referen
     chosen = estimate_scale(tune, reference, p.style)
     if chosen is None:
         return None
-    # the tones the tune keeps coming back to (`kept`), recurring accidentals included, are its scale too
-    allowed = in_key(kept, chosen)
+    # the tones the tune keeps coming back to (`kept`), recurring accidentals included, are its scale too; a minor
+    # reading's raised 6th and 7th only where the folksong profiles read the same minor key (where they hear its
+    # relative major, a lone raised tone is as foreign as it is in that major)
+    key = melody_key(tune, reference)
+    if chosen.mode.endswith("minor") and (key.mode, key.tonic) != ("minor", chosen.tonic):
+        allowed = kept | chosen.pitch_classes
+    else:
+        allowed = in_key(kept, chosen)
     if p.style != "gugak" and len(chosen.degrees) < 7:
         # a pentatonic reading outside gugak: the tune's passing tones belong to the major or minor key around it
         home = diatonic_home(tune, reference, allowed)
@@ -378,7 +384,7 @@ def _scale(p: CheckParams, heard: Sequence[Note], notes: Sequence[Note], referen
     elif p.style != "gugak":
         # where the key is ambiguous (a tune that never touches one tone fits two keys), a tone is out of key only
         # when it is outside both readings: the scale holding the most notes and the key of the folksong profiles
-        allowed |= in_key(frozenset(), melody_key(tune, reference))
+        allowed |= in_key(frozenset(), key)
     return replace(chosen, extra=allowed)
 
 
