@@ -183,6 +183,15 @@ def _notes(midis: list[int], offset: float = 0.0) -> list[FoundNote]:
     return [FoundNote(i, i + 0.5, 100 * m + offset, 0.5, 0, 0, 0) for i, m in enumerate(midis)]
 
 
+def tune(pairs: list[tuple[int, float]]) -> list[FoundNote]:
+    """Notes one after the other from (MIDI number, seconds) pairs."""
+    out, t = [], 0.0
+    for m, s in pairs:
+        out.append(FoundNote(t, t + s, 100.0 * m, s, 0, 0, 0))
+        t += s
+    return out
+
+
 def test_scale_estimates_for_western_and_gugak_modes() -> None:
     c_major = _notes([60, 62, 64, 65, 67, 69, 71, 72, 67, 64, 60], offset=-12)
     ref = estimate_reference(c_major)
@@ -197,13 +206,6 @@ def test_scale_estimates_for_western_and_gugak_modes() -> None:
 def test_melody_key_reads_the_key_from_what_sounds_longest() -> None:
     # one set of tones (C D E F G A: no B, no B-flat) holds C major and F major alike; how long each tone sounds
     # tells them apart, as the folksong profiles do
-    def tune(pairs: list[tuple[int, float]]) -> list[FoundNote]:
-        out, t = [], 0.0
-        for m, s in pairs:
-            out.append(FoundNote(t, t + s, 100.0 * m, s, 0, 0, 0))
-            t += s
-        return out
-
     in_c = tune([(60, 1.0), (62, 0.25), (64, 0.5), (65, 0.25), (67, 1.0), (69, 0.25), (67, 0.5), (64, 0.5),
                  (62, 0.25), (60, 1.0)])
     in_f = tune([(65, 1.0), (67, 0.25), (69, 0.5), (72, 1.0), (69, 0.25), (67, 0.25), (65, 0.5), (62, 0.25),
@@ -220,13 +222,6 @@ def test_a_minor_readings_raised_tones_are_in_key_only_where_the_profiles_hear_t
     # Two tunes with one lone G#4 before the last A. The first starts and ends on A, so the scale fit reads A minor,
     # but its weight is C major's (the folksong profiles hear C major): the G# is as foreign as in C major. The
     # second is plainly in A minor, where the raised leading tone belongs.
-    def tune(pairs: list[tuple[int, float]]) -> list[FoundNote]:
-        out, t = [], 0.0
-        for m, s in pairs:
-            out.append(FoundNote(t, t + s, 100.0 * m, s, 0, 0, 0))
-            t += s
-        return out
-
     def allowed(notes: list[FoundNote]) -> frozenset[int]:
         scale = _scale(CheckParams(style="western"), notes, notes, 0.0, kept_pitch_classes(notes, 0.0))
         return scale.pitch_classes
