@@ -280,7 +280,7 @@ def find_notes(track: PitchTrack, params: NoteParams | None = None) -> list[Note
     p = params or NoteParams()
     hop = track.hop_s
     max_gap = max(0, round(p.max_gap_s / hop))
-    cents = _fold_octave_flips(_bridge(track.cents, max_gap, p.split_cents), max(1, round(p.octave_flip_s / hop)))
+    cents = _fold_octave_flips(_bridge(track.cents, max_gap, p.split_cents), round(p.octave_flip_s / hop))
     width = max(1, round(p.smooth_s / hop)) | 1
     notes: list[Note] = []
     for s, e, steady in _spans(cents, _onsets(track.level_db, p.onset_db), p, hop):
