@@ -282,6 +282,7 @@ def find_notes(track: PitchTrack, params: NoteParams | None = None) -> list[Note
     max_gap = max(0, round(p.max_gap_s / hop))
     cents = _fold_octave_flips(_bridge(track.cents, max_gap, p.split_cents), round(p.octave_flip_s / hop))
     width = max(1, round(p.smooth_s / hop)) | 1
+    shortest = min(p.min_stable_s, p.min_note_s)       # the shortest stable part that is judged
     notes: list[Note] = []
     for s, e, steady in _spans(cents, _onsets(track.level_db, p.onset_db), p, hop):
         raw = cents[s:e]
@@ -291,9 +292,9 @@ def find_notes(track: PitchTrack, params: NoteParams | None = None) -> list[Note
         # already let go)
         level = track.level_db[s:e]
         loud = stable & (level >= level.max() - p.loud_db)
-        if loud.sum() * hop >= min(p.min_stable_s, p.min_note_s):
+        if loud.sum() * hop >= shortest:
             stable = loud
-        if stable.sum() * hop < min(p.min_stable_s, p.min_note_s):
+        elif stable.sum() * hop < shortest:
             continue
         centre = float(np.median(seg[stable]))
         lo, hi = np.percentile(raw[stable], [5, 95])
