@@ -561,3 +561,33 @@ def test_a_tune_over_a_loud_bass_is_read_from_its_top_line() -> None:
         [("detuned", True, True)], [f.to_dict() for f in result.findings]
     assert min(n.centre for n in result.notes) > 7000                 # every note of the tune, none of the bass
     assert np.nanmedian(result.track.cents) > 7000                    # the report plots the line the notes came from
+
+
+def _line_with(cents_of: dict[int, float], slip: tuple[int, float] | None = None) -> tuple[np.ndarray, list[Note]]:
+    """A C major wind line (0.4 s notes, three Es) whose tones are sounded `cents_of` off, and one note slipped."""
+    midis = [60, 62, 64, 65, 67, 69, 67, 65, 64, 62, 60, 67, 69, 71, 72, 67, 65, 64, 62, 60]
+    notes = [Note(0.4 * i, 0.4, m, cents_of.get(m, 0.0)) for i, m in enumerate(midis)]
+    if slip is not None:
+        i, cents = slip
+        notes[i] = Note(notes[i].start, notes[i].seconds, notes[i].midi, cents)
+    return wind_line(notes, 16000, np.random.default_rng(3)), notes
+
+
+def test_a_tone_the_take_always_sounds_flat_is_its_own_intonation_not_a_sour_note() -> None:
+    # every E 30 cents flat (a sampled note tuned low, a bent 계면조 tone): over the 20 cents allowed here on its own,
+    # but the take sounds that tone so everywhere
+    audio, _ = _line_with({64: -30.0})
+    result = check(audio, 16000, style="western", voices="mono", tolerance_cents=20)
+    assert [f for f in result.findings if f.kind == "detuned"] == []
+
+
+def test_one_slip_on_a_tone_sounded_in_tune_elsewhere_is_found_at_its_time() -> None:
+    audio, notes = _line_with({}, slip=(11, 30.0))           # the third G, 30 cents sharp
+    result = check(audio, 16000, style="western", voices="mono", tolerance_cents=20)
+    found = [f for f in result.findings if f.kind == "detuned"]
+    assert len(found) == 1 and abs(found[0].start - notes[11].start) < 0.1 and 20 < found[0].cents < 40
+    # a slip on the always-flat E: off the grid by 30 + 30, and off how the take sounds E by 30
+    audio, notes = _line_with({64: -30.0}, slip=(8, -60.0))
+    result = check(audio, 16000, style="western", voices="mono", tolerance_cents=20)
+    found = [f for f in result.findings if f.kind == "detuned"]
+    assert [round(f.start, 1) for f in found] == [round(notes[8].start, 1)]

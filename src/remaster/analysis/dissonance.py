@@ -34,6 +34,7 @@ from .notes import Note, NoteParams, find_notes, runs
 from .pitch import CREPE_RATE, MODELS, PitchTrack, track_pitch
 from .roughness import roughness_track
 from .tuning import (
+    OWN_INTONATION_CAP,
     SCALES,
     Scale,
     declared_scale,
@@ -46,13 +47,16 @@ from .tuning import (
     kept_pitch_classes,
     melody_key,
     note_name,
+    own_intonation,
     pitch_class,
 )
 
 Style = Literal["western", "gugak", "auto"]
 # How far a stable note centre may sit from the grid. Gugak intonation bends scale tones on purpose
-# (계면조's bent-down tones), so its default tolerance is wider.
-TOLERANCE = {"western": 25.0, "gugak": 35.0, "auto": 30.0}
+# (계면조's bent-down tones), so its default tolerance is wider. `auto` judges a take whose scale reads as a major
+# or minor mode as western, and one that reads pentatonic (it may be gugak, or a folk tune) with AUTO_PENTATONIC.
+TOLERANCE = {"western": 25.0, "gugak": 35.0, "auto": 25.0}
+AUTO_PENTATONIC_TOLERANCE = 30.0
 FULL_SOUR_CENTS = 50.0
 # Notes shorter than SURE_S (as tracked: the attack and the release lose their pitch) are judged with a tolerance of
 # SHORT_TOLERANCE cents: only on which tone they are (out of key or not), never on their intonation. A vibrato or a
@@ -105,9 +109,10 @@ class CheckParams(Params):
     device: str = param("auto", unit="device", description="auto, cpu, cuda, cuda:N, mps")
     batch_size: int = param(192, unit="frames", ge=1, le=8192, description="CREPE frames per batch")
     tolerance_cents: float | None = param(None, unit="cents", ge=5, le=50, description="how far a stable note centre "
-                                          "may sit from the grid; default by style: western 25, gugak 35, auto 30 "
-                                          "(50 for notes held under 0.15 s: only their tone is judged; at least 35 "
-                                          "for ornamented ones)")
+                                          "may sit from the grid, and from how the take sounds the same tone "
+                                          "elsewhere; default by style: western 25, gugak 35, auto 25 (30 where the "
+                                          "take reads pentatonic) (50 for notes held under 0.15 s: only their tone "
+                                          "is judged; at least 35 for ornamented ones)")
     min_periodicity: float = param(0.5, unit="fraction", ge=0.0, le=1.0,
                                    description="frames CREPE is less sure of than this have no pitch")
     min_sour_s: float = param(0.12, unit="s", ge=0.0, le=10.0, description="shortest sour note that is a finding "
@@ -229,6 +234,36 @@ def judge(note: Note, reference: float, scale: Scale | None, tolerance: float,
         return Finding(note.start, note.end, "out_of_key", note.centre - expected, note_name(note.centre),
                        note_name(expected), _hz(note.centre), _hz(expected), 1.0)
     return None
+
+
+def _sure(note: Note) -> bool:
+    """A note whose centre is sure: held steady for SURE_S or longer, without wide vibrato."""
+    return note.steady and max(note.stable_s, note.duration) >= SURE_S and note.vibrato_cents <= ORNATE_VIBRATO_CENTS
+
+
+def _judge_heard(note: Note, reference: float, scale: Scale | None, tolerance: float, min_sour_s: float,
+                 own: dict[int, tuple[float, ...]]) -> Finding | None:
+    """`judge`, where a note off the grid is `detuned` only when it is also off how the take sounds that tone on
+    its other notes (their median offset, `tuning.own_intonation`; the note itself is no witness of its own
+    intonation). Of two notes on one tone, the one off the grid is still found: the other is on the grid."""
+    finding = judge(note, reference, scale, tolerance, min_sour_s)
+    if finding is None or finding.kind != "detuned":
+        return finding
+    off, step = deviation(note.centre, reference)
+    others = list(own.get(step, ()))
+    if _sure(note) and abs(off) <= OWN_INTONATION_CAP and off in others:
+        others.remove(off)
+    if others and judge(note, reference + float(np.median(others)), scale, tolerance, min_sour_s) is None:
+        return None
+    return finding
+
+
+def _tolerance(p: CheckParams, chosen: Scale | None) -> float:
+    if p.tolerance_cents is not None:
+        return p.tolerance_cents
+    if p.style == "auto" and chosen is not None and len(chosen.degrees) < 7:
+        return AUTO_PENTATONIC_TOLERANCE
+    return TOLERANCE[p.style]
 
 
 def _ornament_pieces(notes: Sequence[Note], gap_s: float = 0.08, near_cents: float = 150.0) -> set[int]:
@@ -405,9 +440,10 @@ def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None
     heard = heard_notes(found_notes, p.quiet_db)
     kept = kept_pitch_classes(heard, reference)
     chosen = _scale(p, heard, found_notes, reference, kept)
-    tolerance = TOLERANCE[p.style] if p.tolerance_cents is None else p.tolerance_cents
+    tolerance = _tolerance(p, chosen)
     heard_ids = {id(n) for n in heard} - _ornament_pieces(found_notes)
-    judged = [judge(n, reference, chosen, tolerance, p.min_sour_s) if id(n) in heard_ids else None
+    own = own_intonation([n for n in heard if id(n) in heard_ids and _sure(n)], reference)
+    judged = [_judge_heard(n, reference, chosen, tolerance, p.min_sour_s, own) if id(n) in heard_ids else None
               for n in found_notes]
     if voices == "poly" and chosen is not None:
         judged = _judge_in_chords(found_notes, judged, heard, heard_ids, kept, reference, chosen, p.min_sour_s)

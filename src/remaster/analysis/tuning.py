@@ -11,6 +11,9 @@ A tune's own accidentals are its scale too: church modes (dorian, mixolydian), a
 tone the tune keeps coming back to. `kept_pitch_classes` gives the pitch classes the take returns to (in at least
 `KEPT_OCCURRENCES` separate places); the check adds them to the estimated mode, so only a rare stray note is out
 of key.
+
+A note's intonation is judged against the grid and against how the take sounds the same tone elsewhere
+(`own_intonation`): a note is sour only when it is off both.
 """
 
 from __future__ import annotations
@@ -219,6 +222,25 @@ def deviation(centre: float, reference: float) -> tuple[float, int]:
     """Cents from the nearest grid tone, and that tone as a MIDI number on the take's grid."""
     nearest = grid_step(centre, reference)
     return float(centre - reference - 100.0 * nearest), nearest
+
+
+# A tone the take sounds elsewhere no more than this off the grid is the take's own intonation of that tone.
+OWN_INTONATION_CAP = 30.0
+
+
+def own_intonation(witnesses: Sequence[Note], reference: float,
+                   cap: float = OWN_INTONATION_CAP) -> dict[int, tuple[float, ...]]:
+    """How the take itself sounds each tone: per grid tone (a MIDI number on the take's grid), the offsets from the
+    grid of the `witnesses` on it (the notes whose centre is sure), those within `cap`. An instrument or a voice
+    that is consistently flat on one tone (a sampled note tuned 25 cents low, a piano's stretched treble, a 계면조
+    tone bent down every time it comes) sounds that tone so throughout; a sour note is off where the take's other
+    notes on that tone are not."""
+    out: dict[int, list[float]] = {}
+    for n in witnesses:
+        off, step = deviation(n.centre, reference)
+        if abs(off) <= cap:
+            out.setdefault(step, []).append(off)
+    return {step: tuple(offs) for step, offs in out.items()}
 
 
 def kept_pitch_classes(notes: Sequence[Note], reference: float, occurrences: int = KEPT_OCCURRENCES,
