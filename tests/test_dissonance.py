@@ -591,3 +591,14 @@ def test_one_slip_on_a_tone_sounded_in_tune_elsewhere_is_found_at_its_time() -> 
     result = check(audio, 16000, style="western", voices="mono", tolerance_cents=20)
     found = [f for f in result.findings if f.kind == "detuned"]
     assert [round(f.start, 1) for f in found] == [round(notes[8].start, 1)]
+
+
+def test_auto_judges_a_major_or_minor_reading_as_western_and_a_pentatonic_one_wider() -> None:
+    from remaster.analysis.dissonance import _tolerance
+
+    auto = CheckParams()
+    assert _tolerance(auto, declared_scale("C", "major")) == 25.0
+    assert _tolerance(auto, declared_scale("A", "harmonic_minor")) == 25.0
+    assert _tolerance(auto, declared_scale("Eb", "pyeongjo")) == 30.0
+    assert _tolerance(CheckParams(style="gugak"), declared_scale("Eb", "pyeongjo")) == 35.0
+    assert _tolerance(CheckParams(tolerance_cents=40), declared_scale("C", "major")) == 40.0
