@@ -6,9 +6,10 @@
 
 Steps: pitch (`pitch`: SwiftF0 or CREPE), notes with their stable centres (`notes`), the take's tuning reference
 and scale (`tuning`), then per note its deviation from the tuning grid and whether it lies outside the scale.
-A note is `detuned` when its centre is more than `tolerance_cents` off the grid, `out_of_key` when it sits
-on the grid but outside the scale. Where the tracker follows a bass or a pad under the tune, the notes are read
-from the mix's top line instead (`voices: melody`, `multipitch.melody_track`); in a mix of several voices
+A note is `detuned` when its centre is more than `tolerance_cents` off the grid and as far off how the take sounds
+that tone on its other notes (`tuning.own_intonation`), `out_of_key` when it sits on the grid but outside the
+scale. Where the tracker follows a bass or a pad under the tune, the notes are read from the mix's top line instead
+(`voices: melody`, `multipitch.melody_track`); in a mix of several voices
 (`voices: poly`) every voice is read, and a note is out of key when its tone is rare in the mix and it clashes with
 the chord it sounds in. Stretches with no usable pitch but a tonal spectrum (chords, dense
 polyphony) get a Plomp–Levelt roughness (`roughness`); long enough rough stretches are `rough` findings.
