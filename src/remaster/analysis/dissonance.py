@@ -35,7 +35,6 @@ from .notes import Note, NoteParams, find_notes, runs
 from .pitch import CREPE_RATE, MODELS, PitchTrack, track_pitch
 from .roughness import roughness_track
 from .tuning import (
-    OWN_INTONATION_CAP,
     SCALES,
     Scale,
     declared_scale,
@@ -243,17 +242,14 @@ def _sure(note: Note) -> bool:
 
 
 def _judge_heard(note: Note, reference: float, scale: Scale | None, tolerance: float, min_sour_s: float,
-                 own: dict[int, tuple[float, ...]]) -> Finding | None:
+                 own: dict[int, dict[int, float]]) -> Finding | None:
     """`judge`, where a note off the grid is `detuned` only when it is also off how the take sounds that tone on
     its other notes (their median offset, `tuning.own_intonation`; the note itself is no witness of its own
     intonation). Of two notes on one tone, the one off the grid is still found: the other is on the grid."""
     finding = judge(note, reference, scale, tolerance, min_sour_s)
     if finding is None or finding.kind != "detuned":
         return finding
-    off, step = deviation(note.centre, reference)
-    others = list(own.get(step, ()))
-    if _sure(note) and abs(off) <= OWN_INTONATION_CAP and off in others:
-        others.remove(off)
+    others = [off for i, off in own.get(grid_step(note.centre, reference), {}).items() if i != id(note)]
     if others and judge(note, reference + float(np.median(others)), scale, tolerance, min_sour_s) is None:
         return None
     return finding

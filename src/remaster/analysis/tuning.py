@@ -229,18 +229,18 @@ OWN_INTONATION_CAP = 30.0
 
 
 def own_intonation(witnesses: Sequence[Note], reference: float,
-                   cap: float = OWN_INTONATION_CAP) -> dict[int, tuple[float, ...]]:
-    """How the take itself sounds each tone: per grid tone (a MIDI number on the take's grid), the offsets from the
-    grid of the `witnesses` on it (the notes whose centre is sure), those within `cap`. An instrument or a voice
-    that is consistently flat on one tone (a sampled note tuned 25 cents low, a piano's stretched treble, a 계면조
-    tone bent down every time it comes) sounds that tone so throughout; a sour note is off where the take's other
-    notes on that tone are not."""
-    out: dict[int, list[float]] = {}
+                   cap: float = OWN_INTONATION_CAP) -> dict[int, dict[int, float]]:
+    """How the take itself sounds each tone: per grid tone (a MIDI number on the take's grid), the offset from the
+    grid of each of the `witnesses` on it (the notes whose centre is sure; keyed by `id(note)`, so that a note can
+    be left out of its own witnesses), those within `cap`. An instrument or a voice that is consistently flat on one
+    tone (a sampled note tuned 25 cents low, a piano's stretched treble, a 계면조 tone bent down every time it comes)
+    sounds that tone so throughout; a sour note is off where the take's other notes on that tone are not."""
+    out: dict[int, dict[int, float]] = {}
     for n in witnesses:
         off, step = deviation(n.centre, reference)
         if abs(off) <= cap:
-            out.setdefault(step, []).append(off)
-    return {step: tuple(offs) for step, offs in out.items()}
+            out.setdefault(step, {})[id(n)] = off
+    return out
 
 
 def kept_pitch_classes(notes: Sequence[Note], reference: float, occurrences: int = KEPT_OCCURRENCES,
