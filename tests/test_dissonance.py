@@ -513,6 +513,30 @@ def test_detuned_inner_voice_of_a_chord_progression_is_found_by_the_poly_path() 
     assert len(result.findings) == len(hits)
 
 
+def test_the_networks_outputs_are_read_by_their_names(monkeypatch) -> None:
+    # on a choir the note and onset posteriorgrams are alike (and onsets may be the denser): which is which comes
+    # from the output names in nmp.onnx, never from their values
+    values = {"StatefulPartitionedCall:0": 0.2, "StatefulPartitionedCall:1": 0.3, "StatefulPartitionedCall:2": 0.6}
+
+    class Session:
+        def get_inputs(self) -> list:
+            return [type("Input", (), {"name": "serving_default_input_2:0"})()]
+
+        def get_outputs(self) -> list:
+            return [type("Output", (), {"name": name})() for name in sorted(values, reverse=True)]
+
+        def run(self, names: list[str], feeds: dict) -> list[np.ndarray]:
+            batch = next(iter(feeds.values())).shape[0]
+            return [np.full((batch, 172, 264 if name.endswith(":0") else 88), values[name], np.float32)
+                    for name in names]
+
+    monkeypatch.setattr(multipitch, "session", Session)
+    note, onset, contour = multipitch.posteriorgrams(np.zeros(3 * SR, np.float32), SR)
+    assert note.shape[1] == onset.shape[1] == 88 and contour.shape[1] == 264
+    assert np.all(note == np.float32(0.3)) and np.all(onset == np.float32(0.6)) and np.all(contour == np.float32(0.2))
+    assert len(note) == int(np.ceil(3 * multipitch.FPS))
+
+
 def test_the_contour_reads_a_key_on_its_middle_bin() -> None:
     # Basic Pitch's contour has three bins per semitone, the middle one on the key: A4 on bin 3 * 48 + 1
     contour = np.zeros((4, 264), np.float32)
@@ -542,6 +566,21 @@ def test_the_melody_line_follows_a_note_dying_away_under_a_louder_bass() -> None
     assert np.all(np.abs(new[:10] - 7600) < 5) and salience[9] == pytest.approx(0.25)
     assert np.all(np.abs(old[:7] - 7600) < 5) and np.all(np.abs(old[7:10] - 4500) < 5)    # under 0.4: the bass
     assert abs(new[10] - 4500) < 5 and abs(new[11] - 4500) < 5        # back on the bass: no jump, no weak start
+
+
+def test_the_melody_line_takes_a_quiet_note_under_a_loud_bass_but_not_its_octave() -> None:
+    # a G#4 at 0.38 starts over a C2 bass at 0.85 (under half of it), its octave G#5 as strong as the note: the line
+    # is on G#4, neither on the bass nor on the octave above; a peak under MELODY_SALIENCE is not taken
+    g4, g5, c2, e6 = 3 * (68 - 21) + 1, 3 * (80 - 21) + 1, 3 * (36 - 21) + 1, 3 * (88 - 21) + 1
+    contour = np.zeros((6, 264), np.float32)
+    contour[:, c2] = 0.85
+    contour[1:5, g4] = 0.38
+    contour[1:5, g5] = 0.35
+    contour[5, e6] = 0.2
+    cents, _ = multipitch.melody_line(contour)
+    old, _ = multipitch.top_line(contour)
+    assert np.all(np.abs(cents[1:5] - 6800) < 5) and np.all(np.abs(old[1:5] - 3600) < 5)
+    assert abs(cents[0] - 3600) < 5 and abs(cents[5] - 3600) < 5
 
 
 def test_a_tune_over_a_loud_bass_is_read_from_its_top_line() -> None:

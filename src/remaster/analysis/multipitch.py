@@ -44,6 +44,9 @@ BINS_PER_SEMITONE = 3
 CENTRE_BIN = 1                 # of a key's three contour bins, the one on the key
 NOTE_ON, ONSET_ON = 0.4, 0.7
 MIN_NOTE_S = 0.1
+# the network's outputs by their names in nmp.onnx, as basic-pitch's own ONNX runner reads them (their shapes do not
+# tell note activity from onsets, and neither does which is sparser: on a choir they are alike)
+OUTPUTS = ("StatefulPartitionedCall:1", "StatefulPartitionedCall:2", "StatefulPartitionedCall:0")
 MODEL_SHA256 = "2c3c1d144bfa61ad236e92e169c13535c880469a12a047d4e73451f2c059a0ec"
 _INSTALL = ("install it with `pip install --no-deps basic-pitch==0.4.0` (its TensorFlow requirement is not needed) "
             "or choose dissonance.voices: mono")
@@ -84,20 +87,14 @@ def posteriorgrams(mono: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.n
     starts = range(0, max(1, len(x)), step)
     windows = np.stack([np.pad(x[s:s + WINDOW], (0, max(0, WINDOW - len(x[s:s + WINDOW])))) for s in starts])
     sess = session()
-    names = [o.name for o in sess.get_outputs()]
-    outs = {}
+    outs: dict[str, list[np.ndarray]] = {}
     for k in range(0, len(windows), 8):
-        got = sess.run(names, {sess.get_inputs()[0].name: windows[k:k + 8, :, None]})
-        for name, value in zip(names, got, strict=True):
+        got = sess.run(list(OUTPUTS), {sess.get_inputs()[0].name: windows[k:k + 8, :, None]})
+        for name, value in zip(OUTPUTS, got, strict=True):
             outs.setdefault(name, []).append(value)
-    by_width: dict[int, list[np.ndarray]] = {}
-    for value in (np.concatenate(v) for v in outs.values()):
-        by_width.setdefault(value.shape[-1], []).append(value[:, half:-half].reshape(-1, value.shape[-1]))
     frames = int(np.ceil(len(mono) * RATE / sample_rate / HOP))
-    contour = by_width[264][0][:frames]
-    # the two 88-key outputs: onsets are the sparser
-    a, b = (v[:frames] for v in by_width[88])
-    note, onset = (a, b) if a.mean() >= b.mean() else (b, a)
+    note, onset, contour = (np.concatenate(outs[name])[:, half:-half].reshape(-1, outs[name][0].shape[-1])[:frames]
+                            for name in OUTPUTS)
     return note, onset, contour
 
 
@@ -161,6 +158,8 @@ def find_voices(mono: np.ndarray, sample_rate: int) -> tuple[list[Note], np.ndar
 # MELODY_RELATIVE of the frame's strongest, placed between bins by a parabola through the peak and its neighbours.
 MELODY_SALIENCE = 0.3
 MELODY_RELATIVE = 0.5
+# A quieter peak (MELODY_SALIENCE strong) counts too where it is no overtone of a peak at least as strong: a melody
+# note under half a loud bass is still the melody; its own octave, as strong as it, is not.
 # A line goes on through weaker frames (a plucked note dying away under a sustained pad and bass): a peak at least
 # LINE_SALIENCE strong and LINE_RELATIVE of the frame's strongest, on the line's last bin or a neighbour (a third of
 # a semitone: more than that from one frame to the next is a jump to another line; vibrato and slides move less).
@@ -194,10 +193,11 @@ def top_line(contour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def melody_line(contour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`top_line`, where a weaker peak that goes on from the line's last frame (see LINE_SALIENCE) and lies above
-    the frame's highest strong peak is taken instead: a melody note keeps its pitch as it dies away under an
-    accompaniment that has become the strongest thing in the mix."""
-    top = _highest(_peaks(contour, MELODY_SALIENCE, MELODY_RELATIVE))
+    """`top_line` (with the quieter peaks that are no overtones), where a weaker peak that goes on from the line's
+    last frame (see LINE_SALIENCE) and lies above the frame's highest strong peak is taken instead: a melody note
+    keeps its pitch as it dies away under an accompaniment that has become the strongest thing in the mix."""
+    loose = _peaks(contour, MELODY_SALIENCE, 0.0)
+    top = _highest(_peaks(contour, MELODY_SALIENCE, MELODY_RELATIVE) | (loose & ~_overtones(contour, loose)))
     weak = _peaks(contour, LINE_SALIENCE, LINE_RELATIVE)
     for t in range(1, len(contour)):
         last = top[t - 1]
@@ -205,6 +205,17 @@ def melody_line(contour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if near and max(near) > top[t]:
             top[t] = max(near, key=lambda b: contour[t, b])
     return _line(contour, top)
+
+
+def _overtones(contour: np.ndarray, peak: np.ndarray) -> np.ndarray:
+    """(frames, bins) mask of the `peak` bins that lie on the 2nd to 8th partial of a peak at least as strong."""
+    out = np.zeros_like(peak)
+    for h in range(2, 9):
+        step = round(3 * 12 * np.log2(h))
+        for o in (step - 1, step, step + 1):
+            under = peak[:, :-o] & (contour[:, :-o] >= contour[:, o:])
+            out[:, o:] |= peak[:, o:] & under
+    return out
 
 
 def melody_track(mono: np.ndarray, sample_rate: int, contour: np.ndarray | None = None) -> PitchTrack:
