@@ -11,7 +11,7 @@ import torch
 
 from remaster import Context, remaster
 from remaster.analysis import crepe, multipitch
-from remaster.analysis.dissonance import CheckParams, _scale, check
+from remaster.analysis.dissonance import CheckParams, _judge_heard, _plain, _scale, check
 from remaster.analysis.notes import Note as FoundNote
 from remaster.analysis.notes import _fold_octave_flips, find_notes
 from remaster.analysis.pitch import PitchTrack, track_pitch
@@ -22,6 +22,7 @@ from remaster.analysis.tuning import (
     estimate_scale,
     kept_pitch_classes,
     melody_key,
+    own_intonation,
 )
 from remaster.errors import PresetError
 from remaster.presets.loader import from_data
@@ -630,6 +631,34 @@ def test_one_slip_on_a_tone_sounded_in_tune_elsewhere_is_found_at_its_time() -> 
     result = check(audio, 16000, style="western", voices="mono", tolerance_cents=20)
     found = [f for f in result.findings if f.kind == "detuned"]
     assert [round(f.start, 1) for f in found] == [round(notes[8].start, 1)]
+
+
+def test_in_a_plain_take_a_slip_is_judged_against_how_the_take_sounds_its_tone() -> None:
+    # every G 15 cents sharp; the third G slips to 15 cents flat: within the 25 cents allowed off the grid, but 30
+    # off the take's own G (three other Gs sound it)
+    audio, notes = _line_with({67: 15.0}, slip=(11, -15.0))
+    result = check(audio, 16000, style="western", voices="mono")
+    found = [f for f in result.findings if f.kind == "detuned"]
+    assert [round(f.start, 1) for f in found] == [round(notes[11].start, 1)] and found[0].cents < -20
+    audio, _ = _line_with({67: 15.0})
+    assert [f for f in check(audio, 16000, style="western", voices="mono").findings if f.kind == "detuned"] == []
+
+
+def test_in_an_ornamented_take_only_the_grid_judges_a_note() -> None:
+    # the same note (18 cents flat) among witnesses 12 cents sharp: found in a plain take, not where a third of the
+    # notes carry wide vibrato (their steady notes' centres are less sure)
+    def note(start: float, cents: float, vibrato: float = 5.0) -> FoundNote:
+        return FoundNote(start, start + 0.4, 6700.0 + cents, 0.4, vibrato, 0.0, 0.0, -20.0)
+
+    slip = note(0.0, -18.0)
+    witnesses = [note(1.0 + k, 12.0) for k in range(3)]
+    others = [note(5.0 + k, 0.0, vibrato=5.0) for k in range(4)]
+    own = own_intonation([*witnesses, slip], 0.0)
+    assert _plain([slip, *witnesses, *others])
+    assert _judge_heard(slip, 0.0, None, 25.0, 0.15, own, plain=True).kind == "detuned"
+    ornate = [note(5.0 + k, 0.0, vibrato=80.0) for k in range(4)]
+    assert not _plain([slip, *witnesses, *ornate])
+    assert _judge_heard(slip, 0.0, None, 25.0, 0.15, own, plain=False) is None
 
 
 def test_auto_judges_a_major_or_minor_reading_as_western_and_a_pentatonic_one_wider() -> None:
