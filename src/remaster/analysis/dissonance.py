@@ -123,8 +123,8 @@ class CheckParams(Params):
     tolerance_cents: float | None = param(None, unit="cents", ge=5, le=50, description="how far a stable note centre "
                                           "may sit from the grid, and from how the take sounds the same tone "
                                           "elsewhere; default by style: western 25, gugak 35, auto 25 (30 where the "
-                                          "take reads pentatonic) (50 for notes held under 0.15 s: only their tone "
-                                          "is judged; at least 35 for ornamented ones)")
+                                          "take reads pentatonic) (50 for notes held under 0.15 s, 40 in a take with "
+                                          "few ornamented notes; at least 35 for ornamented ones)")
     min_periodicity: float = param(0.5, unit="fraction", ge=0.0, le=1.0,
                                    description="frames CREPE is less sure of than this have no pitch")
     min_sour_s: float = param(0.12, unit="s", ge=0.0, le=10.0, description="shortest sour note that is a finding "
@@ -226,7 +226,7 @@ def judge(note: Note, reference: float, scale: Scale | None, tolerance: float,
         if not note.steady:
             return None
         tolerance = max(tolerance, short_tolerance)
-    elif not note.steady or note.vibrato_cents > ORNATE_VIBRATO_CENTS:
+    elif _ornate(note):
         # an ornamented note (vibrato, slides) is judged on its centre over them, which is less sure
         tolerance = max(tolerance, ORNATE_TOLERANCE)
     off, step = deviation(note.centre, reference)
@@ -248,9 +248,14 @@ def judge(note: Note, reference: float, scale: Scale | None, tolerance: float,
     return None
 
 
+def _ornate(note: Note) -> bool:
+    """An ornamented note: vibrato wider than ORNATE_VIBRATO_CENTS, or no steady pitch (slides)."""
+    return not note.steady or note.vibrato_cents > ORNATE_VIBRATO_CENTS
+
+
 def _sure(note: Note) -> bool:
     """A note whose centre is sure: held steady for SURE_S or longer, without wide vibrato."""
-    return note.steady and max(note.stable_s, note.duration) >= SURE_S and note.vibrato_cents <= ORNATE_VIBRATO_CENTS
+    return not _ornate(note) and max(note.stable_s, note.duration) >= SURE_S
 
 
 def _judge_heard(note: Note, reference: float, scale: Scale | None, tolerance: float, min_sour_s: float,
@@ -263,13 +268,14 @@ def _judge_heard(note: Note, reference: float, scale: Scale | None, tolerance: f
     judged against them alone: a slip of 30 cents on a tone the take sounds 10 cents the other way elsewhere is 40
     cents off it, though 20 off the grid (the global reference sits between the takes' tones)."""
     others = [off for i, off in own.get(grid_step(note.centre, reference), {}).items() if i != id(note)]
+    own_reference = reference + float(np.median(others)) if others else None
     short = PLAIN_SHORT_TOLERANCE if plain else SHORT_TOLERANCE
-    if plain and len(others) >= OWN_WITNESSES:
-        return judge(note, reference + float(np.median(others)), scale, tolerance, min_sour_s, short)
+    if own_reference is not None and plain and len(others) >= OWN_WITNESSES:
+        return judge(note, own_reference, scale, tolerance, min_sour_s, short)
     finding = judge(note, reference, scale, tolerance, min_sour_s, short)
     if finding is None or finding.kind != "detuned":
         return finding
-    if others and judge(note, reference + float(np.median(others)), scale, tolerance, min_sour_s, short) is None:
+    if own_reference is not None and judge(note, own_reference, scale, tolerance, min_sour_s, short) is None:
         return None
     return finding
 
@@ -277,8 +283,7 @@ def _judge_heard(note: Note, reference: float, scale: Scale | None, tolerance: f
 def _plain(heard: Sequence[Note]) -> bool:
     """Whether a take plays plainly: few of its notes ornamented (vibrato over ORNATE_VIBRATO_CENTS, or no steady
     pitch), so that the centres of its notes, and its own intonation of each tone, are sure."""
-    return bool(heard) and float(np.mean([n.vibrato_cents > ORNATE_VIBRATO_CENTS or not n.steady
-                                          for n in heard])) <= PLAIN_TAKE_SHARE
+    return bool(heard) and float(np.mean([_ornate(n) for n in heard])) <= PLAIN_TAKE_SHARE
 
 
 def _tolerance(p: CheckParams, chosen: Scale | None) -> float:
