@@ -8,12 +8,15 @@ import json
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.ndimage import median_filter
 
 from remaster import Context, remaster
 from remaster.analysis import crepe, multipitch
 from remaster.analysis.dissonance import CheckParams, _judge_heard, _plain, _scale, check
 from remaster.analysis.notes import Note as FoundNote
-from remaster.analysis.notes import _fold_octave_flips, find_notes
+from remaster.analysis.notes import NoteParams, _fold_octave_flips, _steps, find_notes
 from remaster.analysis.pitch import PitchTrack, track_pitch
 from remaster.analysis.roughness import pair_roughness, roughness_track
 from remaster.analysis.tuning import (
@@ -137,6 +140,45 @@ def test_two_held_pitches_joined_by_a_gradual_bend_are_two_notes() -> None:
     assert len(notes) == 2 and abs(notes[0].centre - 6845) < 4 and abs(notes[1].centre - 6900) < 4, \
         [(n.centre, n.start, n.end, n.steady) for n in notes]
     assert notes[0].steady and notes[1].steady and abs(notes[1].start - (0.5 + 0.016 * 30.5)) < 0.05
+
+
+def test_a_repeated_note_a_step_sharper_without_a_new_attack_is_a_note_of_its_own() -> None:
+    # D5, the repeat 35 cents sharper, D5 again, the level steady: each step under the 40-cent split, so nothing
+    # cut the span, which was one note centred between the two pitches. Now each held pitch is a note.
+    cents = [7412.0] * 22 + [7447.0] * 19 + [7410.0] * 30
+    notes = find_notes(_track(cents, [-11.0] * len(cents)))
+    assert [round(n.centre) for n in notes] == [7412, 7447, 7410], [(n.centre, n.start, n.end) for n in notes]
+    assert all(n.steady for n in notes) and abs(notes[1].start - (0.5 + 0.016 * 21.5)) < 0.05
+
+
+# SwiftF0's frames (cents, level dB) of C#5, D5 and D5 sounded 50 cents sharp (a 35-cent step as the soundfont
+# renders it), then D5: the evaluation set's book4-604_detune50 at 5.70-6.75 s
+_D5_SHARP_REPEAT = (
+    [7297, 7296, 7296, 7296, 7298, 7300, 7302, 7303, 7307, 7338, 7383, 7399, 7401, 7402, 7401, 7402, 7401, 7403,
+     7404, 7406, 7410, 7412, 7414, 7414, 7413, 7411, 7413, 7413, 7413, 7412, 7411, 7406, 7406, 7412, 7437, 7446,
+     7448, 7450, 7448, 7447, 7446, 7444, 7444, 7446, 7447, 7448, 7450, 7452, 7455, 7454, 7455, 7453, 7454, 7452,
+     7428, 7412, 7415, 7412, 7405, 7404, 7403, 7405, 7402, 7404, 7406] + [7404] * 20,
+    [-11, -10, -10, -10, -10, -10, -11, -12, -14, -15, -14, -14, -13, -12, -12, -12, -12, -11, -10, -10, -10, -10,
+     -10, -10, -10, -11, -10, -10, -10, -10, -10, -10, -11, -12, -14, -15, -14, -13, -12, -12, -11, -11, -10, -10,
+     -10, -10, -9, -8, -8, -8, -8, -9, -9, -10, -12, -12, -13, -12, -11, -11, -12, -12, -13, -13, -12] + [-12] * 20)
+
+
+def test_a_held_stretch_between_two_lower_ones_is_a_note_not_a_vibrato_crest() -> None:
+    # the sharp repeat holds within 11 cents for 0.3 s between two lower pitches: no vibrato crest stays that flat
+    # that long (the stretch was read as one, and D5 with its repeat became one unsteady note 13 cents sharp)
+    notes = find_notes(_track(*_D5_SHARP_REPEAT))
+    assert [round(n.centre / 10) for n in notes] == [730, 741, 745, 740], [(n.centre, n.start) for n in notes]
+    assert notes[2].steady and abs(notes[2].start - (0.5 + 0.016 * 33.5)) < 0.05
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.floats(10.0, 150.0), st.floats(2.0, 8.0), st.floats(0.3, 2.0), st.floats(0.0, 6.28))
+def test_no_vibrato_is_cut_as_a_step(width: float, rate: float, seconds: float, phase: float) -> None:
+    # for every vibrato 10 to 150 cents wide (half the swing) at 2-8 Hz, as the notes read it (a 3-frame median):
+    # its crest and trough are flat for a moment, but half a cycle apart, never a step between two held pitches
+    t = 0.016 * np.arange(round(seconds / 0.016))
+    light = median_filter(6900.0 + width * np.sin(2 * np.pi * rate * t + phase), size=3, mode="nearest")
+    assert _steps(light, np.full(light.size, -12.0), NoteParams(), 0.016) == []
 
 
 def test_octave_flips_of_a_frame_or_two_are_folded_into_the_note_but_an_octave_leap_is_kept() -> None:

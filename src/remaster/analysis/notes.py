@@ -1,10 +1,12 @@
 """Notes from an f0 track: where each note lies and the stable centre of its pitch.
 
 Steady notes come first: stretches whose lightly smoothed pitch (a 3-frame median) holds within `steady_cents`
-for `min_note_s` (0.1 s), cut where the pitch moves on for `steady_hold_s` or at a new attack. Fast runs, grace
-notes' neighbours and staccato notes are kept this way, each at its own pitch. The tracker's octave flips of a
-frame or two are folded back first; a stretch that holds two pitches one after the other (a bend the running
-median followed through a few frames) is cut where it changes. A note's centre is read on its frames within
+for `min_note_s` (0.1 s), cut where the pitch moves on for `steady_hold_s` or at a new attack, or where a held
+pitch steps by 30 cents or more at an even level (a repeated note sounded sharper: `STEP_CENTS`). Fast runs, grace
+notes' neighbours and staccato notes are kept this way, each at its own pitch; a stretch flat for 0.2 s is a note
+even between two lower pitches, where a shorter one might be a vibrato's crest (`PLATEAU_S`). The tracker's
+octave flips of a frame or two are folded back first; a stretch that holds two pitches one after the other (a bend
+the running median followed through a few frames) is cut where it changes. A note's centre is read on its frames within
 `loud_db` of its loudest: a release rings quieter, and a bend let go with the key rings at another pitch.
 What is left of a pitched stretch holds no steady pitch: that is where ornaments live, and intended pitch
 movement is not error. Such a note's centre is judged on its stable part only:
@@ -32,6 +34,17 @@ from scipy.ndimage import median_filter
 
 from ..params import Params, param
 from .pitch import PitchTrack
+
+# A held pitch that steps by STEP_CENTS or more (a repeated note sounded sharper, with no new attack the level
+# shows) is two notes, where the `min_note_s` on each side hold within STEP_SPREAD_CENTS and the pitch crosses
+# the step within STEP_FRAMES frames: a vibrato's flat crest and trough lie half a cycle apart, a drift moves slowly.
+# A split of 40 cents would leave a 30-50 cent step inside one note, its centre between the two.
+STEP_CENTS = 30.0
+STEP_SPREAD_CENTS = 10.0
+STEP_FRAMES = 3
+# A stretch this long that holds within `steady_cents` is a note even between two lower (or higher) ones: the
+# crest of a vibrato cycle at 4 Hz or faster stays that close to its top for under 0.15 s.
+PLATEAU_S = 0.2
 
 
 class NoteParams(Params):
@@ -197,14 +210,15 @@ def _decay(level: np.ndarray, span: int = 3) -> float:
     return float(np.median(level[-span:]) - np.median(level[:span]))
 
 
-def _steady(light: np.ndarray, p: NoteParams, hop: float) -> list[tuple[int, int]]:
+def _steady(light: np.ndarray, level: np.ndarray, p: NoteParams, hop: float) -> list[tuple[int, int]]:
     """Spans of one pitched run that hold a pitch (10th to 90th percentile within 2 * `steady_cents`) for
     `min_note_s`: notes however short, cut where the lightly smoothed pitch moves on for `steady_hold_s`."""
     hold = max(1, round(p.steady_hold_s / hop))
     out = []
     for s, e in _segments(light, p.split_cents, hold, max(3, round(0.1 / hop))):
         if _holds(light, s, e, p, hop):
-            out.append((s, e))
+            edges = [s, *(s + k for k in _steps(light[s:e], level[s:e], p, hop)), e]
+            out += list(pairwise(edges))
         elif (e - s) * hop >= 2 * p.min_note_s:
             # a step the running median followed (a bend that moves on through a few frames between two held
             # pitches) leaves one span that holds two pitches, one after the other: two notes
@@ -215,12 +229,44 @@ def _steady(light: np.ndarray, p: NoteParams, hop: float) -> list[tuple[int, int
     return out
 
 
+def _steps(light: np.ndarray, level: np.ndarray, p: NoteParams, hop: float) -> list[int]:
+    """Frames where a held span steps from one pitch to another (see STEP_CENTS): the `min_note_s` before and after
+    each hold their own pitch tightly, with at most STEP_FRAMES frames of transition between them."""
+    w = max(3, round(p.min_note_s / hop))
+    if len(light) < 2 * w or np.ptp(light[1:-1]) < STEP_CENTS:
+        return []
+
+    cuts, k = [], w
+    while k <= len(light) - w:
+        before = light[k - w:k]
+        step = next((g for g in range(STEP_FRAMES) if k + g + w <= len(light)
+                     and _stepped(before, light[k + g:k + g + w])
+                     and np.median(level[k + g:k + g + w]) >= np.median(level[k - w:k]) - p.onset_db), None)
+        if step is None:
+            k += 1
+            continue
+        cuts.append(k + step // 2)
+        k += step + w
+    return cuts
+
+
+def _stepped(before: np.ndarray, after: np.ndarray) -> bool:
+    """Two flat stretches STEP_CENTS apart (each spread at most STEP_SPREAD_CENTS, and a quarter of the step), the
+    pitch crossing most of the way between their facing ends."""
+    gap = abs(float(np.median(after) - np.median(before)))
+    flat = min(STEP_SPREAD_CENTS, gap / 4)
+    return bool(gap >= STEP_CENTS and np.ptp(before) <= flat and np.ptp(after) <= flat
+                and abs(after[0] - before[-1]) >= 0.7 * gap)
+
+
 def _holds(light: np.ndarray, s: int, e: int, p: NoteParams, hop: float) -> bool:
     """[s, e) lasts `min_note_s` and holds one pitch (10th to 90th percentile within 2 * `steady_cents`), not as
     the crest of a vibrato cycle."""
     inner = light[s + 1:e - 1] if e - s > 4 else light[s:e]
-    return bool((e - s) * hop >= p.min_note_s and np.ptp(np.percentile(inner, [10, 90])) <= 2 * p.steady_cents
-                and not _arch(light, s, e, p.steady_cents))
+    spread = np.ptp(np.percentile(inner, [10, 90]))
+    plateau = (e - s) * hop >= PLATEAU_S and spread <= p.steady_cents
+    return bool((e - s) * hop >= p.min_note_s and spread <= 2 * p.steady_cents
+                and (plateau or not _arch(light, s, e, p.steady_cents)))
 
 
 def _change_point(x: np.ndarray, least: int) -> int:
@@ -259,14 +305,15 @@ def _ornamented(raw: np.ndarray, p: NoteParams, hop: float) -> list[tuple[int, i
             and not ((e - s) <= max_glide and np.std(light[s:e]) > p.split_cents / 2)]
 
 
-def _spans(cents: np.ndarray, onsets: np.ndarray, p: NoteParams, hop: float) -> list[tuple[int, int, bool]]:
-    """(start, end, steady) frame spans of the notes: steady ones first, the ornamented rest around them."""
+def _spans(cents: np.ndarray, level: np.ndarray, p: NoteParams, hop: float) -> list[tuple[int, int, bool]]:
+    """(start, end, steady) frame spans of the notes (cut at the new attacks the `level` shows): steady ones first,
+    the ornamented rest around them."""
     out = []
-    for a, b in _split(runs(np.isfinite(cents)), onsets):
+    for a, b in _split(runs(np.isfinite(cents)), _onsets(level, p.onset_db)):
         if (b - a) * hop < p.min_note_s:
             continue
         raw = cents[a:b]
-        steady = _steady(median_filter(raw, size=3, mode="nearest"), p, hop)
+        steady = _steady(median_filter(raw, size=3, mode="nearest"), level[a:b], p, hop)
         out += [(a + s, a + e, True) for s, e in steady]
         left = np.ones(b - a, bool)
         for s, e in steady:
@@ -284,7 +331,7 @@ def find_notes(track: PitchTrack, params: NoteParams | None = None) -> list[Note
     width = max(1, round(p.smooth_s / hop)) | 1
     shortest = min(p.min_stable_s, p.min_note_s)       # the shortest stable part that is judged
     notes: list[Note] = []
-    for s, e, steady in _spans(cents, _onsets(track.level_db, p.onset_db), p, hop):
+    for s, e, steady in _spans(cents, track.level_db, p, hop):
         raw = cents[s:e]
         seg = median_filter(raw, size=3 if steady else width, mode="nearest")
         stable = np.abs(seg - np.median(seg)) <= p.stable_cents
