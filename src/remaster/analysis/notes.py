@@ -38,6 +38,7 @@ from .pitch import PitchTrack
 # A held pitch that steps by STEP_CENTS or more (a repeated note sounded sharper, with no new attack the level
 # shows) is two notes, where the `min_note_s` on each side hold within STEP_SPREAD_CENTS and the pitch crosses
 # the step within STEP_FRAMES frames: a vibrato's flat crest and trough lie half a cycle apart, a drift moves slowly.
+# Not where the level falls by `onset_db` after the step: that is a release, ringing quieter at another pitch.
 # A split of 40 cents would leave a 30-50 cent step inside one note, its centre between the two.
 STEP_CENTS = 30.0
 STEP_SPREAD_CENTS = 10.0
