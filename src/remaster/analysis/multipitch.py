@@ -211,7 +211,7 @@ def _overtones(contour: np.ndarray, peak: np.ndarray) -> np.ndarray:
     """(frames, bins) mask of the `peak` bins that lie on the 2nd to 8th partial of a peak at least as strong."""
     out = np.zeros_like(peak)
     for h in range(2, 9):
-        step = round(3 * 12 * np.log2(h))
+        step = round(BINS_PER_SEMITONE * 12 * np.log2(h))
         for o in (step - 1, step, step + 1):
             under = peak[:, :-o] & (contour[:, :-o] >= contour[:, o:])
             out[:, o:] |= peak[:, o:] & under
