@@ -26,6 +26,7 @@ from remaster.analysis.tuning import (
     kept_pitch_classes,
     melody_key,
     own_intonation,
+    second_reading,
 )
 from remaster.errors import PresetError
 from remaster.presets.loader import from_data
@@ -278,6 +279,22 @@ def test_a_minor_readings_raised_tones_are_in_key_only_where_the_profiles_hear_t
         "C major"
     assert 8 not in allowed(c_weighted)
     assert melody_key(in_a_minor, 0.0).name == "A minor" and 8 in allowed(in_a_minor)
+
+
+def test_a_second_key_reading_does_not_admit_an_alteration_of_a_tone_the_tune_keeps() -> None:
+    # An F major tune that keeps coming back to A natural, with one long A-flat (a wrong note held): that note tips
+    # the folksong profiles to F minor. The two readings are no ambiguity about A: the A-flat is out of key. The tones
+    # the tune never touches (D or D-flat, E or E-flat) stay in key under either reading.
+    sour = tune([(65, 0.5), (67, 0.25), (69, 0.25), (70, 0.25), (72, 1.0), (69, 0.25), (67, 0.25), (65, 0.5),
+                 (72, 0.5), (70, 0.25), (69, 0.25), (67, 0.25), (68, 1.9), (67, 0.25), (65, 1.0)])
+    kept = kept_pitch_classes(sour, 0.0)
+    assert estimate_scale(sour, 0.0, "western").name == "F major" and melody_key(sour, 0.0).name == "F minor"
+    assert 9 in kept and 8 not in kept
+    allowed = _scale(CheckParams(), sour, sour, 0.0, kept).pitch_classes
+    assert 8 not in allowed and {1, 2, 3, 4} <= allowed
+    f_minor = declared_scale("F", "minor")
+    assert 8 in second_reading(f_minor, frozenset({0, 5, 7, 10}))          # A untouched: either reading holds
+    assert 8 not in second_reading(f_minor, frozenset({0, 5, 7, 9, 10}))
 
 
 def test_roughness_separates_a_cluster_from_a_triad() -> None:

@@ -49,6 +49,7 @@ from .tuning import (
     note_name,
     own_intonation,
     pitch_class,
+    second_reading,
 )
 
 Style = Literal["western", "gugak", "auto"]
@@ -447,7 +448,8 @@ def _scale(p: CheckParams, heard: Sequence[Note], notes: Sequence[Note], referen
     elif p.style != "gugak":
         # where the key is ambiguous (a tune that never touches one tone fits two keys), a tone is out of key only
         # when it is outside both readings: the scale holding the most notes and the key of the folksong profiles
-        allowed |= in_key(frozenset(), key)
+        # (less the tones of the second that alter one the tune keeps using)
+        allowed |= second_reading(key, kept)
     return replace(chosen, extra=allowed)
 
 
