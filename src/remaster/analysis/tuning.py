@@ -273,7 +273,7 @@ def in_key(kept: frozenset[int], scale: Scale) -> frozenset[int]:
 def second_reading(key: Scale, kept: frozenset[int]) -> frozenset[int]:
     """The pitch classes in key for a second reading `key` of a tune's key (every form of a minor), less each one a
     semitone from a tone the tune keeps using (`kept`) that `key` lacks: a tune that keeps coming back to A natural
-    is no tune in F minor, and a lone A-flat in it is out of key whatever else the two readings share."""
+    is no tune in F minor, so F minor does not make its lone A-flat in key."""
     foreign = kept - key.pitch_classes
     return frozenset(t for t in in_key(frozenset(), key) if (t - 1) % 12 not in foreign and (t + 1) % 12 not in foreign)
 
