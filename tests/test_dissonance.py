@@ -23,6 +23,7 @@ from remaster.analysis.tuning import (
     declared_scale,
     estimate_reference,
     estimate_scale,
+    in_key,
     kept_pitch_classes,
     melody_key,
     own_intonation,
@@ -295,6 +296,20 @@ def test_a_second_key_reading_does_not_admit_an_alteration_of_a_tone_the_tune_ke
     f_minor = declared_scale("F", "minor")
     assert 8 in second_reading(f_minor, frozenset({0, 5, 7, 10}))          # A untouched: either reading holds
     assert 8 not in second_reading(f_minor, frozenset({0, 5, 7, 9, 10}))
+
+
+@given(st.sampled_from(["major", "minor"]), st.integers(0, 11), st.frozensets(st.integers(0, 11)))
+def test_a_second_reading_loses_only_the_alterations_of_tones_kept_outside_it(mode: str, tonic: int,
+                                                                             kept: frozenset[int]) -> None:
+    key = declared_scale(tonic, mode)
+    whole = in_key(frozenset(), key)
+    got = second_reading(key, kept)
+    foreign = kept - key.pitch_classes
+    assert got <= whole
+    for t in whole - got:                   # every tone left out alters one the tune keeps outside the reading
+        assert (t - 1) % 12 in foreign or (t + 1) % 12 in foreign
+    if not foreign:                         # a tune that keeps only the reading's own tones: an ambiguity, all kept
+        assert got == whole
 
 
 def test_roughness_separates_a_cluster_from_a_triad() -> None:
