@@ -5,6 +5,8 @@ from 0.0.23 on): CREPE's weights are read from the distribution's files."""
 from __future__ import annotations
 
 import ast
+import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -74,6 +76,34 @@ def test_pyproject_ranges_admit_the_locked_versions() -> None:
         assert name in lock, f"{req.name} is in pyproject.toml but not in the lock; run `make lock`"
         assert req.specifier.contains(lock[name][0], prereleases=True), \
             f"{req.name} {lock[name][0]} is locked but pyproject.toml asks for {req.specifier}; run `make lock`"
+
+
+def stale_bytecode(source: Path) -> bool:
+    """Whether Python would compile `source` on import: no cached bytecode, or bytecode of another version of it
+    (the header's source mtime and size, PEP 552's default)."""
+    cached = Path(importlib.util.cache_from_source(str(source)))
+    if not cached.is_file():
+        return True
+    header, st = cached.read_bytes()[:16], source.stat()
+    flags, mtime, size = (int.from_bytes(header[k:k + 4], "little") for k in (4, 8, 12))
+    return flags == 0 and (mtime, size) != (int(st.st_mtime) & 0xFFFFFFFF, st.st_size & 0xFFFFFFFF)
+
+
+def test_what_sori_imports_is_compiled_before_it_runs() -> None:
+    """`make` compiles the environment's bytecode at install: where PYTHONDONTWRITEBYTECODE=1 (many container
+    images) Python never caches it, and every `sori` compiled its thousand modules from source at each start. Checked
+    in an interpreter that writes none itself. (Sori's own modules, which change between installs, are compiled by
+    `make demo` and `make test` before they run.)"""
+    probe = ("import sys, remaster.chain, remaster.analysis.dissonance, sori.cli\n"
+             "print('\\n'.join(getattr(m, '__file__', None) or '' for m in list(sys.modules.values())))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    env = Path(sys.prefix).resolve()
+    sources = [Path(f).resolve() for f in done.stdout.split() if f.endswith(".py")]
+    sources = [f for f in sources if f.is_relative_to(env)]
+    assert len(sources) > 500, len(sources)
+    stale = [str(f) for f in sources if stale_bytecode(f)]
+    assert not stale, f"{len(stale)} modules are compiled at every start (run `make`): {stale[:3]}"
 
 
 def test_pitch_check_and_generation_never_import_torchaudio(tmp_path: Path, tiny_dir: Path) -> None:
