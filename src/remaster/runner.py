@@ -152,6 +152,11 @@ class Records:
             return None
         return None if record is None else (record.get("result") or {})
 
+    def result(self, key: str) -> dict[str, Any]:
+        """The result in task `key`'s record, unchecked: for the parent of the worker that has just written it."""
+        record = json.loads(self.path(key).read_text(encoding="utf-8"))
+        return record.get("result") or {}
+
     def finished_by(self, task: Task) -> tuple[dict[str, Any], str] | None:
         """(result, run id) of a resolved task's matching record, else None."""
         record = self._matching(task)

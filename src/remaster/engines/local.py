@@ -2,7 +2,10 @@
 regenerator), or in a pool of spawned worker processes on this machine.
 
 Ctrl-C stops the pool at once: workers ignore SIGINT and the parent terminates them; what a worker was writing is
-a temporary file that the next run removes.
+a temporary file that the next run removes. A worker sends back only a few hundred bytes (its outcome's status,
+reason and time; the parent reads the result from the task's record): a pipe takes a message that small in one
+write, so a worker terminated while sending cannot leave half of one, on which the pool's result thread, and with
+it the exit, would wait for ever. (A batch's result, its report and curves, is some 20 kB: two writes.)
 """
 
 from __future__ import annotations
@@ -34,9 +37,25 @@ def _worker_start(threads: int, work: Callable[[Any], dict[str, Any]], records: 
     _worker = Worker(work, records)
 
 
-def _pool_attempt(task: Task) -> Outcome:
+Sent = tuple[str, str, float, "dict[str, Any] | None"]
+
+
+def _pool_attempt(task: Task) -> Sent:
+    """The outcome of one task, less what the parent has: the task, and the result where its record holds it."""
     assert _worker is not None, "the pool's initializer makes the worker"
-    return _worker.attempt(task)
+    outcome = _worker.attempt(task)
+    recorded = outcome.status in ("done", "skipped")      # Worker.attempt records every finished task
+    return outcome.status, outcome.reason, outcome.seconds, None if recorded else outcome.result
+
+
+def _received(task: Task, sent: Sent, records: Records) -> Outcome:
+    status, reason, seconds, result = sent
+    if result is None:
+        try:
+            result = records.result(task.key)
+        except (OSError, ValueError) as e:
+            return Outcome(task, "failed", reason=f"cannot read the record of {task.key}: {e}", seconds=seconds)
+    return Outcome(task, status, result, reason, seconds)  # type: ignore[arg-type]
 
 
 class LocalEngine:
@@ -67,7 +86,7 @@ class LocalEngine:
             futures: dict[Future, Task] = {pool.submit(_pool_attempt, t): t for t in tasks}
             for fut in as_completed(futures):
                 try:
-                    yield fut.result()
+                    yield _received(futures[fut], fut.result(), records)
                 except BrokenProcessPool:
                     yield Outcome(futures[fut], "failed", reason="worker process died (out of memory?); run the "
                                   "same command again to resume")
