@@ -26,7 +26,7 @@ $(STAMP): $(UV) requirements.lock pyproject.toml
 	touch $(STAMP)
 
 # What changed since the last compile only: a second run takes a fraction of a second.
-COMPILE := $(BIN)/python -m compileall -q src tests scripts benchmarks > /dev/null
+COMPILE := $(BIN)/python -m compileall -q src tests scripts benchmarks
 
 demo: $(STAMP)
 	$(COMPILE)
