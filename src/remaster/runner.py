@@ -122,7 +122,7 @@ class Records:
     def _matching(self, task: Task) -> dict[str, Any] | None:
         """The record of a task (its fingerprint resolved) that still matches it, else None."""
         try:
-            record = json.loads(self.path(task.key).read_text(encoding="utf-8"))
+            record = self._read(task.key)
             if record.get("fingerprint") != task.fingerprint:
                 return None
             hashes = record.get("outputs") or {}
@@ -140,6 +140,9 @@ class Records:
     def path(self, key: str) -> Path:
         return self.state_dir / "records" / f"{key}.json"
 
+    def _read(self, key: str) -> dict[str, Any]:
+        return json.loads(self.path(key).read_text(encoding="utf-8"))
+
     def name(self, path: Path) -> str:
         root = self.state_dir.parent
         return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
@@ -154,8 +157,7 @@ class Records:
 
     def result(self, key: str) -> dict[str, Any]:
         """The result in task `key`'s record, unchecked: for the parent of the worker that has just written it."""
-        record = json.loads(self.path(key).read_text(encoding="utf-8"))
-        return record.get("result") or {}
+        return self._read(key).get("result") or {}
 
     def finished_by(self, task: Task) -> tuple[dict[str, Any], str] | None:
         """(result, run id) of a resolved task's matching record, else None."""
@@ -166,7 +168,7 @@ class Records:
         """Whether task `key` wrote `path` (its record says so) or was started to write it (a claim: stopped between
         its output and its record): a place Sori may write again."""
         try:
-            record = json.loads(self.path(key).read_text(encoding="utf-8"))
+            record = self._read(key)
             if self.name(path) in (record.get("outputs") or {}):
                 return True
         except (OSError, ValueError, AttributeError):
