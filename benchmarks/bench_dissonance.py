@@ -5,7 +5,7 @@
         [--json PATH] [--no-poly]
 
 The set is pitch_set.py's (made on the first run, about 5 minutes; cached on disk after): 44 melodies of the music21
-corpus and 8 gugak tunes, 9 variants each, solo and over an accompaniment, and 12 Bach chorales as 3-4 voice mixes.
+corpus and 8 gugak tunes, 9 variants each, solo and over an accompaniment, and 36 Bach chorales as 3-4 voice mixes.
 Every mono file is checked by the default path, `remaster.analysis.dissonance.check(audio, rate, style="auto",
 model=TRACKER, voices="auto", device="cpu")`, after reading it from disk (`remaster.audio.read`: the decoding is
 timed too); the gugak tunes once more with `style="gugak"`. How `voices="auto"` read them is counted (mono, melody:

@@ -41,7 +41,7 @@ tonic and fifth and a sparser drum part), so 18 files per melody:
   `out_of_key` (an equal-tempered pitch class the tune never uses, 1-3 semitones away); `wrong_note` (±100 or
   ±200 cents landing ON another pitch class of the tune: a wrong note, not a sour one; scored apart).
 
-Polyphonic mixes (`poly_*`): 12 Bach chorales, 4 voices (or 3, the alto left out, in every third), each voice
+Polyphonic mixes (`poly_*`): 36 Bach chorales, 4 voices (or 3, the alto left out, in every third), each voice
 its own channel, in one of four scorings (string ensemble, church organ, choir aahs, a wind quartet), 60-96 BPM,
 cut between 8 and 12 s. Variants: `clean`, `offset` (-40 cents), `detune50` (one note of one voice, the inner
 voices preferred, ±50 cents), `out_of_key` (one note of one voice moved to a pitch class no voice uses).
@@ -121,7 +121,10 @@ BACH = ["bach/bwv" + n for n in ("269", "347", "153.1", "86.6", "267", "281", "1
                                   "8.6", "10.7", "101.7", "104.6", "108.6", "11.6", "113.8", "114.7", "122.6",
                                   "127.5", "13.6", "133.6", "135.6", "139.6", "14.5", "140.7", "144.3")]
 TARGETS = {"essen": 12, "ryans": 10, "oneills": 8, "airds": 6, "bach": 8}
-POLY_COUNT = 12
+# The chorale mixes: the first 12 from the end of BACH, then every fifth chorale of the four-part collection
+# (BWV 253-438), for a poly table wider than a dozen mixes.
+POLY_MORE = ["bach/bwv" + str(n) for n in range(253, 439, 5)]
+POLY_COUNT = 36
 
 # Gugak tunes: (name, title, mode, MIDI note of the mode's first tone, bars of `beats` beats, tokens). A token is
 # "step:beats" (step: index into the mode from its first tone, 5 = an octave up, -1 = the tone below) or "r:beats".
@@ -383,7 +386,7 @@ def chorale_mixes(seed: int, log=print) -> list[Melody]:
 
     out: list[Melody] = []
     scorings = list(POLY_SCORINGS)
-    for path in BACH[::-1]:
+    for path in BACH[::-1] + POLY_MORE:
         if len(out) == POLY_COUNT:
             break
         with warnings.catch_warnings():
@@ -810,11 +813,11 @@ def melodies(out_dir: Path, seed: int, log=print) -> list[Melody]:
     cache = out_dir / "melodies.json"
     if cache.exists():
         data = json.loads(cache.read_text())
-        if data.get("seed") == seed and data.get("version") == VERSION:
+        if (data.get("seed"), data.get("version"), data.get("poly_count")) == (seed, VERSION, POLY_COUNT):
             return [Melody(**{**m, "programs": tuple(m["programs"]), "pcs": tuple(m["pcs"]),
                               "tones": tuple(Tone(**t) for t in m["tones"])}) for m in data["melodies"]]
     found = western_melodies(seed, log) + gugak_melodies() + chorale_mixes(seed, log)
-    doc = {"seed": seed, "version": VERSION, "melodies": [
+    doc = {"seed": seed, "version": VERSION, "poly_count": POLY_COUNT, "melodies": [
         {**{k: v for k, v in vars(m).items() if k not in ("tones", "extra")},
          "tones": [vars(t) for t in m.tones]} for m in found]}
     tmp = cache.with_name(".melodies.partial.json")

@@ -599,6 +599,22 @@ def test_detuned_inner_voice_of_a_chord_progression_is_found_by_the_poly_path() 
     assert len(result.findings) == len(hits)
 
 
+def test_a_wrong_note_that_makes_no_chord_is_found_where_a_chromatic_chord_tone_is_not() -> None:
+    # C#4 for D4 in a G major chord: a semitone from nothing sounding (G3, G4, B4), but G-B-C# is no triad. The same
+    # C# as the third of an A major chord (V of ii, resolving to D minor) is Bach's, not a mistake.
+    c, f, g = [48, 64, 67, 72], [53, 65, 69, 72], [55, 62, 67, 71]
+    wrong = [c, f, g, c, f, [55, 61, 67, 71], c]
+    secondary = [c, [45, 61, 64, 69], [50, 62, 65, 69], g, c, f, g, c]
+    sour = check(_pad([(0.2 + 1.2 * k, 1.2, p) for k, p in enumerate(wrong)], 9.0, level=0.15)[None, :], SR,
+                 voices="poly", style="western")
+    assert [(f.kind, f.found[:2]) for f in sour.findings] == [("out_of_key", "C#")], \
+        [f.to_dict() for f in sour.findings]
+    assert 0.2 + 1.2 * 5 - 0.1 < sour.findings[0].start < 0.2 + 1.2 * 5 + 0.3
+    clean = check(_pad([(0.2 + 1.2 * k, 1.2, p) for k, p in enumerate(secondary)], 10.2, level=0.15)[None, :], SR,
+                  voices="poly", style="western")
+    assert clean.findings == [], [f.to_dict() for f in clean.findings]
+
+
 def test_the_networks_outputs_are_read_by_their_names(monkeypatch) -> None:
     # on a choir the note and onset posteriorgrams are alike (and onsets may be the denser): which is which comes
     # from the output names in nmp.onnx, never from their values
