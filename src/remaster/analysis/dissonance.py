@@ -348,11 +348,12 @@ def _judge_in_chords(notes: Sequence[Note], judged: list[Finding | None], heard:
     (`kept_pitch_classes` of the heard notes)."""
     out = list(judged)
     for k, n in enumerate(notes):
-        if id(n) not in heard_ids or max(n.stable_s, n.duration) < min_sour_s:
+        held = max(n.stable_s, n.duration)
+        if id(n) not in heard_ids or held < min_sour_s:
             continue
         finding = judged[k]
         tone = grid_step(n.centre, reference) % 12
-        foreign = tone not in scale.pitch_classes and max(n.stable_s, n.duration) >= FOREIGN_HELD_S
+        foreign = tone not in scale.pitch_classes and held >= FOREIGN_HELD_S
         stray = tone not in kept and (_clashes(n, heard, reference)
                                       or (foreign and not _in_a_triad(n, heard, reference)))
         if finding is not None and finding.kind == "out_of_key" and not stray:
