@@ -7,13 +7,14 @@ import json
 
 import numpy as np
 import pytest
+import soxr
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.ndimage import median_filter
 
 from remaster import Context, remaster
-from remaster.analysis import crepe, multipitch
+from remaster.analysis import crepe, missed, multipitch
 from remaster.analysis.dissonance import CheckParams, _judge_heard, _plain, _scale, check
 from remaster.analysis.notes import Note as FoundNote
 from remaster.analysis.notes import NoteParams, _fold_octave_flips, _steps, find_notes
@@ -613,6 +614,44 @@ def test_a_wrong_note_that_makes_no_chord_is_found_where_a_chromatic_chord_tone_
     clean = check(_pad([(0.2 + 1.2 * k, 1.2, p) for k, p in enumerate(secondary)], 10.2, level=0.15)[None, :], SR,
                   voices="poly", style="western")
     assert clean.findings == [], [f.to_dict() for f in clean.findings]
+
+
+def test_a_voice_the_network_left_out_is_read_from_the_spectrum() -> None:
+    chord = soxr.resample(_pad([(0.0, 1.5, [60, 64, 67, 72])], 1.6, level=0.15), SR, missed.RATE)
+    given = [FoundNote(0.0, 1.5, 100.0 * m, 1.5, 0.0, 0.0, 0.0) for m in (60, 67, 72)]      # E4 left out
+    activity = np.full((int(1.6 * multipitch.FPS) + 1, 88), 0.3, np.float32)
+    found = missed.missed_notes(chord, given, activity, multipitch.FPS, multipitch.KEY0)
+    assert [round(n.centre / 100) for n in found] == [64] and abs(found[0].centre - 6400) < 15
+    assert found[0].start < 0.2 and found[0].end > 1.3
+    e4 = FoundNote(0.0, 1.5, 6400.0, 1.5, 0.0, 0.0, 0.0)
+    assert missed.missed_notes(chord, [*given, e4], activity, multipitch.FPS, multipitch.KEY0) == []
+    # where the network heard nothing at that key, a peak is no note of its own
+    assert missed.missed_notes(chord, given, 0.2 * activity, multipitch.FPS, multipitch.KEY0) == []
+
+
+def test_a_wrong_inner_note_the_network_hears_under_its_threshold_is_found(monkeypatch) -> None:
+    # the network hears the alto's wrong C#4 at a third of its strength, under its 0.4 threshold, as it hears many
+    # inner voices of a real chorale: the spectrum still shows it, and it makes no chord with G and B
+    c, f, g = [48, 64, 67, 72], [53, 65, 69, 72], [55, 62, 67, 71]
+    mix = _pad([(0.2 + 1.2 * k, 1.2, p) for k, p in enumerate([c, f, g, c, f, [55, 61, 67, 71], c])], 9.0,
+               level=0.15)
+    heard = multipitch.posteriorgrams
+
+    def weak_alto(mono: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        note, onset, contour = heard(mono, rate)
+        note = note.copy()
+        note[:, 61 - multipitch.KEY0] *= 0.35
+        return note, onset, contour
+
+    monkeypatch.setattr(multipitch, "posteriorgrams", weak_alto)
+    notes, left_out = multipitch.find_voices(mix, SR)
+    assert not [n for n in notes if round(n.centre / 100) == 61]
+    assert [round(n.centre / 100) for n in left_out if 6.0 < n.start < 6.5] == [61]
+    result = check(mix[None, :], SR, voices="poly", style="western")
+    assert [(f.kind, f.found[:3]) for f in result.findings] == [("out_of_key", "C#4")], \
+        [f.to_dict() for f in result.findings]
+    assert 0.2 + 1.2 * 5 - 0.1 < result.findings[0].start < 0.2 + 1.2 * 5 + 0.2
+    assert any(round(n.centre / 100) == 61 for n in result.notes)
 
 
 def test_the_networks_outputs_are_read_by_their_names(monkeypatch) -> None:

@@ -359,10 +359,39 @@ def _judge_in_chords(notes: Sequence[Note], judged: list[Finding | None], heard:
         if finding is not None and finding.kind == "out_of_key" and not stray:
             out[k] = None
         elif finding is None and stray:
-            expected = _nearest_in_scale(n.centre, reference, replace(scale, extra=kept)) if kept else n.centre
-            out[k] = Finding(n.start, n.end, "out_of_key", n.centre - expected, note_name(n.centre),
-                             note_name(expected), _hz(n.centre), _hz(expected), 1.0)
+            out[k] = _out_of_key(n, reference, scale, kept)
     return out
+
+
+# A note the network missed (`missed`) whose centre lies further than this from the take's grid is not judged: which
+# tone it is, is not sure.
+MISSED_OFF_CENTS = 30.0
+
+
+def _judge_missed(missed: Sequence[Note], heard: Sequence[Note], reference: float,
+                  scale: Scale) -> list[Finding | None]:
+    """The notes of a mix the network missed, judged as `_judge_in_chords` judges the others, but only for which tone
+    they are (their centres, read from a spectrum where other voices' partials lie close, say no more): `out_of_key`
+    where the tone is one the mix does not keep using (counted with these notes: a chromatic tone the network missed
+    each time it came is still kept) and it clashes with, or makes no triad with, what sounds with it."""
+    partners = [*heard, *missed]
+    kept = kept_pitch_classes(partners, reference)
+    out: list[Finding | None] = []
+    for n in missed:
+        tone = grid_step(n.centre, reference) % 12
+        foreign = tone not in scale.pitch_classes and n.duration >= FOREIGN_HELD_S
+        stray = tone not in kept and (_clashes(n, partners, reference)
+                                      or (foreign and not _in_a_triad(n, partners, reference)))
+        out.append(_out_of_key(n, reference, scale, kept) if stray else None)
+    return out
+
+
+def _out_of_key(n: Note, reference: float, scale: Scale, kept: frozenset[int]) -> Finding:
+    """An `out_of_key` finding on a note of a mix, measured from the nearest tone of the mode or of those the mix
+    keeps using."""
+    expected = _nearest_in_scale(n.centre, reference, replace(scale, extra=kept)) if kept else n.centre
+    return Finding(n.start, n.end, "out_of_key", n.centre - expected, note_name(n.centre), note_name(expected),
+                   _hz(n.centre), _hz(expected), 1.0)
 
 
 def _nearest_in_scale(centre: float, reference: float, scale: Scale) -> float:
@@ -430,17 +459,19 @@ def decide_voices(track: PitchTrack, mono16k: np.ndarray | None = None) -> tuple
     return ("melody" if under > UNDER_TOP_SHARE else "mono"), contour
 
 
-def _notes(mono16k: np.ndarray, track: PitchTrack, p: CheckParams) -> tuple[list[Note], str, PitchTrack]:
-    """The notes, how the take was read, and the pitch track they came from (the top line's for `melody`)."""
+def _notes(mono16k: np.ndarray, track: PitchTrack,
+           p: CheckParams) -> tuple[list[Note], list[Note], str, PitchTrack]:
+    """The notes, those of a mix the multi-pitch network missed (`poly` only), how the take was read, and the pitch
+    track the notes came from (the top line's for `melody`)."""
     from . import multipitch
 
     voices, contour = decide_voices(track, mono16k) if p.voices == "auto" else (p.voices, None)
     if voices == "poly":
-        return multipitch.find_voices(mono16k, CREPE_RATE)[0], voices, track
+        return *multipitch.find_voices(mono16k, CREPE_RATE), voices, track
     if voices == "melody":
         top = multipitch.melody_track(mono16k, CREPE_RATE, contour)
-        return find_notes(top, p.notes), voices, top
-    return find_notes(track, p.notes), voices, track
+        return find_notes(top, p.notes), [], voices, top
+    return find_notes(track, p.notes), [], voices, track
 
 
 def heard_notes(notes: Sequence[Note], quiet_db: float) -> list[Note]:
@@ -490,7 +521,7 @@ def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None
         mono = soxr.resample(mono, sample_rate, CREPE_RATE, "HQ")
     track = track_pitch(mono, CREPE_RATE, model=p.model, hop_s=p.hop_s, device=p.device, batch_size=p.batch_size,
                         min_periodicity=p.min_periodicity)
-    found_notes, voices, line = _notes(mono, track, p)
+    found_notes, missed, voices, line = _notes(mono, track, p)
     reference = estimate_reference(found_notes) if p.reference_cents is None else float(p.reference_cents)
     heard = heard_notes(found_notes, p.quiet_db)
     kept = kept_pitch_classes(heard, reference)
@@ -503,6 +534,9 @@ def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None
               for n in found_notes]
     if voices == "poly" and chosen is not None:
         judged = _judge_in_chords(found_notes, judged, heard, heard_ids, kept, reference, chosen, p.min_sour_s)
+        missed = [n for n in missed if abs(deviation(n.centre, reference)[0]) <= MISSED_OFF_CENTS]
+        found_notes = [*found_notes, *missed]
+        judged += _judge_missed(missed, heard, reference, chosen)
 
     rough = roughness_track(mono, CREPE_RATE, pitched=(track.times, track.voiced))
     findings = [f for f in judged if f is not None]

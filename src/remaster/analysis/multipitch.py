@@ -30,6 +30,7 @@ import numpy as np
 import soxr
 
 from ..errors import ProcessingError
+from . import missed
 from .notes import Note, runs
 from .packaged import packaged_file
 from .pitch import PitchTrack, frame_levels
@@ -129,8 +130,9 @@ def _centre(contour: np.ndarray, key: int, s: int, e: int) -> float | None:
     return float(bin_cents(float(np.median(_between_bins(contour, rows, peak)[strong]))))
 
 
-def find_voices(mono: np.ndarray, sample_rate: int) -> tuple[list[Note], np.ndarray]:
-    """The notes of every voice (sorted by start), and the number of voices sounding in each frame."""
+def find_voices(mono: np.ndarray, sample_rate: int) -> tuple[list[Note], list[Note]]:
+    """The notes of every voice (sorted by start), and those the network missed that the spectrum shows
+    (`missed.missed_notes`: their centres say which tone, not how well tuned)."""
     note, onset, contour = posteriorgrams(mono, sample_rate)
     min_frames = max(2, round(MIN_NOTE_S * FPS))
     out: list[Note] = []
@@ -151,7 +153,9 @@ def find_voices(mono: np.ndarray, sample_rate: int) -> tuple[list[Note], np.ndar
                                 vibrato_cents=0.0, slide_in_cents=0.0, slide_out_cents=0.0,
                                 level_db=20 * np.log10(max(level, 1e-6))))
     out.sort(key=lambda n: (n.start, n.centre))
-    return out, active.sum(axis=1)
+    at16k = soxr.resample(mono.astype(np.float32), sample_rate, missed.RATE, "HQ") if sample_rate != missed.RATE \
+        else mono
+    return out, missed.missed_notes(at16k, out, note, FPS, KEY0)
 
 
 # The melody of a mix (`voices: melody`): in each frame, the highest contour peak at least MELODY_SALIENCE strong and
