@@ -627,6 +627,17 @@ def test_a_voice_the_network_left_out_is_read_from_the_spectrum() -> None:
     assert missed.missed_notes(chord, [*given, e4], activity, multipitch.FPS, multipitch.KEY0) == []
     # where the network heard nothing at that key, a peak is no note of its own
     assert missed.missed_notes(chord, given, 0.2 * activity, multipitch.FPS, multipitch.KEY0) == []
+    for quiet in (np.zeros(missed.RATE, np.float32), np.zeros(100, np.float32)):     # silence; shorter than a window
+        assert missed.missed_notes(quiet, [], activity, multipitch.FPS, multipitch.KEY0) == []
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.integers(52, 84), min_size=1, max_size=4, unique=True))
+def test_a_chord_whose_every_voice_was_found_leaves_no_note_unexplained(voices: list[int]) -> None:
+    chord = soxr.resample(_pad([(0.0, 1.5, voices)], 1.6, level=0.15), SR, missed.RATE)
+    given = [FoundNote(0.0, 1.5, 100.0 * m, 1.5, 0.0, 0.0, 0.0) for m in voices]
+    activity = np.full((int(1.6 * multipitch.FPS) + 1, 88), 0.3, np.float32)
+    assert missed.missed_notes(chord, given, activity, multipitch.FPS, multipitch.KEY0) == []
 
 
 def test_a_wrong_inner_note_the_network_hears_under_its_threshold_is_found(monkeypatch) -> None:

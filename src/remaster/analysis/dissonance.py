@@ -9,9 +9,9 @@ and scale (`tuning`), then per note its deviation from the tuning grid and wheth
 A note is `detuned` when its centre is more than `tolerance_cents` off the grid and as far off how the take sounds
 that tone on its other notes (`tuning.own_intonation`), `out_of_key` when it sits on the grid but outside the
 scale. Where the tracker follows a bass or a pad under the tune, the notes are read from the mix's top line instead
-(`voices: melody`, `multipitch.melody_track`); in a mix of several voices
-(`voices: poly`) every voice is read, those Basic Pitch missed from the spectrum (`missed`), and a note is out of key
-when its tone is rare in the mix and it clashes with the chord it sounds in. Stretches with no usable pitch but a tonal spectrum (chords, dense
+(`voices: melody`, `multipitch.melody_track`); in a mix of several voices (`voices: poly`) every voice is read, those
+Basic Pitch missed from the spectrum (`missed`), and a note is out of key when its tone is rare in the mix and it
+clashes with the chord it sounds in, or makes none. Stretches with no usable pitch but a tonal spectrum (chords, dense
 polyphony) get a Plomp–Levelt roughness (`roughness`); long enough rough stretches are `rough` findings.
 
 The score of a stretch is the share of its pitched time that is sour, in percent, each sour note weighted by
