@@ -543,8 +543,9 @@ def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None
     if voices == "poly" and chosen is not None:
         judged = _judge_in_chords(found_notes, judged, heard, heard_ids, kept, reference, chosen, p.min_sour_s)
         missed = [n for n in missed if abs(deviation(n.centre, reference)[0]) <= MISSED_OFF_CENTS]
-        found_notes = [*found_notes, *missed]
-        judged += _judge_missed(missed, heard, reference, chosen)
+        merged = sorted(zip([*found_notes, *missed], [*judged, *_judge_missed(missed, heard, reference, chosen)],
+                            strict=True), key=lambda pair: (pair[0].start, pair[0].centre))
+        found_notes, judged = [n for n, _ in merged], [f for _, f in merged]
 
     rough = roughness_track(mono, CREPE_RATE, pitched=(track.times, track.voiced))
     findings = [f for f in judged if f is not None]

@@ -10,7 +10,8 @@ Notes are cut from the note posteriorgram (a key active above `NOTE_ON` for `MIN
 and each note's centre is read from the contour (the middle one of a key's three bins is on the key): in each of
 the note's middle frames the strongest bin within a semitone of its key, between bins by a parabola, so a note 50
 cents off its key (which the model may give to either neighbour) shows as such. The notes are the same
-`notes.Note` the monophonic path makes, and the check judges them the same way.
+`notes.Note` the monophonic path makes, and the check judges them the same way. The notes the network left under
+its threshold that the spectrum still shows come with them (`missed`).
 
 The contour alone also gives the melody of a tune over an accompaniment (`melody_line`, `melody_track`): in each
 frame the highest strong peak, between bins by a parabola (about 6 cents of spread on the evaluation set's
