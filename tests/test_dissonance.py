@@ -618,15 +618,15 @@ def test_a_wrong_note_that_makes_no_chord_is_found_where_a_chromatic_chord_tone_
 
 def test_a_voice_the_network_left_out_is_read_from_the_spectrum() -> None:
     chord = soxr.resample(_pad([(0.0, 1.5, [60, 64, 67, 72])], 1.6, level=0.15), SR, missed.RATE)
-    given = [FoundNote(0.0, 1.5, 100.0 * m, 1.5, 0.0, 0.0, 0.0) for m in (60, 67, 72)]      # E4 left out
+    found = [FoundNote(0.0, 1.5, 100.0 * m, 1.5, 0.0, 0.0, 0.0) for m in (60, 67, 72)]      # E4 left out
     activity = np.full((int(1.6 * multipitch.FPS) + 1, 88), 0.3, np.float32)
-    found = missed.missed_notes(chord, given, activity, multipitch.FPS, multipitch.KEY0)
-    assert [round(n.centre / 100) for n in found] == [64] and abs(found[0].centre - 6400) < 15
-    assert found[0].start < 0.2 and found[0].end > 1.3
+    left_out = missed.missed_notes(chord, found, activity, multipitch.FPS, multipitch.KEY0)
+    assert [round(n.centre / 100) for n in left_out] == [64] and abs(left_out[0].centre - 6400) < 15
+    assert left_out[0].start < 0.2 and left_out[0].end > 1.3
     e4 = FoundNote(0.0, 1.5, 6400.0, 1.5, 0.0, 0.0, 0.0)
-    assert missed.missed_notes(chord, [*given, e4], activity, multipitch.FPS, multipitch.KEY0) == []
+    assert missed.missed_notes(chord, [*found, e4], activity, multipitch.FPS, multipitch.KEY0) == []
     # where the network heard nothing at that key, a peak is no note of its own
-    assert missed.missed_notes(chord, given, 0.2 * activity, multipitch.FPS, multipitch.KEY0) == []
+    assert missed.missed_notes(chord, found, 0.2 * activity, multipitch.FPS, multipitch.KEY0) == []
     for quiet in (np.zeros(missed.RATE, np.float32), np.zeros(100, np.float32)):     # silence; shorter than a window
         assert missed.missed_notes(quiet, [], activity, multipitch.FPS, multipitch.KEY0) == []
 
@@ -635,9 +635,9 @@ def test_a_voice_the_network_left_out_is_read_from_the_spectrum() -> None:
 @given(st.lists(st.integers(52, 84), min_size=1, max_size=4, unique=True))
 def test_a_chord_whose_every_voice_was_found_leaves_no_note_unexplained(voices: list[int]) -> None:
     chord = soxr.resample(_pad([(0.0, 1.5, voices)], 1.6, level=0.15), SR, missed.RATE)
-    given = [FoundNote(0.0, 1.5, 100.0 * m, 1.5, 0.0, 0.0, 0.0) for m in voices]
+    found = [FoundNote(0.0, 1.5, 100.0 * m, 1.5, 0.0, 0.0, 0.0) for m in voices]
     activity = np.full((int(1.6 * multipitch.FPS) + 1, 88), 0.3, np.float32)
-    assert missed.missed_notes(chord, given, activity, multipitch.FPS, multipitch.KEY0) == []
+    assert missed.missed_notes(chord, found, activity, multipitch.FPS, multipitch.KEY0) == []
 
 
 def test_a_wrong_inner_note_the_network_hears_under_its_threshold_is_found(monkeypatch) -> None:
