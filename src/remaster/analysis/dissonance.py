@@ -360,10 +360,7 @@ def _judge_in_chords(notes: Sequence[Note], judged: list[Finding | None], heard:
         if id(n) not in heard_ids or held < min_sour_s:
             continue
         finding = judged[k]
-        tone = grid_step(n.centre, reference) % 12
-        foreign = tone not in scale.pitch_classes and held >= FOREIGN_HELD_S
-        stray = tone not in kept and (_clashes(n, heard, reference)
-                                      or (foreign and not _in_a_triad(n, heard, reference)))
+        stray = _stray(n, held, heard, kept, reference, scale)
         if finding is not None and finding.kind == "out_of_key" and not stray:
             out[k] = None
         elif finding is None and stray:
@@ -384,14 +381,18 @@ def _judge_missed(missed: Sequence[Note], heard: Sequence[Note], reference: floa
     each time it came is still kept) and it clashes with, or makes no triad with, what sounds with it."""
     partners = [*heard, *missed]
     kept = kept_pitch_classes(partners, reference)
-    out: list[Finding | None] = []
-    for n in missed:
-        tone = grid_step(n.centre, reference) % 12
-        foreign = tone not in scale.pitch_classes and n.duration >= FOREIGN_HELD_S
-        stray = tone not in kept and (_clashes(n, partners, reference)
-                                      or (foreign and not _in_a_triad(n, partners, reference)))
-        out.append(_out_of_key(n, reference, scale, kept) if stray else None)
-    return out
+    return [_out_of_key(n, reference, scale, kept) if _stray(n, n.duration, partners, kept, reference, scale) else None
+            for n in missed]
+
+
+def _stray(n: Note, held: float, partners: Sequence[Note], kept: frozenset[int], reference: float,
+           scale: Scale) -> bool:
+    """The chord rule of a mix: a tone the mix does not keep using that clashes with a note sounding with it, or,
+    held FOREIGN_HELD_S or longer on a tone outside the key as read, makes no triad with them."""
+    tone = grid_step(n.centre, reference) % 12
+    foreign = tone not in scale.pitch_classes and held >= FOREIGN_HELD_S
+    return tone not in kept and (_clashes(n, partners, reference)
+                                 or (foreign and not _in_a_triad(n, partners, reference)))
 
 
 def _out_of_key(n: Note, reference: float, scale: Scale, kept: frozenset[int]) -> Finding:
