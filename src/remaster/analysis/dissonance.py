@@ -518,19 +518,14 @@ def _scale(p: CheckParams, heard: Sequence[Note], notes: Sequence[Note], referen
     return replace(chosen, extra=allowed)
 
 
-def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None, **settings: Any) -> Check:
-    """Check float (channels, frames) or (frames,) audio; see the module docstring for what is found.
-
-    `params` (or keyword settings: `check(x, sr, style="gugak")`) are a CheckParams."""
-    p = params if params is not None else CheckParams(**settings)
-    mono = audio.mean(axis=0) if audio.ndim == 2 else audio
-    mono = np.ascontiguousarray(mono, dtype=np.float32)
-    seconds = len(mono) / sample_rate
-    if sample_rate != CREPE_RATE:
-        mono = soxr.resample(mono, sample_rate, CREPE_RATE, "HQ")
-    track = track_pitch(mono, CREPE_RATE, model=p.model, hop_s=p.hop_s, device=p.device, batch_size=p.batch_size,
-                        min_periodicity=p.min_periodicity)
-    found_notes, missed, voices, line = _notes(mono, track, p)
+def judge_notes(notes: Sequence[Note], params: CheckParams | None = None, voices: str = "mono",
+                missed: Sequence[Note] = ()) -> tuple[list[Note], list[Finding | None], float, Scale | None]:
+    """The notes of a take judged: its tuning reference and scale read from them, then a finding or None per note.
+    For `voices="poly"`, the chord rules, and the notes Basic Pitch `missed` judged for their tone and merged in.
+    Returns (notes, findings per note, reference, scale). (`check` calls it on the notes it tracked; given written
+    notes it shows what the check would find were the transcription perfect: see benchmarks/bench_scale.py.)"""
+    p = params if params is not None else CheckParams()
+    found_notes = list(notes)
     reference = estimate_reference(found_notes) if p.reference_cents is None else float(p.reference_cents)
     heard = heard_notes(found_notes, p.quiet_db)
     kept = kept_pitch_classes(heard, reference)
@@ -547,6 +542,23 @@ def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None
         merged = sorted(zip([*found_notes, *missed], [*judged, *_judge_missed(missed, heard, reference, chosen)],
                             strict=True), key=lambda pair: (pair[0].start, pair[0].centre))
         found_notes, judged = [n for n, _ in merged], [f for _, f in merged]
+    return found_notes, judged, reference, chosen
+
+
+def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None, **settings: Any) -> Check:
+    """Check float (channels, frames) or (frames,) audio; see the module docstring for what is found.
+
+    `params` (or keyword settings: `check(x, sr, style="gugak")`) are a CheckParams."""
+    p = params if params is not None else CheckParams(**settings)
+    mono = audio.mean(axis=0) if audio.ndim == 2 else audio
+    mono = np.ascontiguousarray(mono, dtype=np.float32)
+    seconds = len(mono) / sample_rate
+    if sample_rate != CREPE_RATE:
+        mono = soxr.resample(mono, sample_rate, CREPE_RATE, "HQ")
+    track = track_pitch(mono, CREPE_RATE, model=p.model, hop_s=p.hop_s, device=p.device, batch_size=p.batch_size,
+                        min_periodicity=p.min_periodicity)
+    found_notes, missed, voices, line = _notes(mono, track, p)
+    found_notes, judged, reference, chosen = judge_notes(found_notes, p, voices, missed)
 
     rough = roughness_track(mono, CREPE_RATE, pitched=(track.times, track.voiced))
     findings = [f for f in judged if f is not None]
