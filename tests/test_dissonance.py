@@ -812,6 +812,22 @@ def test_in_an_ornamented_take_only_the_grid_judges_a_note() -> None:
     assert _judge_heard(slip, 0.0, None, 25.0, 0.15, own, plain=False) is None
 
 
+def test_a_brief_note_off_by_more_than_its_wider_tolerance_is_not_excused_by_its_tone_elsewhere() -> None:
+    # a 0.14 s A 49 cents flat (gugak style: 35 cents, 40 for a brief note of a plain take); one other A 13 cents flat
+    # is no excuse (the brief note's wider tolerance already allows for its less sure centre); a held note is still
+    # judged against that other note
+    def note(start: float, seconds: float, cents: float) -> FoundNote:
+        return FoundNote(start, start + seconds, 6900.0 + cents, seconds, 8.0, 0.0, 0.0, -20.0)
+
+    witness = note(0.0, 0.4, -13.0)
+    own = own_intonation([witness], 0.0)
+    brief = note(1.0, 0.14, -49.0)
+    found = _judge_heard(brief, 0.0, None, 35.0, 0.1, own, plain=True)
+    assert found is not None and found.kind == "detuned" and found.cents < -45
+    assert _judge_heard(note(1.0, 0.14, -38.0), 0.0, None, 35.0, 0.1, own, plain=True) is None
+    assert _judge_heard(note(1.0, 0.4, -45.0), 0.0, None, 35.0, 0.1, own, plain=True) is None
+
+
 def test_auto_judges_a_major_or_minor_reading_as_western_and_a_pentatonic_one_wider() -> None:
     from remaster.analysis.dissonance import _tolerance
 

@@ -273,14 +273,18 @@ def _judge_heard(note: Note, reference: float, scale: Scale | None, tolerance: f
 
     In a `plain` take (see PLAIN_TAKE_SHARE), where OWN_WITNESSES or more other notes sound the tone, the note is
     judged against them alone: a slip of 30 cents on a tone the take sounds 10 cents the other way elsewhere is 40
-    cents off it, though 20 off the grid (the global reference sits between the takes' tones)."""
+    cents off it, though 20 off the grid (the global reference sits between the takes' tones).
+
+    A brief note (under SURE_S) off the grid by more than its wider tolerance is not excused by the other notes of
+    its tone: that tolerance already allows for how unsure its centre is, and one other note 13 cents flat had let a
+    0.14 s note 49 cents flat pass."""
     others = [off for i, off in own.get(grid_step(note.centre, reference), {}).items() if i != id(note)]
     own_reference = reference + float(np.median(others)) if others else None
     short = PLAIN_SHORT_TOLERANCE if plain else SHORT_TOLERANCE
     if own_reference is not None and plain and len(others) >= OWN_WITNESSES:
         return judge(note, own_reference, scale, tolerance, min_sour_s, short)
     finding = judge(note, reference, scale, tolerance, min_sour_s, short)
-    if finding is None or finding.kind != "detuned":
+    if finding is None or finding.kind != "detuned" or max(note.stable_s, note.duration) < SURE_S:
         return finding
     if own_reference is not None and judge(note, own_reference, scale, tolerance, min_sour_s, short) is None:
         return None
