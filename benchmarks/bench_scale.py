@@ -43,6 +43,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+import pitch_set
 from pitch_set import (
     Melody,
     _cut_beat,
@@ -51,13 +52,13 @@ from pitch_set import (
     _tones,
     _voice_events,
     corpus_candidates,
-    key_pcs,
     plan_variant,
     sounding,
 )
 
 from remaster.analysis.dissonance import CheckParams, judge_notes
 from remaster.analysis.notes import Note
+from remaster.analysis.tuning import NAMES
 
 DEFAULT_CACHE = Path("/tmp/sori-scale-tunes.json")
 COLLECTIONS = {"essen": "essenFolksong/", "ryans": "ryansMammoth/", "oneills": "oneills1850/", "airds": "airdsAirs/",
@@ -154,8 +155,7 @@ def melody(tune: dict, seed: int) -> Melody | None:
 
 def lone_chromatic(m: Melody) -> bool:
     """Whether a tone outside the tune's key occurs only once (the tunes pitch_set.py leaves out)."""
-    counts = np.bincount([t.midi % 12 for t in m.tones if not t.grace], minlength=12)
-    return any(counts[pc] == 1 and pc not in key_pcs(m.tonic_pc, m.mode) for pc in range(12))
+    return pitch_set.lone_chromatic(m.tones, m.tonic_pc, m.mode)
 
 
 def written_notes(m: Melody, midi: list[int], cents: list[float]) -> list[Note]:
@@ -170,9 +170,8 @@ def written_notes(m: Melody, midi: list[int], cents: list[float]) -> list[Note]:
 
 
 def judged_by_index(notes: list[Note], params: CheckParams) -> list[bool]:
-    found, judged, _, _ = judge_notes(notes, params)
-    flagged = {id(n) for n, f in zip(found, judged, strict=True) if f is not None}
-    return [id(n) in flagged for n in notes]
+    # one line (voices mono): judge_notes keeps the notes and their order
+    return [f is not None for f in judge_notes(notes, params)[1]]
 
 
 def score(tunes: list[Melody], seed: int) -> dict[str, dict]:
@@ -238,16 +237,15 @@ def main(argv: list[str] | None = None) -> int:
     print("\n=== by the key music21 reads")
     table(tunes, rows, lambda m: m.mode)
     if args.list:
-        names = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
         print("\nclean tunes flagged (the tones flagged; the key music21 reads):")
         for m in [m for m in tunes if rows[m.source]["clean"]][:args.list]:
-            print(f"  {m.source:40s} {[names[p] for p in rows[m.source]['flagged_pcs']]}  "
-                  f"{names[m.tonic_pc]} {m.mode}")
+            print(f"  {m.source:40s} {[NAMES[p] for p in rows[m.source]['flagged_pcs']]}  "
+                  f"{NAMES[m.tonic_pc]} {m.mode}")
         print("out_of_key errors missed:")
         for m in [m for m in tunes if rows[m.source].get("out_of_key") is False][:args.list]:
             err = plan_variant(m, "out_of_key", args.seed).errors[0]
-            print(f"  {m.source:40s} {names[err['expected_midi'] % 12]} -> {names[int(err['found_midi']) % 12]}"
-                  f"  tune's tones {[names[p] for p in m.pcs]}  {names[m.tonic_pc]} {m.mode}")
+            print(f"  {m.source:40s} {NAMES[err['expected_midi'] % 12]} -> {NAMES[int(err['found_midi']) % 12]}"
+                  f"  tune's tones {[NAMES[p] for p in m.pcs]}  {NAMES[m.tonic_pc]} {m.mode}")
     return 0
 
 

@@ -64,6 +64,7 @@ import tempfile
 import time
 import warnings
 import zlib
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -287,8 +288,7 @@ def load_corpus_melody(group: str, path: str, number: int | None, target_bpm: fl
     bpm = float(np.clip(bpm, lo, hi))
     counts = np.bincount([t.midi % 12 for t in tones if not t.grace], minlength=12)
     used = [pc for pc in range(12) if counts[pc]]
-    diatonic = key_pcs(tonic, mode)
-    if any(counts[pc] == 1 and pc not in diatonic for pc in used):
+    if lone_chromatic(tones, tonic, mode):
         return None, "a chromatic pitch class occurs once (a passing note, not the tune's scale)"
     if len(used) < 5:
         return None, f"only {len(used)} pitch classes"
@@ -297,6 +297,12 @@ def load_corpus_melody(group: str, path: str, number: int | None, target_bpm: fl
     tones = fit_octaves(tones, program)
     return Melody(name, source, title, "western", group, round(bpm, 1), (program,), tuple(tones), bar,
                   articulation, tonic, mode, tuple(used)), ""
+
+
+def lone_chromatic(tones: Sequence[Tone], tonic: int, mode: str) -> bool:
+    """Whether a pitch class outside the key occurs in only one note (grace notes aside)."""
+    counts = np.bincount([t.midi % 12 for t in tones if not t.grace], minlength=12)
+    return any(counts[pc] == 1 and pc not in key_pcs(tonic, mode) for pc in range(12))
 
 
 def key_pcs(tonic: int, mode: str) -> set[int]:
