@@ -38,20 +38,16 @@ import warnings
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import pitch_set
 from pitch_set import (
     Melody,
-    _cut_beat,
     _rng,
-    _tempo_range,
-    _tones,
     _voice_events,
     corpus_candidates,
+    cut,
     plan_variant,
     sounding,
 )
@@ -132,24 +128,13 @@ def load(cache: Path, log=print) -> list[dict]:
 
 def melody(tune: dict, seed: int) -> Melody | None:
     """The tune cut as pitch_set.py cuts the set's (6-12 s, 60-200 BPM, notes of 0.1-2 s), or None."""
-    events = [tuple(e) for e in tune["events"]]
-    while events and events[0][2] is None:
-        events.pop(0)
-    first = events[0][0]
-    lo, hi = _tempo_range(_tones(events, first, first + 1e9))
-    if lo > hi:
+    phrase = cut([tuple(e) for e in tune["events"]], _rng(seed, tune["source"], "tempo").uniform(60, 200))
+    if isinstance(phrase, str) or sum(not t.grace for t in phrase[0]) < 8:
         return None
-    bpm = float(np.clip(_rng(seed, tune["source"], "tempo").uniform(60, 200), lo, hi))
-    stop = _cut_beat(events, bpm, 6.0, 12.0)
-    if stop is None:
-        return None
-    tones = _tones(events, first, stop)
-    lo, hi = _tempo_range(tones)
-    if lo > hi or sum(not t.grace for t in tones) < 8:
-        return None
+    tones, bpm = phrase
     used = tuple(sorted({t.midi % 12 for t in tones if not t.grace}))
     tonic, mode = tune["key"]
-    return Melody(tune["source"], tune["source"], "", "western", tune["group"], float(np.clip(bpm, lo, hi)), (0,),
+    return Melody(tune["source"], tune["source"], "", "western", tune["group"], bpm, (0,),
                   tuple(tones), 4.0, "legato", tonic, mode, used)
 
 

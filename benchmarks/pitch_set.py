@@ -237,6 +237,29 @@ def _cut_beat(events, bpm: float, lo_s: float, hi_s: float) -> float | None:
     return best
 
 
+def cut(events, target_bpm: float) -> tuple[list[Tone], float] | str:
+    """A tune's opening phrase as the set plays it: from its first note to the last note ending 6-12 s in, at the
+    tempo nearest `target_bpm` at which every note lasts 0.1-2 s; (tones, BPM), or why there is none."""
+    events = list(events)
+    while events and events[0][2] is None:
+        events.pop(0)
+    if not events:
+        return "no notes"
+    first = events[0][0]
+    lo, hi = _tempo_range(_tones(events, first, first + 1e9))
+    if lo > hi:
+        return "note lengths span more than 0.1-2 s at any tempo"
+    bpm = float(np.clip(target_bpm, lo, hi))
+    stop = _cut_beat(events, bpm, 6.0, 12.0)
+    if stop is None:
+        return "no note end between 6 and 12 s"
+    tones = _tones(events, first, stop)
+    lo, hi = _tempo_range(tones)
+    if lo > hi:
+        return "note lengths span more than 0.1-2 s at any tempo"
+    return tones, float(np.clip(bpm, lo, hi))
+
+
 def _target_tempo(seed: int, name: str, index: int, count: int) -> float:
     """Evenly over 60-200 BPM, in an order drawn once, so no collection gets the slow or the fast end."""
     spread = np.linspace(60, 200, count)[_rng(seed, "tempi").permutation(count)]
@@ -262,7 +285,7 @@ def load_corpus_melody(group: str, path: str, number: int | None, target_bpm: fl
         except Exception as e:
             return None, f"unreadable: {type(e).__name__}"
         part = score.parts[0] if score.parts else score
-        events = [e for e in _voice_events(part)]
+        events = _voice_events(part)
         while events and events[0][2] is None:
             events.pop(0)
         if len(events) < 8:
@@ -272,20 +295,10 @@ def load_corpus_melody(group: str, path: str, number: int | None, target_bpm: fl
         tonic, mode = _scale_of(score, {e[2] % 12 for e in events if e[2] is not None})
         md = score.metadata
         title = (md.title or "") if md is not None else ""
-    first = events[0][0]
-    probe = _tones(events, first, first + 1e9)
-    lo, hi = _tempo_range(probe)
-    if lo > hi:
-        return None, "note lengths span more than 0.1-2 s at any tempo"
-    bpm = float(np.clip(target_bpm, lo, hi))
-    stop = _cut_beat(events, bpm, 6.0, 12.0)
-    if stop is None:
-        return None, "no note end between 6 and 12 s"
-    tones = _tones(events, first, stop)
-    lo, hi = _tempo_range(tones)
-    if lo > hi:
-        return None, "note lengths span more than 0.1-2 s at any tempo"
-    bpm = float(np.clip(bpm, lo, hi))
+    phrase = cut(events, target_bpm)
+    if isinstance(phrase, str):
+        return None, phrase
+    tones, bpm = phrase
     counts = np.bincount([t.midi % 12 for t in tones if not t.grace], minlength=12)
     used = [pc for pc in range(12) if counts[pc]]
     if lone_chromatic(tones, tonic, mode):

@@ -15,7 +15,7 @@ from scipy.ndimage import median_filter
 
 from remaster import Context, remaster
 from remaster.analysis import crepe, missed, multipitch
-from remaster.analysis.dissonance import CheckParams, _judge_heard, _plain, _scale, check
+from remaster.analysis.dissonance import CheckParams, _judge_heard, _plain, _scale, check, judge_notes
 from remaster.analysis.notes import Note as FoundNote
 from remaster.analysis.notes import NoteParams, _fold_octave_flips, _steps, find_notes
 from remaster.analysis.pitch import PitchTrack, track_pitch
@@ -841,3 +841,66 @@ def test_auto_judges_a_major_or_minor_reading_as_western_and_a_pentatonic_one_wi
     for style in ("auto", "western", "gugak"):
         assert _tolerance(CheckParams(style=style), declared_scale("C", "major"), "poly") == 35.0
     assert _tolerance(CheckParams(tolerance_cents=20), declared_scale("C", "major"), "poly") == 20.0
+
+
+# ------------------------------------------------------------------------------------------------ chord rules, on notes
+def _chord_notes(chords: list[list[float]], seconds: float = 1.0) -> list[FoundNote]:
+    """The notes of a mix as the network would give them: one chord a `seconds` after another, MIDI numbers."""
+    return sorted((FoundNote(k * seconds, (k + 1) * seconds, 100.0 * m, seconds, 0.0, 0.0, 0.0)
+                   for k, chord in enumerate(chords) for m in chord), key=lambda n: (n.start, n.centre))
+
+
+def _poly_findings(notes: list[FoundNote], missed: list[FoundNote] = ()) -> list[tuple[str, str, float]]:
+    _, judged, _, _ = judge_notes(notes, CheckParams(style="western"), "poly", missed)
+    return [(f.kind, f.found[:-2].rstrip("+-0123456789") or f.found, round(f.start, 2)) for f in judged if f]
+
+
+E_MAJOR = [[52, 59, 68, 76], [45, 64, 69, 73], [47, 66, 71, 75]] * 3         # E, A, B major, three times over
+
+
+def test_a_wrong_note_the_network_split_in_two_is_judged_whole() -> None:
+    # a C major chord whose G3 came out F#3, a minor ninth under G4: found as one note; the network split it into two
+    # of 0.1 s, each too brief to judge alone, and still it is found, once, as long as it sounds
+    chords = [[48, 55, 64, 67], [53, 57, 65, 72], [55, 59, 62, 67]] * 3
+    notes = _chord_notes(chords)
+    assert _poly_findings(notes) == []
+    wrong = FoundNote(3.4, 3.6, 5400.0, 0.2, 0.0, 0.0, 0.0)
+    c_chord = [n for n in notes if 3.0 <= n.start < 4.0 and round(n.centre) != 5500]
+    base = [n for n in notes if not 3.0 <= n.start < 4.0] + c_chord
+    assert [k for k, _, _ in _poly_findings(sorted([*base, wrong], key=lambda n: n.start))] == ["out_of_key"]
+    halves = [FoundNote(3.4, 3.5, 5400.0, 0.1, 0.0, 0.0, 0.0), FoundNote(3.5, 3.6, 5402.0, 0.1, 0.0, 0.0, 0.0)]
+    _, judged, _, _ = judge_notes(sorted([*base, *halves], key=lambda n: n.start), CheckParams(style="western"),
+                                      "poly")
+    hits = [f for f in judged if f]
+    assert len(hits) == 1 and hits[0].kind == "out_of_key" and (hits[0].start, hits[0].end) == (3.4, 3.6)
+    apart = [FoundNote(3.2, 3.3, 5400.0, 0.1, 0.0, 0.0, 0.0), FoundNote(3.6, 3.7, 5400.0, 0.1, 0.0, 0.0, 0.0)]
+    assert _poly_findings(sorted([*base, *apart], key=lambda n: n.start)) == []     # two brief notes, not one
+
+
+def test_a_chromatic_chord_is_judged_by_its_tones_not_by_an_overtone_the_network_heard() -> None:
+    # a C major chord once in an E major mix: C and G are outside the key but make a triad. A D7 heard over its G4
+    # is that G's sixth partial, no tone of the chord; a D5 sung with it makes a chord of no triad.
+    c_chord = [48, 64, 67, 72]
+    assert _poly_findings(_chord_notes([*E_MAJOR, c_chord, E_MAJOR[0]])) == []
+    assert _poly_findings(_chord_notes([*E_MAJOR, [*c_chord, 98], E_MAJOR[0]])) == []
+    assert {k for k, _, _ in _poly_findings(_chord_notes([*E_MAJOR, [*c_chord, 74], E_MAJOR[0]]))} == {"out_of_key"}
+
+
+def test_a_missed_note_on_an_overtone_of_the_bass_is_not_judged() -> None:
+    # a G minor mix; a B4 the spectrum shows over a G2 bass is its fifth partial, not a B natural against B-flat
+    g_minor = [[43, 62, 67, 70], [48, 63, 67, 72], [50, 66, 69, 74]] * 3
+    notes = _chord_notes([*g_minor, [43, 62, 67, 70]])
+    b4 = FoundNote(9.0, 10.0, 7100.0, 1.0, 0.0, 0.0, 0.0)
+    assert _poly_findings(notes, [b4]) == []
+    over_d = _chord_notes([*g_minor, [38, 62, 67, 70]])             # the same B4 over a D2 bass: sung, and wrong
+    assert [k for k, _, _ in _poly_findings(over_d, [b4])] == ["out_of_key"]
+
+
+def test_a_note_between_two_voices_a_semitone_apart_is_not_called_detuned() -> None:
+    # D5 against a held C#5: the network's contour puts the D at D5-50. Alone, a D5-50 is detuned.
+    chords = [[57, 64, 69, 73], [50, 62, 66, 69], [52, 62, 68, 71]] * 3
+    blend = FoundNote(9.2, 9.8, 7350.0, 0.6, 0.0, 0.0, 0.0)
+    with_c_sharp = _chord_notes([*chords, [57, 64, 69, 73]])
+    alone = _chord_notes([*chords, [57, 64, 69]])
+    assert _poly_findings(sorted([*with_c_sharp, blend], key=lambda n: n.start)) == []
+    assert [k for k, _, _ in _poly_findings(sorted([*alone, blend], key=lambda n: n.start))] == ["detuned"]

@@ -338,16 +338,67 @@ FOREIGN_HELD_S = 0.3
 # Major, minor, diminished and augmented triads, in semitones above the root. (With the seventh chords too, nearly
 # every three tones fit one, the wrong ones as well: on the first 12 mixes, no note more was found than by clashes.)
 TRIADS = ((0, 4, 7), (0, 3, 7), (0, 3, 6), (0, 4, 8))
+# A note this many semitones above one sounding with it may be that note's 3rd, 5th or 6th partial (a twelfth, two
+# octaves and a major third, two octaves and a fifth) heard by the network as a note of its own: no chord tone to
+# judge a chord by, nor a note to judge. (On the 36 clean chorale mixes: a D7 over a G4 took a C major chord for no
+# triad; a B4 over a G2 was called out of key.)
+OVERTONE_STEPS = (19, 28, 31)
+
+
+def _with(note: Note, others: Sequence[Note]) -> list[Note]:
+    """The other notes sounding through more than half of `note`."""
+    return [o for o in others
+            if o is not note and min(o.end, note.end) - max(o.start, note.start) > 0.5 * note.duration]
+
+
+def _overtone(note: Note, others: Sequence[Note], reference: float) -> bool:
+    """Whether `note` lies on a low partial (OVERTONE_STEPS) of a note sounding with it."""
+    own = grid_step(note.centre, reference)
+    return any(own - grid_step(o.centre, reference) in OVERTONE_STEPS for o in _with(note, others))
 
 
 def _in_a_triad(note: Note, others: Sequence[Note], reference: float) -> bool:
     """Whether the tones sounding through the middle half of a note (for more than half of it), with the note's own,
-    all belong to one triad."""
-    lo, hi = note.start + 0.25 * note.duration, note.end - 0.25 * note.duration
-    tones = {grid_step(o.centre, reference) % 12 for o in others
-             if o is not note and min(o.end, hi) - max(o.start, lo) > 0.5 * (hi - lo)}
+    all belong to one triad; a tone that may be another's overtone does not count."""
+    middle = replace(note, start=note.start + 0.25 * note.duration, end=note.end - 0.25 * note.duration)
+    sounding = _with(middle, [o for o in others if o is not note])
+    tones = {grid_step(o.centre, reference) % 12 for o in sounding if not _overtone(o, [note, *sounding], reference)}
     tones.add(grid_step(note.centre, reference) % 12)
     return any(tones <= {(root + step) % 12 for step in triad} for root in range(12) for triad in TRIADS)
+
+
+def _blended(note: Note, others: Sequence[Note]) -> bool:
+    """Whether another note less than a semitone away sounds through most of `note`: two voices a semitone apart
+    (a suspension, a passing note against a held one) beat, and the network's contour lays the centre of the one
+    between them, so that its tuning cannot be read (on the clean chorale mixes: D5 against C#5 read as D5-50)."""
+    return any(0 < abs(o.centre - note.centre) < 100.0 for o in _with(note, others))
+
+
+# Pieces of one note the network split in two (its onset head fired again mid-note): the next piece starts within
+# JOIN_GAP_S of the last one's end, on a centre within JOIN_CENTS of it. Judged whole, a split note is as long as it
+# sounds: an E-flat of 0.24 s read as 0.14 s and 0.10 s was too brief for the chord rule.
+JOIN_GAP_S = 0.05
+JOIN_CENTS = 30.0
+
+
+def _whole_notes(notes: Sequence[Note], reference: float) -> dict[int, Note | None]:
+    """For each note split in pieces (keyed by `id`): its first piece maps to the whole note, later pieces to None."""
+    out: dict[int, Note | None] = {}
+    run: list[Note] = []
+
+    def step(n: Note) -> int:
+        return grid_step(n.centre, reference)
+
+    for n in [*sorted(notes, key=lambda n: (step(n), n.start)), None]:
+        if n is not None and run and step(n) == step(run[-1]) and n.start - max(p.end for p in run) <= JOIN_GAP_S \
+                and abs(n.centre - run[-1].centre) <= JOIN_CENTS:
+            run.append(n)
+            continue
+        if len(run) > 1:
+            out[id(run[0])] = replace(run[0], end=max(p.end for p in run), stable_s=sum(p.stable_s for p in run))
+            out.update({id(p): None for p in run[1:]})
+        run = [n] if n is not None else []
+    return out
 
 
 def _judge_in_chords(notes: Sequence[Note], judged: list[Finding | None], heard: Sequence[Note], heard_ids: set[int],
@@ -357,13 +408,22 @@ def _judge_in_chords(notes: Sequence[Note], judged: list[Finding | None], heard:
     longer on a tone outside the key as read, it makes a chord of no triad with what sounds with it. A passing
     chromatic tone of the harmony (a secondary dominant's leading tone, a cadence's raised third) sits in its chord;
     a wrong note grinds against it or leaves no chord. `kept`: the pitch classes the mix keeps using
-    (`kept_pitch_classes` of the heard notes)."""
+    (`kept_pitch_classes` of the heard notes). A note the network split in pieces is judged whole, on its first piece;
+    a note sounding against another less than a semitone away is not called `detuned` (`_blended`)."""
     out = list(judged)
-    for k, n in enumerate(notes):
+    whole = _whole_notes([n for n in notes if id(n) in heard_ids], reference)
+    for k, piece in enumerate(notes):
+        n = whole.get(id(piece), piece)
+        if n is None and out[k] is not None and out[k].kind == "out_of_key":
+            out[k] = None       # a later piece of a split note: the whole note is judged on its first
+        if id(piece) not in heard_ids or n is None:
+            continue
         held = max(n.stable_s, n.duration)
-        if id(n) not in heard_ids or held < min_sour_s:
+        if held < min_sour_s:
             continue
         finding = judged[k]
+        if finding is not None and finding.kind == "detuned" and _blended(piece, notes):
+            out[k] = finding = None
         stray = _stray(n, held, heard, kept, reference, scale)
         if finding is not None and finding.kind == "out_of_key" and not stray:
             out[k] = None
@@ -391,12 +451,13 @@ def _judge_missed(missed: Sequence[Note], heard: Sequence[Note], reference: floa
 
 def _stray(n: Note, held: float, partners: Sequence[Note], kept: frozenset[int], reference: float,
            scale: Scale) -> bool:
-    """The chord rule of a mix: a tone the mix does not keep using that clashes with a note sounding with it, or,
-    held FOREIGN_HELD_S or longer on a tone outside the key as read, makes no triad with them."""
+    """The chord rule of a mix: a tone the mix does not keep using, and no overtone of a note sounding with it, that
+    clashes with a note sounding with it, or, held FOREIGN_HELD_S or longer on a tone outside the key as read, makes
+    no triad with them."""
     tone = grid_step(n.centre, reference) % 12
     foreign = tone not in scale.pitch_classes and held >= FOREIGN_HELD_S
-    return tone not in kept and (_clashes(n, partners, reference)
-                                 or (foreign and not _in_a_triad(n, partners, reference)))
+    return tone not in kept and not _overtone(n, partners, reference) \
+        and (_clashes(n, partners, reference) or (foreign and not _in_a_triad(n, partners, reference)))
 
 
 def _out_of_key(n: Note, reference: float, scale: Scale, kept: frozenset[int]) -> Finding:
