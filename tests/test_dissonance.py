@@ -15,7 +15,7 @@ from scipy.ndimage import median_filter
 
 from remaster import Context, remaster
 from remaster.analysis import crepe, missed, multipitch
-from remaster.analysis.dissonance import CheckParams, _judge_heard, _plain, _scale, check, judge_notes
+from remaster.analysis.dissonance import CheckParams, _judge_heard, _plain, _scale, _whole_notes, check, judge_notes
 from remaster.analysis.notes import Note as FoundNote
 from remaster.analysis.notes import NoteParams, _fold_octave_flips, _steps, find_notes
 from remaster.analysis.pitch import PitchTrack, track_pitch
@@ -904,3 +904,24 @@ def test_a_note_between_two_voices_a_semitone_apart_is_not_called_detuned() -> N
     alone = _chord_notes([*chords, [57, 64, 69]])
     assert _poly_findings(sorted([*with_c_sharp, blend], key=lambda n: n.start)) == []
     assert [k for k, _, _ in _poly_findings(sorted([*alone, blend], key=lambda n: n.start))] == ["detuned"]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(0.05, 0.5), min_size=1, max_size=5), st.lists(st.floats(-15, 15), min_size=5, max_size=5),
+       st.floats(0.0, 0.04), st.integers(48, 84))
+def test_the_pieces_of_a_split_note_make_one_whole_note_and_no_other_note_joins_them(
+        lengths: list[float], drift: list[float], gap: float, midi: int) -> None:
+    pieces, t = [], 1.0
+    for k, length in enumerate(lengths):
+        pieces.append(FoundNote(t, t + length, 100.0 * midi + drift[k], length, 0.0, 0.0, 0.0))
+        t += length + gap
+    other = FoundNote(1.0, t, 100.0 * (midi + 1), t - 1.0, 0.0, 0.0, 0.0)      # a semitone above, all along
+    whole = _whole_notes([*pieces, other], reference=0.0)
+    assert id(other) not in whole
+    if len(pieces) == 1:
+        assert whole == {}
+        return
+    first = whole[id(pieces[0])]
+    assert first is not None and (first.start, first.end) == (pieces[0].start, pieces[-1].end)
+    assert abs(first.stable_s - sum(lengths)) < 1e-9
+    assert all(whole[id(p)] is None for p in pieces[1:])
