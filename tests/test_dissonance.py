@@ -15,7 +15,16 @@ from scipy.ndimage import median_filter
 
 from remaster import Context, remaster
 from remaster.analysis import crepe, missed, multipitch
-from remaster.analysis.dissonance import CheckParams, _judge_heard, _plain, _scale, _whole_notes, check, judge_notes
+from remaster.analysis.dissonance import (
+    CheckParams,
+    Finding,
+    _judge_heard,
+    _plain,
+    _scale,
+    _whole_notes,
+    check,
+    judge_notes,
+)
 from remaster.analysis.notes import Note as FoundNote
 from remaster.analysis.notes import NoteParams, _fold_octave_flips, _steps, find_notes
 from remaster.analysis.pitch import PitchTrack, track_pitch
@@ -850,9 +859,10 @@ def _chord_notes(chords: list[list[float]], seconds: float = 1.0) -> list[FoundN
                    for k, chord in enumerate(chords) for m in chord), key=lambda n: (n.start, n.centre))
 
 
-def _poly_findings(notes: list[FoundNote], missed: list[FoundNote] = ()) -> list[tuple[str, str, float]]:
-    _, judged, _, _ = judge_notes(notes, CheckParams(style="western"), "poly", missed)
-    return [(f.kind, f.found[:-2].rstrip("+-0123456789") or f.found, round(f.start, 2)) for f in judged if f]
+def _poly_findings(notes: list[FoundNote], missed: list[FoundNote] = ()) -> list[Finding]:
+    """The findings of `judge_notes` on a mix's notes, in note order."""
+    _, judged, _, _ = judge_notes(sorted(notes, key=lambda n: n.start), CheckParams(style="western"), "poly", missed)
+    return [f for f in judged if f]
 
 
 E_MAJOR = [[52, 59, 68, 76], [45, 64, 69, 73], [47, 66, 71, 75]] * 3         # E, A, B major, three times over
@@ -867,14 +877,12 @@ def test_a_wrong_note_the_network_split_in_two_is_judged_whole() -> None:
     wrong = FoundNote(3.4, 3.6, 5400.0, 0.2, 0.0, 0.0, 0.0)
     c_chord = [n for n in notes if 3.0 <= n.start < 4.0 and round(n.centre) != 5500]
     base = [n for n in notes if not 3.0 <= n.start < 4.0] + c_chord
-    assert [k for k, _, _ in _poly_findings(sorted([*base, wrong], key=lambda n: n.start))] == ["out_of_key"]
+    assert [f.kind for f in _poly_findings([*base, wrong])] == ["out_of_key"]
     halves = [FoundNote(3.4, 3.5, 5400.0, 0.1, 0.0, 0.0, 0.0), FoundNote(3.5, 3.6, 5402.0, 0.1, 0.0, 0.0, 0.0)]
-    _, judged, _, _ = judge_notes(sorted([*base, *halves], key=lambda n: n.start), CheckParams(style="western"),
-                                      "poly")
-    hits = [f for f in judged if f]
+    hits = _poly_findings([*base, *halves])
     assert len(hits) == 1 and hits[0].kind == "out_of_key" and (hits[0].start, hits[0].end) == (3.4, 3.6)
     apart = [FoundNote(3.2, 3.3, 5400.0, 0.1, 0.0, 0.0, 0.0), FoundNote(3.6, 3.7, 5400.0, 0.1, 0.0, 0.0, 0.0)]
-    assert _poly_findings(sorted([*base, *apart], key=lambda n: n.start)) == []     # two brief notes, not one
+    assert _poly_findings([*base, *apart]) == []     # two brief notes, not one
 
 
 def test_a_chromatic_chord_is_judged_by_its_tones_not_by_an_overtone_the_network_heard() -> None:
@@ -883,7 +891,7 @@ def test_a_chromatic_chord_is_judged_by_its_tones_not_by_an_overtone_the_network
     c_chord = [48, 64, 67, 72]
     assert _poly_findings(_chord_notes([*E_MAJOR, c_chord, E_MAJOR[0]])) == []
     assert _poly_findings(_chord_notes([*E_MAJOR, [*c_chord, 98], E_MAJOR[0]])) == []
-    assert {k for k, _, _ in _poly_findings(_chord_notes([*E_MAJOR, [*c_chord, 74], E_MAJOR[0]]))} == {"out_of_key"}
+    assert {f.kind for f in _poly_findings(_chord_notes([*E_MAJOR, [*c_chord, 74], E_MAJOR[0]]))} == {"out_of_key"}
 
 
 def test_a_missed_note_on_an_overtone_of_the_bass_is_not_judged() -> None:
@@ -893,7 +901,7 @@ def test_a_missed_note_on_an_overtone_of_the_bass_is_not_judged() -> None:
     b4 = FoundNote(9.0, 10.0, 7100.0, 1.0, 0.0, 0.0, 0.0)
     assert _poly_findings(notes, [b4]) == []
     over_d = _chord_notes([*g_minor, [38, 62, 67, 70]])             # the same B4 over a D2 bass: sung, and wrong
-    assert [k for k, _, _ in _poly_findings(over_d, [b4])] == ["out_of_key"]
+    assert [f.kind for f in _poly_findings(over_d, [b4])] == ["out_of_key"]
 
 
 def test_a_note_between_two_voices_a_semitone_apart_is_not_called_detuned() -> None:
@@ -902,8 +910,8 @@ def test_a_note_between_two_voices_a_semitone_apart_is_not_called_detuned() -> N
     blend = FoundNote(9.2, 9.8, 7350.0, 0.6, 0.0, 0.0, 0.0)
     with_c_sharp = _chord_notes([*chords, [57, 64, 69, 73]])
     alone = _chord_notes([*chords, [57, 64, 69]])
-    assert _poly_findings(sorted([*with_c_sharp, blend], key=lambda n: n.start)) == []
-    assert [k for k, _, _ in _poly_findings(sorted([*alone, blend], key=lambda n: n.start))] == ["detuned"]
+    assert _poly_findings([*with_c_sharp, blend]) == []
+    assert [f.kind for f in _poly_findings([*alone, blend])] == ["detuned"]
 
 
 @settings(max_examples=50, deadline=None)

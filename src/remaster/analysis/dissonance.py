@@ -383,21 +383,22 @@ JOIN_CENTS = 30.0
 
 def _whole_notes(notes: Sequence[Note], reference: float) -> dict[int, Note | None]:
     """For each note split in pieces (keyed by `id`): its first piece maps to the whole note, later pieces to None."""
-    out: dict[int, Note | None] = {}
-    run: list[Note] = []
 
     def step(n: Note) -> int:
         return grid_step(n.centre, reference)
 
-    for n in [*sorted(notes, key=lambda n: (step(n), n.start)), None]:
-        if n is not None and run and step(n) == step(run[-1]) and n.start - max(p.end for p in run) <= JOIN_GAP_S \
-                and abs(n.centre - run[-1].centre) <= JOIN_CENTS:
-            run.append(n)
-            continue
-        if len(run) > 1:
-            out[id(run[0])] = replace(run[0], end=max(p.end for p in run), stable_s=sum(p.stable_s for p in run))
-            out.update({id(p): None for p in run[1:]})
-        run = [n] if n is not None else []
+    runs: list[list[Note]] = []
+    for n in sorted(notes, key=lambda n: (step(n), n.start)):
+        last = runs[-1] if runs else []
+        if last and step(n) == step(last[-1]) and n.start - max(p.end for p in last) <= JOIN_GAP_S \
+                and abs(n.centre - last[-1].centre) <= JOIN_CENTS:
+            last.append(n)
+        else:
+            runs.append([n])
+    out: dict[int, Note | None] = {}
+    for run in (r for r in runs if len(r) > 1):
+        out[id(run[0])] = replace(run[0], end=max(p.end for p in run), stable_s=sum(p.stable_s for p in run))
+        out.update({id(p): None for p in run[1:]})
     return out
 
 
