@@ -881,6 +881,9 @@ def test_a_wrong_note_the_network_split_in_two_is_judged_whole() -> None:
     halves = [FoundNote(3.4, 3.5, 5400.0, 0.1, 0.0, 0.0, 0.0), FoundNote(3.5, 3.6, 5402.0, 0.1, 0.0, 0.0, 0.0)]
     hits = _poly_findings([*base, *halves])
     assert len(hits) == 1 and hits[0].kind == "out_of_key" and (hits[0].start, hits[0].end) == (3.4, 3.6)
+    # a first piece long enough to be judged alone: its finding still spans the whole note
+    uneven = [FoundNote(3.4, 3.55, 5400.0, 0.15, 0.0, 0.0, 0.0), FoundNote(3.55, 3.65, 5402.0, 0.1, 0.0, 0.0, 0.0)]
+    assert [(f.kind, f.start, f.end) for f in _poly_findings([*base, *uneven])] == [("out_of_key", 3.4, 3.65)]
     apart = [FoundNote(3.2, 3.3, 5400.0, 0.1, 0.0, 0.0, 0.0), FoundNote(3.6, 3.7, 5400.0, 0.1, 0.0, 0.0, 0.0)]
     assert _poly_findings([*base, *apart]) == []     # two brief notes, not one
 

@@ -428,8 +428,8 @@ def _judge_in_chords(notes: Sequence[Note], judged: list[Finding | None], heard:
         stray = _stray(n, held, heard, kept, reference, scale)
         if finding is not None and finding.kind == "out_of_key" and not stray:
             out[k] = None
-        elif finding is None and stray:
-            out[k] = _out_of_key(n, reference, scale, kept)
+        elif stray and (finding is None or (n is not piece and finding.kind == "out_of_key")):
+            out[k] = _out_of_key(n, reference, scale, kept)     # a split note's finding spans the whole note
     return out
 
 
