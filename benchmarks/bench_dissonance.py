@@ -141,10 +141,10 @@ def match(errors: list[dict], findings: list[dict], voices: int = 1) -> list[tup
 def why_missed(result: Check, truth: dict, error: dict) -> str:
     """Why the check has no finding on `error`, from its own notes, tuning reference and scale."""
     sung = error.get("expected_midi", 0) * 100.0 + error["cents"] + truth.get("tuning_offset_cents", 0.0)
-    # of the notes sounding through enough of it, the one nearest the sung pitch (in a mix, the loudest overlap is
+    # of the notes sounding through enough of it, the one nearest the sung pitch (in a mix, the longest overlap is
     # as often another voice's)
-    under = [n for n in result.notes if min(n.end, error["end"]) - max(n.start, error["start"]) >= 0.3 * error[
-        "sounding_s"]]
+    enough = 0.3 * error["sounding_s"]
+    under = [n for n in result.notes if min(n.end, error["end"]) - max(n.start, error["start"]) >= enough]
     if not under:
         return "no note"
     note = min(under, key=lambda n: abs(n.centre - sung))
