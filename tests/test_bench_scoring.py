@@ -8,7 +8,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from bench_dissonance import match
+from types import SimpleNamespace
+
+from bench_dissonance import match, why_missed
+
+from remaster.analysis.notes import Note
 
 
 def _finding(start: float, end: float, midi: float) -> dict:
@@ -34,3 +38,23 @@ def test_a_solo_line_is_matched_on_time_alone() -> None:
 def test_a_real_error_in_a_mix_is_matched_on_time_as_before() -> None:
     error = {"start": 1.0, "end": 2.0, "kind": "out_of_key", "cents": -300.0}
     assert match([error], [_finding(1.2, 1.6, 59.0)], voices=4) == [(0, 0)]
+
+
+def _note(start: float, end: float, midi: float) -> Note:
+    return Note(start, end, 100.0 * midi, end - start, 0.0, 0.0, 0.0)
+
+
+def test_why_a_note_in_a_mix_was_missed_is_read_from_the_note_at_its_pitch() -> None:
+    # an E-flat4 sung for D4 in the tenor, under a soprano C5 held longer through it
+    wrong = {"start": 1.0, "end": 1.4, "sounding_s": 0.4, "kind": "out_of_key", "cents": 100.0, "expected_midi": 62}
+    c_major = SimpleNamespace(pitch_classes=frozenset({0, 2, 4, 5, 7, 9, 11}))
+    soprano, tenor = _note(0.5, 2.0, 72), _note(1.0, 1.4, 63)
+
+    def why(notes: list[Note], voices: str = "poly") -> str:
+        return why_missed(SimpleNamespace(notes=notes, reference_cents=0.0, scale=c_major, voices=voices), {}, wrong)
+
+    assert why([soprano, tenor]) == "passed by the chord rules (a tone the mix keeps, a triad, an overtone)"
+    assert why([soprano]) == "another voice or octave"
+    assert why([]) == "no note"
+    assert why([soprano, _note(1.0, 1.4, 62)]) == "in key as the key was read"      # heard a semitone low
+    assert why([soprano, tenor], voices="mono") == "judged within tolerance"
