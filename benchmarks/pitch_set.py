@@ -400,39 +400,45 @@ def gugak_melodies() -> list[Melody]:
     return out
 
 
+def chorale_mix(score, k: int, path: str) -> Melody | str:
+    """The `k`-th chorale mix as the set cuts it from a four-part `score`: 60-96 BPM by `k`, 8-12 s, four voices
+    (the alto left out in every third), the `k`-th scoring; or why there is none."""
+    if len(score.parts) != 4:
+        return "not four parts"
+    voices = [_voice_events(p) for p in score.parts]
+    ts = list(score.recurse().getElementsByClass("TimeSignature"))
+    bar = float(ts[0].barDuration.quarterLength) if ts else 4.0
+    bpm = float(60 + (k * 3) % 37)
+    first = min(v[0][0] for v in voices if v)
+    stop = _cut_beat([e for e in voices[0] if e[0] >= first], bpm, 8.0, 12.0)
+    if stop is None:
+        return "no note end between 8 and 12 s"
+    keep = (0, 2, 3) if k % 3 == 2 else (0, 1, 2, 3)
+    tones = [t for v in keep for t in _tones(voices[v], first, stop, voice=v)]
+    if any(t.grace for t in tones):
+        tones = [t for t in tones if not t.grace]
+    pcs = sorted({t.midi % 12 for t in tones})
+    scoring = list(POLY_SCORINGS)[k % len(POLY_SCORINGS)]
+    return Melody("poly-" + path.split("/")[-1], f"music21:{path}", path, "western", "poly", bpm,
+                  tuple(POLY_SCORINGS[scoring]), tuple(tones), bar, "legato", 0, "major", tuple(pcs),
+                  voices=len(keep), scoring=scoring)
+
+
 def chorale_mixes(seed: int, log=print) -> list[Melody]:
     from music21 import corpus
 
     out: list[Melody] = []
-    scorings = list(POLY_SCORINGS)
     for path in BACH[::-1] + POLY_MORE:
         if len(out) == POLY_COUNT:
             break
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            score = corpus.parse(path)
-            if len(score.parts) != 4:
-                continue
-            voices = [_voice_events(p) for p in score.parts]
-            ts = list(score.recurse().getElementsByClass("TimeSignature"))
-            bar = float(ts[0].barDuration.quarterLength) if ts else 4.0
-        k = len(out)
-        bpm = float(60 + (k * 3) % 37)
-        first = min(v[0][0] for v in voices if v)
-        stop = _cut_beat([e for e in voices[0] if e[0] >= first], bpm, 8.0, 12.0)
-        if stop is None:
-            log(f"  left out {path} (poly): no note end between 8 and 12 s")
+            mix = chorale_mix(corpus.parse(path), len(out), path)
+        if isinstance(mix, str):
+            if mix != "not four parts":
+                log(f"  left out {path} (poly): {mix}")
             continue
-        keep = (0, 2, 3) if k % 3 == 2 else (0, 1, 2, 3)
-        tones = [t for v in keep for t in _tones(voices[v], first, stop, voice=v)]
-        if any(t.grace for t in tones):
-            tones = [t for t in tones if not t.grace]
-        pcs = sorted({t.midi % 12 for t in tones})
-        scoring = scorings[k % len(scorings)]
-        name = "poly-" + path.split("/")[-1]
-        out.append(Melody(name, f"music21:{path}", path, "western", "poly", bpm,
-                          tuple(POLY_SCORINGS[scoring]), tuple(tones), bar, "legato", 0, "major", tuple(pcs),
-                          voices=len(keep), scoring=scoring))
+        out.append(mix)
     return out
 
 
