@@ -65,6 +65,7 @@ from remaster.analysis.dissonance import (
     FOREIGN_HELD_S,
     CheckParams,
     _clashes,
+    _completes_a_seventh,
     _in_a_triad,
     _overtone,
     heard_notes,
@@ -268,6 +269,8 @@ def why_passed(notes: list[Note], i: int) -> str:
         return "no clash, in key as the key was read"
     if _in_a_triad(n, notes, reference):
         return "no clash, makes a triad"
+    if _completes_a_seventh(n, notes, reference):
+        return "no clash, completes a seventh chord"
     return "other"
 
 

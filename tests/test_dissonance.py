@@ -936,3 +936,14 @@ def test_the_pieces_of_a_split_note_make_one_whole_note_and_no_other_note_joins_
     assert first is not None and (first.start, first.end) == (pieces[0].start, pieces[-1].end)
     assert abs(first.stable_s - sum(lengths)) < 1e-9
     assert all(whole[id(p)] is None for p in pieces[1:])
+
+
+def test_a_chromatic_tone_that_completes_a_seventh_chord_passes_where_one_added_to_a_triad_does_not() -> None:
+    # a C major mix (C, F, G major). Bach's chromatic sevenths: D-A-C with F-sharp (V7 of V) and B-D-F with A-flat
+    # (a diminished seventh) are no triads without their chromatic tone either. A B-flat added to a C major triad makes
+    # C7 as well, but the triad was whole without it: a wrong note.
+    c_major = [[48, 64, 67, 72], [53, 65, 69, 72], [55, 62, 67, 71]] * 3
+    assert _poly_findings(_chord_notes([*c_major, [50, 66, 69, 72], [55, 62, 67, 71], c_major[0]])) == []
+    assert _poly_findings(_chord_notes([*c_major, [47, 62, 65, 68], c_major[0]])) == []
+    wrong = _poly_findings(_chord_notes([*c_major, [48, 64, 67, 70], c_major[0]]))
+    assert [(f.kind, f.found[:2]) for f in wrong] == [("out_of_key", "Bb")], [f.to_dict() for f in wrong]
