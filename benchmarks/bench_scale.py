@@ -27,11 +27,11 @@ Printed: per kind of tune, per collection, per number of tones the tune uses and
 tunes with a finding and of errors found (a finding on the error's note).
 
 Then the chord rules of a mix (`voices: poly`), the same way: every four-part chorale of the corpus that the set's
-mixes cannot take (about 300), cut as pitch_set.chorale_mix cuts them (8-12 s at 60-96 BPM, the alto left out of
-every third), all voices' written notes judged together, with pitch_set's `out_of_key` (one note of an inner voice
-moved to a tone no voice uses) and `detune50` plans: clean mixes flagged, wrong notes found, and which rule let each
-missed one pass. `--chorales-only` prints this part alone (about a minute and a half). The exit status is 0: these
-are measures, not targets.
+mixes cannot take (about 300, pitch_set.held_out_chorales), cut as the set's are (8-12 s at 60-96 BPM, the alto
+left out of every third), all voices' written notes judged together, with pitch_set's `out_of_key` (one note of an
+inner voice moved to a tone no voice uses) and `detune50` plans: clean mixes flagged, wrong notes found, and which
+rule let each missed one pass. `--chorales-only` prints this part alone (about a minute and a half). The exit
+status is 0: these are measures, not targets.
 """
 
 from __future__ import annotations
@@ -49,14 +49,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import pitch_set
 from pitch_set import (
-    BACH,
-    POLY_MORE,
     Melody,
+    NoErrorPossible,
     _rng,
     _voice_events,
-    chorale_mix,
     corpus_candidates,
     cut,
+    held_out_chorales,
     plan_variant,
     sounding,
 )
@@ -188,7 +187,7 @@ def score(tunes: list[Melody], seed: int) -> dict[str, dict]:
         for kind in ERRORS:
             try:
                 plan = plan_variant(m, kind, seed)
-            except ValueError:        # no note of the tune admits this error (no tone left to move it to)
+            except NoErrorPossible:   # no note of the tune admits this error (no tone left to move it to)
                 continue
             i = plan.errors[0]["index"]
             row[kind] = judged_by_index(written_notes(m, plan.midi, plan.cents), params)[i]
@@ -217,30 +216,6 @@ def table(tunes: list[Melody], rows: dict[str, dict], label) -> None:
 # --------------------------------------------------------------------------------------------------------
 
 CHORALE_ERRORS = ("out_of_key", "detune50")
-
-
-def chorale_mixes(log=print) -> list[Melody]:
-    """Every four-part chorale of music21's corpus the set's mixes cannot take (pitch_set's BACH and POLY_MORE), cut
-    as the set cuts its mixes (pitch_set.chorale_mix: 8-12 s at 60-96 BPM, the alto left out of every third)."""
-    from music21 import corpus
-
-    taken = set(BACH) | set(POLY_MORE)
-    paths = sorted({str(p).split("/corpus/")[1].rsplit(".", 1)[0]: p for p in corpus.getComposer("bach")
-                    if p.suffix == ".mxl"}.items())
-    out: list[Melody] = []
-    for rel, path in paths:
-        if rel in taken:
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                mix = chorale_mix(corpus.parse(path), len(out), rel)
-            except Exception as e:     # a file music21 cannot read is left out, said once
-                log(f"  left out {rel}: {type(e).__name__}")
-                continue
-        if not isinstance(mix, str):
-            out.append(mix)
-    return out
 
 
 def _judged_poly(notes: list[Note], params: CheckParams) -> list[bool]:
@@ -286,7 +261,7 @@ def score_chorales(mixes: list[Melody], seed: int) -> dict[str, dict]:
         for kind in CHORALE_ERRORS:
             try:
                 plan = plan_variant(m, kind, seed)
-            except ValueError:        # no note of the mix admits this error
+            except NoErrorPossible:   # no note of the mix admits this error
                 continue
             i = plan.errors[0]["index"]
             notes = written_notes(m, plan.midi, plan.cents)
@@ -313,7 +288,7 @@ def chorale_table(mixes: list[Melody], rows: dict[str, dict], label) -> None:
 
 def report_chorales(seed: int, list_n: int) -> None:
     t0 = time.perf_counter()
-    mixes = chorale_mixes()
+    mixes = held_out_chorales()
     t1 = time.perf_counter()
     rows = score_chorales(mixes, seed)
     print(f"\n=== the chord rules on written chorale mixes (judge_notes, voices poly): {len(mixes)} chorales the set"

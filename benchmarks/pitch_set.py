@@ -101,6 +101,7 @@ MONO_VARIANTS = ("clean", "offset", "ornamented", "ornamented_offset", "detune30
                  "out_of_key", "wrong_note")
 POSITIVE = ("detune30", "detune50", "detune100", "out_of_key")
 POLY_VARIANTS = ("clean", "offset", "detune50", "out_of_key")
+HELD_OUT_VARIANTS = ("clean", "out_of_key")
 DRUMS = 9
 
 # GM programs (0-based) and the MIDI range used for each
@@ -442,9 +443,37 @@ def chorale_mixes(seed: int, log=print) -> list[Melody]:
     return out
 
 
+def held_out_chorales(log=print) -> list[Melody]:
+    """Every four-part chorale of music21's corpus the set's mixes cannot take (BACH and POLY_MORE: about 300), cut as
+    `chorale_mix` cuts the set's: material the poly check's rules were never tuned on."""
+    from music21 import corpus
+
+    taken = set(BACH) | set(POLY_MORE)
+    paths = sorted({str(p).split("/corpus/")[1].rsplit(".", 1)[0]: p for p in corpus.getComposer("bach")
+                    if p.suffix == ".mxl"}.items())
+    out: list[Melody] = []
+    for rel, path in paths:
+        if rel in taken:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                mix = chorale_mix(corpus.parse(path), len(out), rel)
+            except Exception as e:     # a file music21 cannot read is left out, said once
+                log(f"  left out {rel}: {type(e).__name__}")
+                continue
+        if not isinstance(mix, str):
+            out.append(mix)
+    return out
+
+
 # --------------------------------------------------------------------------------------------------------
 # Variants
 # --------------------------------------------------------------------------------------------------------
+
+
+class NoErrorPossible(ValueError):
+    """A melody none of whose notes admits the error a variant asks for."""
 
 
 @dataclass
@@ -513,6 +542,8 @@ def plan_variant(melody: Melody, variant: str, seed: int) -> Plan:
             else:
                 options += [(i, 100.0 * (x - m), float(x)) for x in (_scale_step(melody, m, -1),
                                                                       _scale_step(melody, m, 1)) if abs(x - m) <= 2]
+        if not options:
+            raise NoErrorPossible(f"no note of {melody.name} admits an error of kind {variant}")
         i, cents, found = options[int(rng.integers(len(options)))]
         kind = "wrong_note" if variant == "wrong_note" else ("out_of_key" if variant == "out_of_key"
                                                               else "detuned")
@@ -832,17 +863,20 @@ def sour_renderings(cents: list[float | None]) -> list[int]:
     return [i for i, c in enumerate(cents) if c is not None and SOUR_RENDERING_CENTS <= abs(c - centre) <= 60]
 
 
-def melodies(out_dir: Path, seed: int, log=print) -> list[Melody]:
-    """The set's melodies, read from the corpus once and kept in OUT_DIR/melodies.json."""
+def melodies(out_dir: Path, seed: int, log=print, held_out: bool | None = False) -> list[Melody]:
+    """The set's melodies (or, `held_out`, the held-out chorale mixes), read from the corpus once and kept in
+    OUT_DIR/melodies.json; `held_out=None`: whichever of the two OUT_DIR holds."""
     out_dir.mkdir(parents=True, exist_ok=True)
     cache = out_dir / "melodies.json"
     if cache.exists():
         data = json.loads(cache.read_text())
-        if (data.get("seed"), data.get("version"), data.get("poly_count")) == (seed, VERSION, POLY_COUNT):
+        if (data.get("seed"), data.get("version"), data.get("poly_count")) == (seed, VERSION, POLY_COUNT) \
+                and held_out in (None, data.get("held_out", False)):
             return [Melody(**{**m, "programs": tuple(m["programs"]), "pcs": tuple(m["pcs"]),
                               "tones": tuple(Tone(**t) for t in m["tones"])}) for m in data["melodies"]]
-    found = western_melodies(seed, log) + gugak_melodies() + chorale_mixes(seed, log)
-    doc = {"seed": seed, "version": VERSION, "poly_count": POLY_COUNT, "melodies": [
+    found = held_out_chorales(log) if held_out else \
+        western_melodies(seed, log) + gugak_melodies() + chorale_mixes(seed, log)
+    doc = {"seed": seed, "version": VERSION, "poly_count": POLY_COUNT, "held_out": bool(held_out), "melodies": [
         {**{k: v for k, v in vars(m).items() if k not in ("tones", "extra")},
          "tones": [vars(t) for t in m.tones]} for m in found]}
     tmp = cache.with_name(".melodies.partial.json")
@@ -851,17 +885,21 @@ def melodies(out_dir: Path, seed: int, log=print) -> list[Melody]:
     return found
 
 
-def prepare(out_dir: Path, seed: int = 0, *, workers: int = 2, verbose: bool = True) -> list[Path]:
-    """Make (or reuse) the set in `out_dir`; the WAV paths, melody by melody."""
+def prepare(out_dir: Path, seed: int = 0, *, workers: int = 2, verbose: bool = True,
+            held_out: bool = False) -> list[Path]:
+    """Make (or reuse) the set in `out_dir`; the WAV paths, melody by melody. `held_out`: the held-out chorale
+    mixes instead (`held_out_chorales`, HELD_OUT_VARIANTS), in a folder of their own."""
     log = print if verbose else (lambda *a, **k: None)
     started = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     todo, paths = [], []
-    for m in melodies(out_dir, seed, log):
-        variants = POLY_VARIANTS if m.voices > 1 else MONO_VARIANTS
+    for m in melodies(out_dir, seed, log, held_out):
+        variants = HELD_OUT_VARIANTS if held_out else POLY_VARIANTS if m.voices > 1 else MONO_VARIANTS
         for acc in ((False,) if m.voices > 1 else (False, True)):
             for v in variants:
+                if not admits(m, v, seed):
+                    continue
                 wav = out_dir / file_name(m, v, acc)
                 paths.append(wav)
                 if not is_done(wav, seed):
@@ -875,6 +913,16 @@ def prepare(out_dir: Path, seed: int = 0, *, workers: int = 2, verbose: bool = T
                 fut.result()
     log(f"{len(paths)} files in {out_dir} ({len(todo)} rendered) in {time.perf_counter() - started:.0f} s")
     return paths
+
+
+def admits(melody: Melody, variant: str, seed: int) -> bool:
+    """Whether `variant` can be made of `melody` (a mix whose inner voice has no note with a tone left to move it
+    to admits no `out_of_key` error)."""
+    try:
+        plan_variant(melody, variant, seed)
+    except NoErrorPossible:
+        return False
+    return True
 
 
 def summarise(paths: list[Path]) -> None:
@@ -903,8 +951,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--held-out-chorales", action="store_true",
+                        help="make the held-out chorale mixes (clean and out_of_key) in OUT_DIR instead of the set")
     args = parser.parse_args(argv)
-    summarise(prepare(args.out_dir, args.seed, workers=args.workers))
+    summarise(prepare(args.out_dir, args.seed, workers=args.workers, held_out=args.held_out_chorales))
     return 0
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from midi import BEND_CENTRE, bend_cents
-from pitch_set import BEND_RANGE, Melody, Plan, Tone, build
+from pitch_set import BEND_RANGE, Melody, NoErrorPossible, Plan, Tone, admits, build, plan_variant
 
 
 def _channel_events(smf: bytes) -> list[tuple[int, int, tuple[int, ...]]]:
@@ -57,3 +59,12 @@ def test_a_sour_note_rings_sour_through_its_release_and_the_next_note_starts_in_
     assert abs(_bend_at(events, offs[62] + round(0.1 / sec)) - 10) < 1      # and its release, 0.1 s after
     assert abs(_bend_at(events, ons[67]) + 40) < 1                           # the grace note after it: in tune
     assert abs(_bend_at(events, ons[64]) + 40) < 1
+
+
+def test_a_mix_that_admits_no_wrong_tone_is_left_out_with_a_reason() -> None:
+    # every tone of the chromatic scale used by some voice: no tone is left for an out_of_key error
+    tones = tuple(Tone(float(b), 1.0, 60 + (b + v) % 12, False, v) for b in range(12) for v in range(3))
+    mix = Melody("chromatic", "t", "", "western", "poly", 60.0, (0, 0, 0), tones, voices=3, pcs=tuple(range(12)))
+    with pytest.raises(NoErrorPossible, match="no note of chromatic admits an error of kind out_of_key"):
+        plan_variant(mix, "out_of_key", 0)
+    assert not admits(mix, "out_of_key", 0) and admits(mix, "clean", 0) and admits(mix, "detune50", 0)
