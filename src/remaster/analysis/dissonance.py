@@ -343,8 +343,9 @@ CONSONANT = TRIADS[:2]
 # Dominant, diminished and half-diminished sevenths: the chords Bach's chromatic tones belong to. Admitted only where
 # the other tones make no major or minor triad without the chromatic one (`_completes_a_seventh`): on the written
 # voices of 300 chorales the set does not take (benchmarks/bench_scale.py), clean mixes flagged 21.7 % -> 10.3 %,
-# wrong notes found 79.8 % -> 76.4 %; admitted wherever they fit, every wrong tone over a triad that makes a seventh
-# with it passed (5 of 25 on the set's mixes).
+# wrong notes found 79.8 % -> 76.4 %; on their rendered mixes (bench_dissonance --held-out-dir) 36.0 % -> 28.7 % and
+# 61.3 % -> 57.6 %. Admitted wherever they fit, every wrong tone over a triad that makes a seventh with it passed (5
+# of 25 on the set's mixes).
 SEVENTHS = ((0, 4, 7, 10), (0, 3, 6, 9), (0, 3, 6, 10))
 # A note this many semitones above one sounding with it may be that note's 3rd, 5th or 6th partial (a twelfth, two
 # octaves and a major third, two octaves and a fifth) heard by the network as a note of its own: no chord tone to
