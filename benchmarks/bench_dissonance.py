@@ -53,7 +53,7 @@ import json
 import statistics
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,7 +165,7 @@ def why_missed(result: Check, truth: dict, error: dict) -> str:
         if result.scale is not None and step % 12 in result.scale.pitch_classes:
             return "in key as the key was read"
         if result.voices == "poly":
-            return "passed by the chord rules (a tone the mix keeps, a triad, an overtone)"
+            return "passed by the chord rules (a tone the mix keeps, a triad or seventh chord, an overtone)"
     return "judged within tolerance"
 
 
@@ -368,6 +368,9 @@ def poly_table(rs: list[Result], title: str = "3-4 voice chorale mixes") -> tupl
         f, n = recall(rs, (kind,))
         if n:
             print(f"recall, {kind:10s} in one voice: {f}/{n} {pct(f, n)}")
+    why = Counter(w for r in rs for i, w in r.why.items() if r.errors[i]["kind"] == "out_of_key")
+    if why:
+        print("why out-of-key notes were missed: " + ", ".join(f"{w} {k}" for w, k in why.most_common()))
     t, n = precision(rs)
     print(f"precision: {t}/{n} {pct(t, n)}")
     for v in ("clean", "offset"):

@@ -53,7 +53,8 @@ def test_why_a_note_in_a_mix_was_missed_is_read_from_the_note_at_its_pitch() -> 
     def why(notes: list[Note], voices: str = "poly") -> str:
         return why_missed(SimpleNamespace(notes=notes, reference_cents=0.0, scale=c_major, voices=voices), {}, wrong)
 
-    assert why([soprano, tenor]) == "passed by the chord rules (a tone the mix keeps, a triad, an overtone)"
+    assert why([soprano, tenor]) == \
+        "passed by the chord rules (a tone the mix keeps, a triad or seventh chord, an overtone)"
     assert why([soprano]) == "another voice or octave"
     assert why([]) == "no note"
     assert why([soprano, _note(1.0, 1.4, 62)]) == "in key as the key was read"      # heard a semitone low
