@@ -62,11 +62,13 @@ from pitch_set import (
 
 from remaster.analysis.dissonance import (
     FOREIGN_HELD_S,
+    TRIADS,
     CheckParams,
     _clashes,
     _completes_a_seventh,
-    _in_a_triad,
+    _fits,
     _overtone,
+    _sounding_tones,
     heard_notes,
     judge_notes,
 )
@@ -195,20 +197,25 @@ def score(tunes: list[Melody], seed: int) -> dict[str, dict]:
     return rows
 
 
-def table(tunes: list[Melody], rows: dict[str, dict], label) -> None:
-    groups: dict[str, list[tuple[Melody, dict]]] = defaultdict(list)
+TUNE_COLUMNS = (("clean", "clean flagged", 15), ("out_of_key", "out_of_key found", 18),
+                ("detune100", "detune100 found", 17), ("wrong_note", "wrong notes flagged", 20))
+MIX_COLUMNS = (("clean", "clean flagged", 15), ("out_of_key", "out_of_key found", 18),
+               ("detune50", "detune50 found", 17))
+
+
+def table(tunes: list[Melody], rows: dict[str, dict], label, columns=TUNE_COLUMNS, unit: str = "tunes") -> None:
+    """Per group of `label`: the share of rows that are true, per (key, header, width) of `columns`."""
+    groups: dict[str, list[dict]] = defaultdict(list)
     for m in tunes:
-        groups[label(m)].append((m, rows[m.source]))
-    print(f"{'':34s}{'tunes':>6s} {'clean flagged':>15s} {'out_of_key found':>18s} {'detune100 found':>17s}"
-          f" {'wrong notes flagged':>20s}")
+        groups[label(m)].append(rows[m.source])
+    print(f"{'':34s}{unit:>6s}" + "".join(f" {header:>{width}s}" for _, header, width in columns))
     for name in sorted(groups):
-        rs = [r for _, r in groups[name]]
+        rs = groups[name]
 
         def rate(key: str, rs=rs) -> str:
             have = [r[key] for r in rs if key in r]
             return f"{sum(have):5d}/{len(have):<5d}{100 * sum(have) / len(have):5.1f}%" if have else f"{'-':>16s}"
-        print(f"{name:34s}{len(rs):6d} {rate('clean'):>15s} {rate('out_of_key'):>18s} {rate('detune100'):>17s}"
-              f" {rate('wrong_note'):>20s}")
+        print(f"{name:34s}{len(rs):6d}" + "".join(f" {rate(key):>{width}s}" for key, _, width in columns))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -242,9 +249,10 @@ def why_passed(notes: list[Note], i: int) -> str:
         return f"no clash, held under {FOREIGN_HELD_S} s"
     if scale is not None and tone in scale.pitch_classes:
         return "no clash, in key as the key was read"
-    if _in_a_triad(n, notes, reference):
+    tones = _sounding_tones(n, notes, reference)
+    if _fits(tones | {tone}, TRIADS):
         return "no clash, makes a triad"
-    if _completes_a_seventh(n, notes, reference):
+    if _completes_a_seventh(tones, tone):
         return "no clash, completes a seventh chord"
     return "other"
 
@@ -272,20 +280,6 @@ def score_chorales(mixes: list[Melody], seed: int) -> dict[str, dict]:
     return rows
 
 
-def chorale_table(mixes: list[Melody], rows: dict[str, dict], label) -> None:
-    groups: dict[str, list[dict]] = defaultdict(list)
-    for m in mixes:
-        groups[label(m)].append(rows[m.source])
-    print(f"{'':34s}{'mixes':>6s} {'clean flagged':>15s} {'out_of_key found':>18s} {'detune50 found':>17s}")
-    for name in sorted(groups):
-        rs = groups[name]
-
-        def rate(key: str, rs=rs) -> str:
-            have = [r[key] for r in rs if key in r]
-            return f"{sum(have):5d}/{len(have):<5d}{100 * sum(have) / len(have):5.1f}%" if have else f"{'-':>16s}"
-        print(f"{name:34s}{len(rs):6d} {rate('clean'):>15s} {rate('out_of_key'):>18s} {rate('detune50'):>17s}")
-
-
 def report_chorales(seed: int, list_n: int) -> None:
     t0 = time.perf_counter()
     mixes = held_out_chorales()
@@ -293,9 +287,9 @@ def report_chorales(seed: int, list_n: int) -> None:
     rows = score_chorales(mixes, seed)
     print(f"\n=== the chord rules on written chorale mixes (judge_notes, voices poly): {len(mixes)} chorales the set"
           f" does not take, cut as its mixes ({t1 - t0:.0f} s), judged in {time.perf_counter() - t1:.1f} s")
-    chorale_table(mixes, rows, lambda m: "all")
-    chorale_table(mixes, rows, lambda m: f"{m.voices} voices")
-    chorale_table(mixes, rows, lambda m: f"{len(m.pcs)} tones" if len(m.pcs) < 9 else "9+ tones")
+    for label in (lambda m: "all", lambda m: f"{m.voices} voices",
+                  lambda m: f"{len(m.pcs)} tones" if len(m.pcs) < 9 else "9+ tones"):
+        table(mixes, rows, label, MIX_COLUMNS, "mixes")
     why = Counter(r["why"] for r in rows.values() if "why" in r)
     print("why an out_of_key note passed: " + ", ".join(f"{k} {v}" for k, v in why.most_common()))
     if list_n:

@@ -378,18 +378,18 @@ def _fits(tones: set[int], chords: Sequence[tuple[int, ...]]) -> bool:
     return any(tones <= {(root + step) % 12 for step in chord} for root in range(12) for chord in chords)
 
 
-def _in_a_triad(note: Note, others: Sequence[Note], reference: float) -> bool:
-    """Whether the tones sounding through a note (`_sounding_tones`), with the note's own, all belong to one triad."""
-    return _fits(_sounding_tones(note, others, reference) | {grid_step(note.centre, reference) % 12}, TRIADS)
+def _completes_a_seventh(tones: set[int], tone: int) -> bool:
+    """Whether `tone` is the chromatic tone of a seventh chord (SEVENTHS) whose other `tones` make no major or minor
+    triad without it: the leading tone of a secondary dominant, a diminished seventh's. A wrong tone added to a plain
+    triad makes a seventh chord too, but the triad was there before it."""
+    return len(tones) >= 2 and not _fits(tones, CONSONANT) and _fits(tones | {tone}, SEVENTHS)
 
 
-def _completes_a_seventh(note: Note, others: Sequence[Note], reference: float) -> bool:
-    """Whether a note is the chromatic tone of a seventh chord (SEVENTHS) that sounds without it as no major or minor
-    triad: the leading tone of a secondary dominant, a diminished seventh's. A wrong tone added to a plain triad
-    makes a seventh chord too, but the triad was there before it."""
-    tones = _sounding_tones(note, others, reference)
-    return len(tones) >= 2 and not _fits(tones, CONSONANT) \
-        and _fits(tones | {grid_step(note.centre, reference) % 12}, SEVENTHS)
+def _in_a_chord(note: Note, others: Sequence[Note], reference: float) -> bool:
+    """Whether the tones sounding through a note (`_sounding_tones`), with the note's own, all belong to one triad,
+    or the note completes a seventh chord of theirs (`_completes_a_seventh`)."""
+    tones, tone = _sounding_tones(note, others, reference), grid_step(note.centre, reference) % 12
+    return _fits(tones | {tone}, TRIADS) or _completes_a_seventh(tones, tone)
 
 
 def _blended(note: Note, others: Sequence[Note]) -> bool:
@@ -480,13 +480,11 @@ def _stray(n: Note, held: float, partners: Sequence[Note], kept: frozenset[int],
            scale: Scale) -> bool:
     """The chord rule of a mix: a tone the mix does not keep using, and no overtone of a note sounding with it, that
     clashes with a note sounding with it, or, held FOREIGN_HELD_S or longer on a tone outside the key as read, makes
-    no triad with them and completes no seventh chord of theirs (`_completes_a_seventh`)."""
+    no triad with them and completes no seventh chord of theirs (`_in_a_chord`)."""
     tone = grid_step(n.centre, reference) % 12
     foreign = tone not in scale.pitch_classes and held >= FOREIGN_HELD_S
     return tone not in kept and not _overtone(n, partners, reference) \
-        and (_clashes(n, partners, reference)
-             or (foreign and not _in_a_triad(n, partners, reference)
-                 and not _completes_a_seventh(n, partners, reference)))
+        and (_clashes(n, partners, reference) or (foreign and not _in_a_chord(n, partners, reference)))
 
 
 def _out_of_key(n: Note, reference: float, scale: Scale, kept: frozenset[int]) -> Finding:
