@@ -640,6 +640,21 @@ def test_a_voice_the_network_left_out_is_read_from_the_spectrum() -> None:
         assert missed.missed_notes(quiet, [], activity, multipitch.FPS, multipitch.KEY0) == []
 
 
+def test_a_spectral_peak_without_partials_of_its_own_is_no_missed_voice() -> None:
+    # an E4 the network did not hear, as a voice (a wind with its harmonics) and as a bare sinusoid (what a choir's
+    # formant or a partial blurred off its place looks like): only the voice shows its third partial
+    chord = _pad([(0.0, 1.5, [60, 67, 72])], 1.6, level=0.15)
+    t = np.arange(chord.size) / SR
+    sine = (0.08 * np.sin(2 * np.pi * 440.0 * 2 ** (-5 / 12) * t)).astype(np.float32)
+    found = [FoundNote(0.0, 1.5, 100.0 * m, 1.5, 0.0, 0.0, 0.0) for m in (60, 67, 72)]
+    activity = np.full((int(1.6 * multipitch.FPS) + 1, 88), 0.3, np.float32)
+    voice = soxr.resample(chord + _pad([(0.0, 1.5, [64])], 1.6, level=0.15), SR, missed.RATE)
+    assert [round(n.centre / 100) for n in missed.missed_notes(voice, found, activity, multipitch.FPS,
+                                                               multipitch.KEY0)] == [64]
+    bare = soxr.resample(chord + sine, SR, missed.RATE)
+    assert missed.missed_notes(bare, found, activity, multipitch.FPS, multipitch.KEY0) == []
+
+
 @settings(max_examples=20, deadline=None)
 @given(st.lists(st.integers(52, 84), min_size=1, max_size=4, unique=True))
 def test_a_chord_whose_every_voice_was_found_leaves_no_note_unexplained(voices: list[int]) -> None:
