@@ -2,17 +2,18 @@
 
     .venv/bin/python benchmarks/bench_dissonance.py [--set-dir /tmp/sori-pitch-set] [--seed 0]
         [--trackers swiftf0,tiny,full] [--compare-every 4] [--full-every 26] [--threads 2] [--list-misses]
-        [--json PATH] [--no-poly] [--held-out-dir /tmp/sori-pitch-held-out]
+        [--json PATH] [--no-poly] [--held-out-dir /tmp/sori-pitch-held-out] [--device cpu|cuda|auto]
 
 The set is pitch_set.py's (made on the first run, about 5 minutes; cached on disk after): 44 melodies of the music21
 corpus and 8 gugak tunes, 9 variants each, solo and over an accompaniment, and 36 Bach chorales as 3-4 voice mixes.
 Every mono file is checked by the default path, `remaster.analysis.dissonance.check(audio, rate, style="auto",
-model=TRACKER, voices="auto", device="cpu")`, after reading it from disk (`remaster.audio.read`: the decoding is
-timed too); the gugak tunes once more with `style="gugak"`. How `voices="auto"` read them is counted (mono, melody:
-the mix's top line, poly). The chorale mixes are checked with `voices="poly"`, and with `voices="auto"` too, for
-the decision's error rate. `--full-every N` runs CREPE full on every N-th
-melody only (it runs below real time on two cores), the other trackers on every `--compare-every`-th (CREPE
-tiny: about 10x real time); the default tracker is scored again on exactly those files for the side-by-side table.
+model=TRACKER, voices="auto", device=DEVICE)` (`--device`: the CPU by default), after reading it from disk
+(`remaster.audio.read`: the decoding is timed too); the gugak tunes once more with `style="gugak"`. How
+`voices="auto"` read them is counted (mono, melody: the mix's top line, poly). The chorale mixes are checked with
+`voices="poly"`, and with `voices="auto"` too, for the decision's error rate. `--full-every N` runs CREPE full on
+every N-th melody only (it runs below real time on two cores), the other trackers on every `--compare-every`-th
+(CREPE tiny: about 10x real time); the default tracker is scored again on exactly those files for the side-by-side
+table.
 
 Scoring, per file:
 - a finding matches an error when their intervals overlap (the error's: note-on to the written end); each error
@@ -72,6 +73,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pitch_set import PLUCKED, POSITIVE, prepare, rendered_cents, sour_renderings, truth_path
 
 DEFAULT_SET = Path("/tmp/sori-pitch-set")
+DEVICE = {"crepe": "cpu"}       # where CREPE runs: --device
 BUCKETS = ((0.10, 0.15), (0.15, 0.30), (0.30, 0.60), (0.60, 2.5))
 NEGATIVES = ("clean", "offset", "ornamented", "ornamented_offset")
 BIG = ("detune50", "detune100", "out_of_key")
@@ -176,7 +178,7 @@ def run(paths: list[Path], tracker: str, style: str | None, voices: str, label: 
         truth = with_sour_renderings(path, json.loads(truth_path(path).read_text()))
         t0 = time.perf_counter()
         audio, rate = audio_io.read(path)
-        result = check(audio, rate, style=style or "auto", model=tracker, voices=voices, device="cpu")
+        result = check(audio, rate, style=style or "auto", model=tracker, voices=voices, device=DEVICE["crepe"])
         elapsed = time.perf_counter() - t0
         findings = [f.to_dict() for f in result.findings]
         r = Result(path, truth, findings, elapsed, style or "auto", result.voices)
@@ -391,7 +393,7 @@ def auto_table(rs_mono: list[Result], paths_poly: list[Path], tracker: str) -> N
     poly_as = defaultdict(int)
     for p in paths_poly:
         audio, rate = audio_io.read(p)
-        poly_as[check(audio, rate, model=tracker, voices="auto", device="cpu").voices] += 1
+        poly_as[check(audio, rate, model=tracker, voices="auto", device=DEVICE["crepe"]).voices] += 1
     print()
     for acc in (False, True):
         n = sum(v for (a, _), v in read.items() if a == acc)
@@ -415,6 +417,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full-every", type=int, default=26,
                         help="CREPE full on every N-th melody only (below real time on two cores)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
+                        help="where CREPE runs; on a GPU CREPE full is as fast as SwiftF0 (benchmarks/"
+                             "bench_check_speed.py), so --full-every 1 is affordable there")
     parser.add_argument("--list-misses", action="store_true")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--no-poly", action="store_true")
@@ -426,6 +431,10 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("--device cuda: torch sees no CUDA GPU here; use --device cpu", file=sys.stderr)
+        return 2
+    DEVICE["crepe"] = args.device
     paths = prepare(args.set_dir, args.seed, workers=args.threads)
     kinds = {p: json.loads(truth_path(p).read_text()) for p in paths}
     mono = [p for p in paths if kinds[p]["set"] == "mono"]
