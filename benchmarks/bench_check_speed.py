@@ -13,7 +13,8 @@ CPU take only the first `--cpu-crepe-seconds` of audio (CREPE full: about 1x rea
 measured on two devices is checked for the same findings (kind, start and end to 10 ms) on the files both read.
 
 Printed per row: files, minutes of audio, x real time of the whole check and of the tracker alone, and the check's
-speed as a ratio to the peer's. The exit status is 2 where a row names a device this machine lacks, else 0.
+speed as a ratio to the peer's. The exit status is 2 (one line on stderr) where a row names an unknown tracker or a
+device this machine lacks, or a folder holds no audio; else 0.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import soundfile as sf
@@ -46,15 +48,19 @@ def parse_rows(text: str) -> list[tuple[str, str]]:
     for item in text.split(","):
         tracker, _, device = item.partition(":")
         if tracker not in MODELS:
-            raise SystemExit(f"--rows: unknown tracker '{tracker}' in '{item}'; allowed: {', '.join(MODELS)}")
+            fail(f"--rows: unknown tracker '{tracker}' in '{item}'; allowed: {', '.join(MODELS)}")
         if device not in ("cpu", "cuda"):
-            raise SystemExit(f"--rows: unknown device '{device}' in '{item}'; allowed: cpu, cuda")
+            fail(f"--rows: unknown device '{device}' in '{item}'; allowed: cpu, cuda")
         if device == "cuda" and not torch.cuda.is_available():
-            print(f"--rows: '{item}' needs a CUDA GPU and torch sees none here; run the CPU rows only "
-                  f"(--rows swiftf0:cpu,tiny:cpu)", file=sys.stderr)
-            raise SystemExit(2)
+            fail(f"--rows: '{item}' needs a CUDA GPU and torch sees none here; run the CPU rows only "
+                 f"(--rows swiftf0:cpu,tiny:cpu)")
         rows.append((tracker, device))
     return rows
+
+
+def fail(message: str) -> NoReturn:
+    print(message, file=sys.stderr)
+    raise SystemExit(2)
 
 
 def measure(files: list[Path], tracker: str, device: str) -> tuple[dict, dict[str, list]]:
@@ -108,10 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     rows = parse_rows(args.rows)
+    for folder in args.dirs:
+        if not folder.is_dir():
+            fail(f"{folder}: no such folder; give folders of takes (pitch_set.py makes some)")
     files = sorted(p for d in args.dirs for p in d.iterdir() if p.suffix.lower() in (".wav", ".flac"))
     if not files:
-        print(f"no WAV or FLAC files in {', '.join(map(str, args.dirs))}", file=sys.stderr)
-        return 2
+        fail(f"no WAV or FLAC files in {', '.join(map(str, args.dirs))}; give folders of takes")
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     print(f"{len(files)} files; torch {torch.__version__}, {gpu}, {torch.get_num_threads()} CPU threads")
     results, seen = [], {}

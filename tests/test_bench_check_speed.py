@@ -50,12 +50,23 @@ def test_crepe_on_the_cpu_reads_only_the_first_seconds(takes: Path, tmp_path: Pa
     assert (swift["files"], tiny["files"]) == (2, 1)        # never none: at least the first file
 
 
-def test_a_row_it_cannot_run_is_one_line(takes: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("rows, says", [("pesto:cpu", "unknown tracker 'pesto' in 'pesto:cpu'; allowed: swiftf0"),
+                                        ("tiny:tpu", "unknown device 'tpu'"),
+                                        ("full:cuda", "needs a CUDA GPU")])
+def test_a_row_it_cannot_run_is_one_line(takes: Path, capsys: pytest.CaptureFixture[str], rows: str,
+                                         says: str) -> None:
+    if rows.endswith("cuda") and torch.cuda.is_available():
+        pytest.skip("this machine has the GPU the row asks for")
     with pytest.raises(SystemExit) as e:
-        bench_check_speed.main([str(takes), "--rows", "pesto:cpu"])
-    assert "unknown tracker 'pesto'" in str(e.value) and "swiftf0" in str(e.value)
-    if not torch.cuda.is_available():
-        with pytest.raises(SystemExit) as e:
-            bench_check_speed.main([str(takes), "--rows", "full:cuda"])
-        assert e.value.code == 2
-        assert "needs a CUDA GPU" in capsys.readouterr().err
+        bench_check_speed.main([str(takes), "--rows", rows])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and says in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("folder, says", [("empty", "no WAV or FLAC files in"), ("missing", "no such folder")])
+def test_a_folder_without_audio_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], folder: str,
+                                            says: str) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit) as e:
+        bench_check_speed.main([str(tmp_path / folder), "--rows", "swiftf0:cpu"])
+    assert e.value.code == 2 and says in capsys.readouterr().err
