@@ -26,7 +26,7 @@ from remaster.analysis.dissonance import (
     judge_notes,
 )
 from remaster.analysis.notes import Note as FoundNote
-from remaster.analysis.notes import NoteParams, _fold_octave_flips, _steps, find_notes
+from remaster.analysis.notes import NoteParams, _fold_octave_flips, _steps, _two_plateaus, find_notes
 from remaster.analysis.pitch import PitchTrack, track_pitch
 from remaster.analysis.roughness import pair_roughness, roughness_track
 from remaster.analysis.tuning import (
@@ -181,6 +181,40 @@ def test_a_held_stretch_between_two_lower_ones_is_a_note_not_a_vibrato_crest() -
     notes = find_notes(_track(*_D5_SHARP_REPEAT))
     assert [round(n.centre / 10) for n in notes] == [730, 741, 745, 740], [(n.centre, n.start) for n in notes]
     assert notes[2].steady and abs(notes[2].start - (0.5 + 0.016 * 33.5)) < 0.05
+
+
+# The same D5, 50 cents sharp for 0.3 s, over the accompaniment (book4-604_detune50_acc at 5.80-7.50 s): the sharp
+# stretch drifts up by 20 cents, and the pitch comes back to D5 through six frames of wobble
+_D5_SHARP_OVER_A_PAD = (
+    [7296, 7294, 7300, 7353, 7393, 7403, 7404, 7403, 7402, 7400, 7403, 7401, 7404, 7406, 7409, 7412, 7412, 7411,
+     7412, 7414, 7412, 7413, 7410, 7412, 7411, 7408, 7410, 7414, 7440, 7444, 7447, 7450, 7451, 7451, 7449, 7450,
+     7450, 7450, 7451, 7452, 7455, 7459, 7462, 7461, 7462, 7459, 7459, 7452, 7431, 7420, 7427, 7416, 7407, 7407,
+     7402, 7403, 7402, 7406, 7398, 7398, 7397, 7400, 7400, 7402, 7404, 7403, 7403, 7403, 7407, 7406, 7410, 7410,
+     7412, 7407, 7410, 7410, 7409, 7408, 7405, 7408, 7406, 7405, 7404, 7405, 7403, 7404, 7400, 7403, 7403, 7399,
+     7403, 7404, 7406, 7404, 7406, 7409, 7414, 7411, 7412, 7406, 7407, 7413, 7420, 7598, 7609, 7610],
+    [-12, -13, -14, -15, -16, -15, -15, -15, -15, -14, -14, -13, -13, -13, -13, -12, -12, -12, -13, -13, -13,
+     -13, -13, -13, -13, -13, -14, -15, -16, -16, -16, -14, -14, -13, -13, -13, -13, -12, -12, -12, -12, -11,
+     -11, -11, -11, -11, -12, -13, -14, -15, -15, -15, -14, -13, -13, -13, -13, -14, -14, -14, -13, -13, -13,
+     -13, -13, -13, -13, -13, -13, -13, -13, -13, -14, -14, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13,
+     -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -12, -12, -12, -12, -12, -13, -13, -14, -15, -15, -13,
+     -12])
+
+
+def test_a_sour_note_and_the_in_tune_repeat_after_it_are_two_notes_however_the_pitch_gets_there() -> None:
+    # more frames of transition and more drift than a step may have, so the sharp D5 and the D5 after it were one
+    # note centred 3 cents sharp; each holds its pitch for 0.2 s or more, so they are two
+    notes = find_notes(_track(*_D5_SHARP_OVER_A_PAD))
+    assert [round(n.centre / 10) for n in notes] == [741, 745, 741], [(n.centre, n.start, n.end) for n in notes]
+    assert notes[1].steady and abs(notes[1].start - (0.5 + 0.016 * 27.5)) < 0.05
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.floats(10.0, 150.0), st.floats(4.0, 8.0), st.floats(0.3, 2.0), st.floats(0.0, 6.28))
+def test_no_vibrato_is_cut_as_two_plateaus(width: float, rate: float, seconds: float, phase: float) -> None:
+    # for every vibrato at 4-8 Hz (its crest holds near its top for under 0.2 s), as the notes read it
+    t = 0.016 * np.arange(round(seconds / 0.016))
+    light = median_filter(6900.0 + width * np.sin(2 * np.pi * rate * t + phase), size=3, mode="nearest")
+    assert _two_plateaus(light, np.full(light.size, -12.0), 0, light.size, NoteParams(), 0.016) == [(0, light.size)]
 
 
 @settings(max_examples=80, deadline=None)

@@ -6,7 +6,9 @@ pitch steps by 30 cents or more at an even level (a repeated note sounded sharpe
 notes' neighbours and staccato notes are kept this way, each at its own pitch; a stretch flat for 0.2 s is a note
 even between two lower pitches, where a shorter one might be a vibrato's crest (`PLATEAU_S`). The tracker's
 octave flips of a frame or two are folded back first; a stretch that holds two pitches one after the other (a bend
-the running median followed through a few frames) is cut where it changes. A note's centre is read on its frames within
+the running median followed through a few frames) is cut where it changes, and so is a steady note that holds
+one pitch for `PLATEAU_S` and then another 30 cents or more away for as long (a sour note and the in-tune repeat of
+its tone, reached through more frames of wobble than a step may take). A note's centre is read on its frames within
 `loud_db` of its loudest: a release rings quieter, and a bend let go with the key rings at another pitch.
 What is left of a pitched stretch holds no steady pitch: that is where ornaments live, and intended pitch
 movement is not error. Such a note's centre is judged on its stable part only:
@@ -214,6 +216,10 @@ def _decay(level: np.ndarray, span: int = 3) -> float:
 def _steady(light: np.ndarray, level: np.ndarray, p: NoteParams, hop: float) -> list[tuple[int, int]]:
     """Spans of one pitched run that hold a pitch (10th to 90th percentile within 2 * `steady_cents`) for
     `min_note_s`: notes however short, cut where the lightly smoothed pitch moves on for `steady_hold_s`."""
+    return [piece for s, e in _held(light, level, p, hop) for piece in _two_plateaus(light, level, s, e, p, hop)]
+
+
+def _held(light: np.ndarray, level: np.ndarray, p: NoteParams, hop: float) -> list[tuple[int, int]]:
     hold = max(1, round(p.steady_hold_s / hop))
     out = []
     for s, e in _segments(light, p.split_cents, hold, max(3, round(0.1 / hop))):
@@ -228,6 +234,30 @@ def _steady(light: np.ndarray, level: np.ndarray, p: NoteParams, hop: float) -> 
                     and abs(np.median(light[s:s + k]) - np.median(light[s + k:e])) >= p.steady_cents):
                 out += [(s, s + k), (s + k, e)]
     return out
+
+
+def _two_plateaus(light: np.ndarray, level: np.ndarray, s: int, e: int, p: NoteParams,
+                  hop: float) -> list[tuple[int, int]]:
+    """[s, e) cut in two where it holds one pitch for `PLATEAU_S` and then another at least STEP_CENTS away for as
+    long (each within `steady_cents`, 10th to 90th percentile), at an even level: two notes even where the pitch
+    moved between them through more frames, or drifted within them more, than `_steps` allows. A vibrato of 4 Hz
+    or faster stays near its crest for under `PLATEAU_S`."""
+    least = max(1, round(PLATEAU_S / hop))
+    if e - s < 2 * least:
+        return [(s, e)]
+    k = s + _change_point(light[s:e], least)
+    before, after = light[s:k], light[k:e]
+    if (abs(float(np.median(after) - np.median(before))) >= STEP_CENTS
+            and _spread(before) <= p.steady_cents and _spread(after) <= p.steady_cents
+            and np.median(level[k:e]) >= np.median(level[s:k]) - p.onset_db):
+        return [(s, k), (k, e)]
+    return [(s, e)]
+
+
+def _spread(x: np.ndarray) -> float:
+    """10th to 90th percentile, the edge frames left out (they may lie in the move to or from a neighbour)."""
+    inner = x[1:-1] if len(x) > 4 else x
+    return float(np.ptp(np.percentile(inner, [10, 90])))
 
 
 def _steps(light: np.ndarray, level: np.ndarray, p: NoteParams, hop: float) -> list[int]:
@@ -263,8 +293,7 @@ def _stepped(before: np.ndarray, after: np.ndarray) -> bool:
 def _holds(light: np.ndarray, s: int, e: int, p: NoteParams, hop: float) -> bool:
     """[s, e) lasts `min_note_s` and holds one pitch (10th to 90th percentile within 2 * `steady_cents`), not as
     the crest of a vibrato cycle."""
-    inner = light[s + 1:e - 1] if e - s > 4 else light[s:e]
-    spread = np.ptp(np.percentile(inner, [10, 90]))
+    spread = _spread(light[s:e])
     plateau = (e - s) * hop >= PLATEAU_S and spread <= p.steady_cents
     return bool((e - s) * hop >= p.min_note_s and spread <= 2 * p.steady_cents
                 and (plateau or not _arch(light, s, e, p.steady_cents)))
