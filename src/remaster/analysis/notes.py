@@ -215,7 +215,8 @@ def _decay(level: np.ndarray, span: int = 3) -> float:
 
 def _steady(light: np.ndarray, level: np.ndarray, p: NoteParams, hop: float) -> list[tuple[int, int]]:
     """Spans of one pitched run that hold a pitch (10th to 90th percentile within 2 * `steady_cents`) for
-    `min_note_s`: notes however short, cut where the lightly smoothed pitch moves on for `steady_hold_s`."""
+    `min_note_s`: notes however short, cut where the lightly smoothed pitch moves on for `steady_hold_s` (`_held`),
+    and where one holds two pitches for `PLATEAU_S` each (`_two_plateaus`)."""
     return [piece for s, e in _held(light, level, p, hop) for piece in _two_plateaus(light, level, s, e, p, hop)]
 
 
