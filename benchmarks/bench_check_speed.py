@@ -26,16 +26,14 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
-import numpy as np
 import soundfile as sf
-import soxr
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from remaster import audio as audio_io  # noqa: E402
 from remaster.analysis.dissonance import check  # noqa: E402
-from remaster.analysis.pitch import CREPE_RATE, MODELS, track_pitch  # noqa: E402
+from remaster.analysis.pitch import MODELS, track_pitch  # noqa: E402
 
 DEFAULT_ROWS = "swiftf0:cpu,tiny:cuda,full:cuda,tiny:cpu,full:cpu"
 
@@ -74,7 +72,7 @@ def measure(files: list[Path], tracker: str, device: str) -> tuple[dict, dict[st
         audio, rate = audio_io.read(path)
         result = check(audio, rate, model=tracker, device=device)
         t1 = time.perf_counter()
-        track_pitch(mono_16k(audio, rate), CREPE_RATE, model=tracker, device=device)
+        track_pitch(audio, rate, model=tracker, device=device)      # as check calls it, after its own resampling
         check_s += t1 - t0
         track_s += time.perf_counter() - t1
         seconds += audio.shape[-1] / rate
@@ -84,10 +82,10 @@ def measure(files: list[Path], tracker: str, device: str) -> tuple[dict, dict[st
     return row, findings
 
 
-def mono_16k(audio: np.ndarray, rate: int) -> np.ndarray:
-    """What `check` hands its tracker: the channels' mean at CREPE's rate."""
-    mono = np.ascontiguousarray(audio.mean(axis=0), dtype=np.float32)
-    return mono if rate == CREPE_RATE else soxr.resample(mono, rate, CREPE_RATE, "HQ")
+def agreement(one: dict[str, list], other: dict[str, list]) -> str:
+    """On how many of the files both read two runs found the same: "k/n"."""
+    both = set(one) & set(other)
+    return f"{sum(one[f] == other[f] for f in both)}/{len(both)}"
 
 
 def first_seconds(files: list[Path], limit: float) -> list[Path]:
@@ -127,9 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         crepe_on_cpu = device == "cpu" and tracker != "swiftf0"
         row, findings = measure(first_seconds(files, args.cpu_crepe_seconds) if crepe_on_cpu else files,
                                 tracker, device)
-        for other_device, other in seen.get(tracker, {}).items():
-            both = sorted(set(other) & set(findings))
-            row[f"same_findings_as_{other_device}"] = f"{sum(other[f] == findings[f] for f in both)}/{len(both)}"
+        row["same_findings"] = {other_device: agreement(other, findings)
+                                for other_device, other in seen.get(tracker, {}).items()}
         seen.setdefault(tracker, {})[device] = findings
         row["vs_peer"] = row["check_x"] / results[0]["check_x"] if results else 1.0
         results.append(row)
@@ -138,8 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     print(head)
     print("-" * len(head))
     for r in results:
-        same = " ".join(f"same as on {k.removeprefix('same_findings_as_')} in {v} files"
-                        for k, v in r.items() if k.startswith("same_findings_as_"))
+        same = " ".join(f"same as on {device} in {v} files" for device, v in r["same_findings"].items())
         print(f"{r['tracker'] + ':' + r['device']:16s} {r['files']:5d} {r['audio_min']:9.1f} {r['check_x']:10.1f} "
               f"{r['track_x']:12.1f} {r['vs_peer']:12.2f}x  {same}")
     if args.json:

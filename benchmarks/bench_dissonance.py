@@ -73,7 +73,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pitch_set import PLUCKED, POSITIVE, prepare, rendered_cents, sour_renderings, truth_path
 
 DEFAULT_SET = Path("/tmp/sori-pitch-set")
-DEVICE = {"crepe": "cpu"}       # where CREPE runs: --device
 BUCKETS = ((0.10, 0.15), (0.15, 0.30), (0.30, 0.60), (0.60, 2.5))
 NEGATIVES = ("clean", "offset", "ornamented", "ornamented_offset")
 BIG = ("detune50", "detune100", "out_of_key")
@@ -171,14 +170,15 @@ def why_missed(result: Check, truth: dict, error: dict) -> str:
     return "judged within tolerance"
 
 
-def run(paths: list[Path], tracker: str, style: str | None, voices: str, label: str) -> list[Result]:
+def run(paths: list[Path], tracker: str, style: str | None, voices: str, label: str,
+        device: str = "cpu") -> list[Result]:
     out = []
     started = time.perf_counter()
     for k, path in enumerate(paths):
         truth = with_sour_renderings(path, json.loads(truth_path(path).read_text()))
         t0 = time.perf_counter()
         audio, rate = audio_io.read(path)
-        result = check(audio, rate, style=style or "auto", model=tracker, voices=voices, device=DEVICE["crepe"])
+        result = check(audio, rate, style=style or "auto", model=tracker, voices=voices, device=device)
         elapsed = time.perf_counter() - t0
         findings = [f.to_dict() for f in result.findings]
         r = Result(path, truth, findings, elapsed, style or "auto", result.voices)
@@ -385,7 +385,7 @@ def poly_table(rs: list[Result], title: str = "3-4 voice chorale mixes") -> tupl
     return ratio(*recall(rs, ("out_of_key",))), ratio(*flag_rate(rs, "clean"))
 
 
-def auto_table(rs_mono: list[Result], paths_poly: list[Path], tracker: str) -> None:
+def auto_table(rs_mono: list[Result], paths_poly: list[Path], tracker: str, device: str = "cpu") -> None:
     """How voices=auto read the melodies (already checked that way) and the chorale mixes."""
     read: dict[tuple[bool, str], int] = defaultdict(int)
     for r in rs_mono:
@@ -393,7 +393,7 @@ def auto_table(rs_mono: list[Result], paths_poly: list[Path], tracker: str) -> N
     poly_as = defaultdict(int)
     for p in paths_poly:
         audio, rate = audio_io.read(p)
-        poly_as[check(audio, rate, model=tracker, voices="auto", device=DEVICE["crepe"]).voices] += 1
+        poly_as[check(audio, rate, model=tracker, voices="auto", device=device).voices] += 1
     print()
     for acc in (False, True):
         n = sum(v for (a, _), v in read.items() if a == acc)
@@ -434,7 +434,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.device == "cuda" and not torch.cuda.is_available():
         print("--device cuda: torch sees no CUDA GPU here; use --device cpu", file=sys.stderr)
         return 2
-    DEVICE["crepe"] = args.device
     paths = prepare(args.set_dir, args.seed, workers=args.threads)
     kinds = {p: json.loads(truth_path(p).read_text()) for p in paths}
     mono = [p for p in paths if kinds[p]["set"] == "mono"]
@@ -448,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         names = sorted({kinds[p]["melody"] for p in mono})[::every]
         files = [p for p in mono if kinds[p]["melody"] in names]
         scope = "all" if every == 1 else f"every {every}th melody ({len(names)} melodies)"
-        rs = run(files, tracker, None, "auto", tracker)
+        rs = run(files, tracker, None, "auto", tracker, args.device)
         everything[tracker] = rs
         summaries[tracker] = (set_table(rs, f"tracker {tracker}, style auto, {scope}",
                                         show_weak=tracker == default), scope)
@@ -460,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
             summaries[f"{default} on {tracker}'s files"] = (
                 set_table(sub, f"tracker {default} on {tracker}'s files", show_weak=False), scope)
     gugak = [p for p in mono if kinds[p]["style"] == "gugak"]
-    rs_gugak = run(gugak, default, "gugak", "auto", "gugak style")
+    rs_gugak = run(gugak, default, "gugak", "auto", "gugak style", args.device)
     g = set_table(rs_gugak, f"tracker {default}, style gugak, the gugak tunes", show_weak=False)
     print("\n=== trackers side by side (style auto; recall on notes >= 0.15 s; x real time includes reading)")
     head = f"{'tracker':26s} {'recall>=50c':>11s} {'recall 30c':>10s} {'precision':>9s} {'worst flags':>11s} " \
@@ -480,15 +479,15 @@ def main(argv: list[str] | None = None) -> int:
              verdict("gugak style on the gugak tunes: recall >=50c", g.recall50, g.recall50 >= 0.95),
              verdict("gugak style: false flags", g.worst_flags, g.worst_flags <= 0.05)]
     if not args.no_poly and poly:
-        rs_poly = run(poly, default, None, "poly", "poly")
+        rs_poly = run(poly, default, None, "poly", "poly", args.device)
         everything["poly"] = rs_poly
         rec, flags = poly_table(rs_poly)
         lines += [verdict("poly recall out-of-key >= 80%", rec, rec >= 0.8),
                   verdict("poly false flags on clean mixes <= 10%", flags, flags <= 0.1)]
-        auto_table(everything[default], poly, default)
+        auto_table(everything[default], poly, default, args.device)
     if args.held_out_dir is not None:
         rs_held = run(prepare(args.held_out_dir, args.seed, workers=args.threads, held_out=True), default, None, "poly",
-                      "held-out")
+                      "held-out", args.device)
         everything["held_out"] = rs_held
         rec, flags = poly_table(rs_held, "held-out chorale mixes (the chorales the set does not take)")
         lines += [verdict("held-out poly recall out-of-key >= 80%", rec, rec >= 0.8),

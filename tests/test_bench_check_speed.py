@@ -39,7 +39,7 @@ def test_rows_are_timed_against_the_first_and_findings_compared(takes: Path, tmp
     assert peer["vs_peer"] == 1.0
     assert again["vs_peer"] == pytest.approx(again["check_x"] / peer["check_x"])
     assert peer["track_x"] > peer["check_x"] > 0          # the tracker is a part of the check
-    assert again["same_findings_as_cpu"] == "2/2"          # the same tracker on the same files finds the same
+    assert again["same_findings"] == {"cpu": "2/2"}        # the same tracker on the same files finds the same
 
 
 def test_crepe_on_the_cpu_reads_only_the_first_seconds(takes: Path, tmp_path: Path) -> None:
