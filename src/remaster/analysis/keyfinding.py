@@ -1,0 +1,91 @@
+"""How sure the key of a melody is: a probability for each of the 24 major and minor keys, and the tones a melody's
+key holds with some probability.
+
+A melody cut out of a tune (a take of 6-12 s) often fits two keys about as well: a relative major and minor, or two
+keys a fifth apart for a tune that never touches the tone between them. One key read from it (`tuning.melody_key`)
+is wrong for about one take in eight, and a lone tone then looks out of key where it is not, or in key where it is
+not. So the check asks how sure it can be that a tone is out of key: the sum of the probabilities of the keys that
+hold it.
+
+The model is a multinomial logistic regression over the 24 candidate keys (a conditional logit: one weight per
+feature, shared by all candidates), after Krumhansl and Schmuckler's key-finding (the correlation of a pitch-class
+duration histogram with a key profile, here Aarden's folksong profiles, `tuning._AE_*`) with the features that tell
+apart the keys it confuses: the share of the melody's time on the candidate's tonic, fifth and third and on its
+scale, whether the first note is its tonic or fifth, and for a minor key its raised 7th and 6th. The weights were
+fitted by `benchmarks/fit_key_model.py` on 11,001 tunes of music21's corpus (Essen folk songs, Ryan's, O'Neill's,
+Aird's, Bach chorale sopranos), each cut as the evaluation set cuts its tunes, to predict the key music21 reads on the
+whole tune; on 1,376 other tunes (bench_scale.py's) it names that key for 86.8 % of the takes, as often as
+Krumhansl-Schmuckler with the same profiles (87.1 %), and its probabilities are better calibrated: mean log-loss
+0.37 against 0.41 for a softmax over the correlations at its best temperature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .notes import Note
+from .tuning import _AE_MAJOR, _AE_MINOR, MINOR_FORMS, SCALES, grid_step
+
+MODES = ("major", "minor")
+# The 24 candidates, major keys on C..B then minor keys on C..B, and the tones each holds: a major scale, or every
+# form of the minor (a minor key's raised 6th and 7th are in key).
+KEYS: tuple[tuple[str, int], ...] = tuple((mode, tonic) for mode in MODES for tonic in range(12))
+KEY_TONES: tuple[frozenset[int], ...] = tuple(
+    frozenset((tonic + d) % 12 for d in (SCALES["major"] if mode == "major" else MINOR_FORMS))
+    for mode, tonic in KEYS)
+FEATURES = ("profile_correlation", "tonic_share", "fifth_share", "third_share", "scale_share", "first_is_tonic",
+            "first_is_fifth", "minor", "minor_raised_7th_share", "minor_raised_6th_share")
+# Fitted by benchmarks/fit_key_model.py (see the module docstring); one per FEATURES.
+WEIGHTS = np.array((14.82, 4.23, 4.63, 4.06, 13.76, 0.51, 0.45, -0.27, 11.28, 7.63))
+_PROFILES = {"major": np.array(_AE_MAJOR), "minor": np.array(_AE_MINOR)}
+_NATURAL = {"major": np.array(SCALES["major"]), "minor": np.array(SCALES["minor"])}
+
+
+def features(pitch_classes: Sequence[int], durations: Sequence[float]) -> np.ndarray:
+    """The (24, len(FEATURES)) features of each candidate key for a melody given as the pitch class and the duration
+    of each note, in order."""
+    hist = np.zeros(12)
+    np.add.at(hist, np.asarray(pitch_classes, int), np.asarray(durations, float))
+    hist = hist / hist.sum()
+    first = int(pitch_classes[0])
+    rows = []
+    for mode, tonic in KEYS:
+        degree = np.roll(hist, -tonic)          # degree[d]: share of the melody's time d semitones above the tonic
+        corr = float(np.corrcoef(hist, np.roll(_PROFILES[mode], tonic))[0, 1]) if hist.std() > 0 else 0.0
+        minor = mode == "minor"
+        rows.append((corr, degree[0], degree[7], degree[3] if minor else degree[4], degree[_NATURAL[mode]].sum(),
+                     first == tonic, first == (tonic + 7) % 12, minor, minor * degree[11], minor * degree[9]))
+    return np.array(rows, float)
+
+
+def probabilities(pitch_classes: Sequence[int], durations: Sequence[float],
+                  weights: np.ndarray = WEIGHTS) -> np.ndarray:
+    """The probability of each of `KEYS` for a melody (pitch class and duration per note); uniform for a melody of
+    fewer than two pitch classes."""
+    if len(set(int(p) for p in pitch_classes)) < 2 or sum(durations) <= 0:
+        return np.full(len(KEYS), 1.0 / len(KEYS))
+    score = features(pitch_classes, durations) @ weights
+    odds = np.exp(score - score.max())
+    return odds / odds.sum()
+
+
+def key_probabilities(notes: Sequence[Note], reference: float) -> np.ndarray:
+    """`probabilities` of notes on the take's grid, each weighted by how long it sounds."""
+    return probabilities([grid_step(n.centre, reference) % 12 for n in notes],
+                         [max(n.stable_s, n.duration) for n in notes])
+
+
+def probability_in_key(probs: np.ndarray) -> np.ndarray:
+    """Per pitch class, the probability that the melody's key holds it."""
+    return np.array([sum(p for p, tones in zip(probs, KEY_TONES, strict=True) if pc in tones) for pc in range(12)])
+
+
+def likely_tones(notes: Sequence[Note], reference: float, sure: float) -> frozenset[int]:
+    """The pitch classes that are out of the key with a probability under `sure` (those a finding can be sure of
+    are the rest)."""
+    if not notes:
+        return frozenset(range(12))
+    inside = probability_in_key(key_probabilities(notes, reference))
+    return frozenset(int(pc) for pc in np.flatnonzero(inside >= 1.0 - sure))
