@@ -9,7 +9,7 @@ hold it.
 
 The model is a multinomial logistic regression over the 24 candidate keys (a conditional logit: one weight per
 feature, shared by all candidates), after Krumhansl and Schmuckler's key-finding (the correlation of a pitch-class
-duration histogram with a key profile, here Aarden's folksong profiles, `tuning._AE_*`) with the features that tell
+duration histogram with a key profile, here Aarden's folksong profiles, `tuning.AARDEN_*`) with the features that tell
 apart the keys it confuses: the share of the melody's time on the candidate's tonic, fifth and third and on its
 scale, whether the first note is its tonic or fifth, and for a minor key its raised 7th and 6th. The weights were
 fitted by `benchmarks/fit_key_model.py` on 11,001 tunes of music21's corpus (Essen folk songs, Ryan's, O'Neill's,
@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .notes import Note
-from .tuning import _AE_MAJOR, _AE_MINOR, MINOR_FORMS, SCALES, grid_step
+from .tuning import AARDEN_MAJOR, AARDEN_MINOR, MINOR_FORMS, SCALES, grid_step
 
 MODES = ("major", "minor")
 # The 24 candidates, major keys on C..B then minor keys on C..B, and the tones each holds: a major scale, or every
@@ -39,7 +39,7 @@ FEATURES = ("profile_correlation", "tonic_share", "fifth_share", "third_share", 
             "first_is_fifth", "minor", "minor_raised_7th_share", "minor_raised_6th_share")
 # Fitted by benchmarks/fit_key_model.py (see the module docstring); one per FEATURES.
 WEIGHTS = np.array((14.82, 4.23, 4.63, 4.06, 13.76, 0.51, 0.45, -0.27, 11.28, 7.63))
-_PROFILES = {"major": np.array(_AE_MAJOR), "minor": np.array(_AE_MINOR)}
+_PROFILES = {"major": np.array(AARDEN_MAJOR), "minor": np.array(AARDEN_MINOR)}
 _NATURAL = {"major": np.array(SCALES["major"]), "minor": np.array(SCALES["minor"])}
 
 
