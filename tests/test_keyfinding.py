@@ -9,9 +9,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remaster.analysis.dissonance import CheckParams, judge_notes
+from remaster.analysis.dissonance import CheckParams, _scale, _sure_of_key, heard_notes, judge_notes
 from remaster.analysis.keyfinding import KEYS, WEIGHTS, features, likely_tones, probabilities, probability_in_key
 from remaster.analysis.notes import Note
+from remaster.analysis.tuning import estimate_reference, kept_pitch_classes
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import fit_key_model
@@ -100,3 +101,22 @@ def test_the_fit_finds_the_gradient_and_recovers_a_planted_key_model() -> None:
 
 def test_the_shipped_weights_fit_the_features() -> None:
     assert features([0, 4, 7], [1.0, 1.0, 1.0]).shape == (24, len(WEIGHTS))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(55, 84), st.floats(0.1, 1.5)), min_size=3, max_size=30),
+       st.sampled_from(["auto", "western"]))
+def test_the_key_model_only_takes_tones_away_and_never_a_tone_the_tune_keeps(melody, style) -> None:
+    notes, t = [], 0.0
+    for midi, seconds in melody:
+        notes.append(Note(t, t + seconds, 100.0 * midi, seconds, 0.0, 0.0, 0.0, level_db=-20.0, onset_db=12.0))
+        t += seconds + 0.05
+    params = CheckParams(style=style)
+    reference = estimate_reference(notes)
+    heard = heard_notes(notes, params.quiet_db)
+    kept = kept_pitch_classes(heard, reference)
+    read = _scale(params, heard, notes, reference, kept)
+    sure = _sure_of_key(params, read, heard, reference, kept)
+    assert sure.pitch_classes <= read.pitch_classes
+    assert kept & read.pitch_classes <= sure.pitch_classes
+    assert sure.pitch_classes
