@@ -647,7 +647,9 @@ def judge_notes(notes: Sequence[Note], params: CheckParams | None = None, voices
     kept = kept_pitch_classes(heard, reference)
     chosen = _scale(p, heard, found_notes, reference, kept)
     tolerance = _tolerance(p, chosen, voices)
-    if voices != "poly":      # one line, a melody (the chords of a mix are read by `_judge_in_chords`)
+    # one line, a melody (the chords of a mix are read by `_judge_in_chords`); after the tolerance, which the size of
+    # the scale as read sets (a pentatonic reading's is wider)
+    if voices != "poly":
         chosen = _sure_of_key(p, chosen, heard, reference, kept)
     heard_ids = {id(n) for n in heard} - _ornament_pieces(found_notes)
     own = own_intonation([n for n in heard if id(n) in heard_ids and _sure(n)], reference)

@@ -9,7 +9,7 @@ hold it.
 
 The model is a multinomial logistic regression over the 24 candidate keys (a conditional logit: one weight per
 feature, shared by all candidates), after Krumhansl and Schmuckler's key-finding (the correlation of a pitch-class
-duration histogram with a key profile, here Aarden's folksong profiles, `tuning.AARDEN_*`) with the features that tell
+duration histogram with a key profile, here Aarden's folksong profiles, `tuning.AARDEN`) with the features that tell
 apart the keys it confuses: the share of the melody's time on the candidate's tonic, fifth and third and on its
 scale, whether the first note is its tonic or fifth, and for a minor key its raised 7th and 6th. The weights were
 fitted by `benchmarks/fit_key_model.py` on 11,001 tunes of music21's corpus (Essen folk songs, Ryan's, O'Neill's,
@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .notes import Note
-from .tuning import AARDEN_MAJOR, AARDEN_MINOR, MINOR_FORMS, SCALES, grid_step
+from .tuning import AARDEN, MINOR_FORMS, SCALES, grid_step
 
 MODES = ("major", "minor")
 # The 24 candidates, major keys on C..B then minor keys on C..B, and the tones each holds: a major scale, or every
@@ -35,11 +35,11 @@ KEYS: tuple[tuple[str, int], ...] = tuple((mode, tonic) for mode in MODES for to
 KEY_TONES: tuple[frozenset[int], ...] = tuple(
     frozenset((tonic + d) % 12 for d in (SCALES["major"] if mode == "major" else MINOR_FORMS))
     for mode, tonic in KEYS)
+_HOLDS = np.array([[pc in tones for pc in range(12)] for tones in KEY_TONES], float)     # (24, 12)
 FEATURES = ("profile_correlation", "tonic_share", "fifth_share", "third_share", "scale_share", "first_is_tonic",
             "first_is_fifth", "minor", "minor_raised_7th_share", "minor_raised_6th_share")
 # Fitted by benchmarks/fit_key_model.py (see the module docstring); one per FEATURES.
 WEIGHTS = np.array((14.82, 4.23, 4.63, 4.06, 13.76, 0.51, 0.45, -0.27, 11.28, 7.63))
-_PROFILES = {"major": np.array(AARDEN_MAJOR), "minor": np.array(AARDEN_MINOR)}
 _NATURAL = {"major": np.array(SCALES["major"]), "minor": np.array(SCALES["minor"])}
 
 
@@ -53,7 +53,7 @@ def features(pitch_classes: Sequence[int], durations: Sequence[float]) -> np.nda
     rows = []
     for mode, tonic in KEYS:
         degree = np.roll(hist, -tonic)          # degree[d]: share of the melody's time d semitones above the tonic
-        corr = float(np.corrcoef(hist, np.roll(_PROFILES[mode], tonic))[0, 1]) if hist.std() > 0 else 0.0
+        corr = float(np.corrcoef(hist, np.roll(AARDEN[mode], tonic))[0, 1]) if hist.std() > 0 else 0.0
         minor = mode == "minor"
         rows.append((corr, degree[0], degree[7], degree[3] if minor else degree[4], degree[_NATURAL[mode]].sum(),
                      first == tonic, first == (tonic + 7) % 12, minor, minor * degree[11], minor * degree[9]))
@@ -79,7 +79,7 @@ def key_probabilities(notes: Sequence[Note], reference: float) -> np.ndarray:
 
 def probability_in_key(probs: np.ndarray) -> np.ndarray:
     """Per pitch class, the probability that the melody's key holds it."""
-    return np.array([sum(p for p, tones in zip(probs, KEY_TONES, strict=True) if pc in tones) for pc in range(12)])
+    return probs @ _HOLDS
 
 
 def likely_tones(notes: Sequence[Note], reference: float, sure: float) -> frozenset[int]:

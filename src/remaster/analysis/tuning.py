@@ -126,10 +126,12 @@ _KK_MINOR = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3
 
 # Key profiles of Aarden (2003), from the Essen folksong collection (as tabulated by Humdrum's keycor): how often
 # each degree sounds in melodies of a major or a minor key.
-AARDEN_MAJOR = (17.7661, 0.145624, 14.9265, 0.160186, 19.8049, 11.3587, 0.291248, 22.062, 0.145624, 8.15494, 0.232998,
-             4.95122)
-AARDEN_MINOR = (18.2648, 0.737619, 14.0499, 16.8599, 0.702494, 14.4362, 0.702494, 18.6161, 4.56621, 1.93186, 7.37619,
-             1.75623)
+AARDEN = {
+    "major": np.array((17.7661, 0.145624, 14.9265, 0.160186, 19.8049, 11.3587, 0.291248, 22.062, 0.145624, 8.15494,
+                       0.232998, 4.95122)),
+    "minor": np.array((18.2648, 0.737619, 14.0499, 16.8599, 0.702494, 14.4362, 0.702494, 18.6161, 4.56621, 1.93186,
+                       7.37619, 1.75623)),
+}
 
 
 def _profile(mode: str) -> np.ndarray:
@@ -192,10 +194,9 @@ def melody_key(notes: Sequence[Note], reference: float) -> Scale:
     for n in notes:
         weight[grid_step(n.centre, reference) % 12] += max(n.stable_s, n.duration)
     options = [(mode, tonic) for mode in ("major", "minor") for tonic in range(12)]
-    profiles = {"major": np.array(AARDEN_MAJOR), "minor": np.array(AARDEN_MINOR)}
 
     def corr(option: tuple[str, int]) -> float:
-        return float(np.corrcoef(weight, np.roll(profiles[option[0]], option[1]))[0, 1]) if weight.std() > 0 else 0.0
+        return float(np.corrcoef(weight, np.roll(AARDEN[option[0]], option[1]))[0, 1]) if weight.std() > 0 else 0.0
 
     mode, tonic = max(options, key=corr)       # the first of equals: major before minor, C upwards
     degrees = SCALES[mode]
