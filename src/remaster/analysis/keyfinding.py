@@ -36,6 +36,7 @@ KEY_TONES: tuple[frozenset[int], ...] = tuple(
     frozenset((tonic + d) % 12 for d in (SCALES["major"] if mode == "major" else MINOR_FORMS))
     for mode, tonic in KEYS)
 _HOLDS = np.array([[pc in tones for pc in range(12)] for tones in KEY_TONES], float)     # (24, 12)
+_RAISED = (9, 11)       # a minor key's raised 6th and 7th, above its tonic
 FEATURES = ("profile_correlation", "tonic_share", "fifth_share", "third_share", "scale_share", "first_is_tonic",
             "first_is_fifth", "minor", "minor_raised_7th_share", "minor_raised_6th_share")
 # Fitted by benchmarks/fit_key_model.py (see the module docstring); one per FEATURES.
@@ -77,9 +78,31 @@ def key_probabilities(notes: Sequence[Note], reference: float) -> np.ndarray:
                          [max(n.stable_s, n.duration) for n in notes])
 
 
-def probability_in_key(probs: np.ndarray) -> np.ndarray:
-    """Per pitch class, the probability that the melody's key holds it."""
-    return probs @ _HOLDS
+def holds(pitch_classes: Sequence[int]) -> np.ndarray:
+    """Per key (`KEYS`), whether it holds each pitch class in this melody (pitch class per note, in order): as
+    `KEY_TONES`, but a minor key's raised 6th or 7th that sounds in one note only is its own where that note moves by
+    a semitone to or from a note beside it, as a leading tone, a chromatic passing tone or a neighbour does. Elsewhere
+    a lone raised tone is more often a slip than the key's own: a semitone off a note of a major tune lands on the
+    raised 6th or 7th of its relative minor, the key a cut of that tune is often read in."""
+    pcs = [int(p) % 12 for p in pitch_classes]
+    table = _HOLDS.copy()
+    counts = np.bincount(pcs, minlength=12)
+    for row, (mode, tonic) in enumerate(KEYS):
+        for step in _RAISED if mode == "minor" else ():
+            pc = (tonic + step) % 12
+            if counts[pc] == 1 and not _by_semitone(pcs, pcs.index(pc)):
+                table[row, pc] = 0.0
+    return table
+
+
+def _by_semitone(pcs: Sequence[int], i: int) -> bool:
+    return any((pcs[j] - pcs[i]) % 12 in (1, 11) for j in (i - 1, i + 1) if 0 <= j < len(pcs))
+
+
+def probability_in_key(probs: np.ndarray, table: np.ndarray = _HOLDS) -> np.ndarray:
+    """Per pitch class, the probability that the melody's key holds it (`table`: which key holds which tone, as
+    `holds` reads them for a melody)."""
+    return probs @ table
 
 
 def likely_tones(notes: Sequence[Note], reference: float, sure: float) -> frozenset[int]:
@@ -87,5 +110,6 @@ def likely_tones(notes: Sequence[Note], reference: float, sure: float) -> frozen
     are the rest)."""
     if not notes:
         return frozenset(range(12))
-    inside = probability_in_key(key_probabilities(notes, reference))
+    inside = probability_in_key(key_probabilities(notes, reference),
+                                holds([grid_step(n.centre, reference) for n in notes]))
     return frozenset(int(pc) for pc in np.flatnonzero(inside >= 1.0 - sure))
