@@ -615,7 +615,8 @@ def _scale(p: CheckParams, heard: Sequence[Note], notes: Sequence[Note], referen
 # 1 - KEY_SURE (`keyfinding`): the two readings of `_scale` hold the tones of two keys, and a sour semitone that
 # lands on a tone of the wrong one passed. (bench_scale.py, 1,376 corpus tunes, written notes: 82.6 -> 88.2 % of
 # out-of-key notes found, 86.8 -> 90.0 % of sour semitones, clean tunes flagged 2.5 % both; the rendered set: 3 more
-# found, 79.5 -> 80.6 %. At 0.95, 89.0 / 90.6 %, and the set flags a third ornamented accompanied take.)
+# found, 79.5 -> 80.6 %. With `keyfinding.holds`' rule on a minor key's lone raised tones, 89.4 / 91.5 % and 82.1 %;
+# at 0.90, 92.1 / 93.4 %, but the set flags 4 more in-tune accompanied takes: their tracked notes are less sure.)
 KEY_SURE = 0.97
 
 

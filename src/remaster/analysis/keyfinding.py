@@ -5,7 +5,7 @@ A melody cut out of a tune (a take of 6-12 s) often fits two keys about as well:
 keys a fifth apart for a tune that never touches the tone between them. One key read from it (`tuning.melody_key`)
 is wrong for about one take in eight, and a lone tone then looks out of key where it is not, or in key where it is
 not. So the check asks how sure it can be that a tone is out of key: the sum of the probabilities of the keys that
-hold it.
+hold it (a minor key holds its raised 6th and 7th, but one sounded once only where it moves as those do: `holds`).
 
 The model is a multinomial logistic regression over the 24 candidate keys (a conditional logit: one weight per
 feature, shared by all candidates), after Krumhansl and Schmuckler's key-finding (the correlation of a pitch-class
@@ -83,7 +83,9 @@ def holds(pitch_classes: Sequence[int]) -> np.ndarray:
     `KEY_TONES`, but a minor key's raised 6th or 7th that sounds in one note only is its own where that note moves by
     a semitone to or from a note beside it, as a leading tone, a chromatic passing tone or a neighbour does. Elsewhere
     a lone raised tone is more often a slip than the key's own: a semitone off a note of a major tune lands on the
-    raised 6th or 7th of its relative minor, the key a cut of that tune is often read in."""
+    raised 6th or 7th of its relative minor, the key a cut of that tune is often read in. (bench_scale.py, written
+    notes of 1,376 corpus tunes: 88.2 -> 89.4 % of out-of-key notes found, 90.0 -> 91.5 % of sour semitones, clean
+    tunes flagged 2.5 -> 2.6 %; each half of the tunes gains alike.)"""
     pcs = [int(p) % 12 for p in pitch_classes]
     table = _HOLDS.copy()
     counts = np.bincount(pcs, minlength=12)
