@@ -94,8 +94,9 @@ def test_a_sour_f_natural_in_a_g_major_tune_without_f_sharp_is_found() -> None:
 
 
 def test_a_lone_raised_tone_of_the_relative_minor_is_out_of_key_unless_it_moves_by_a_semitone(monkeypatch) -> None:
-    """A D pushed up to D-sharp in an A major tune without F-sharp: the tune fits F-sharp minor about as well, whose
-    raised 6th D-sharp is, so the key model let it pass. Leaping on to B, it is no leading or passing tone."""
+    """A D pushed up to D-sharp in an A major tune without F-sharp: the tune fits F-sharp minor about as well, and
+    D-sharp is that key's raised 6th, so the key model let it pass. Leaping on to B, it is no leading or passing
+    tone."""
     beat = 60 / 114
     assert flagged(written(FINK, beat=beat)) == []
     assert flagged(written(FINK, {11: 75}, beat=beat)) == [(11, "out_of_key")]
