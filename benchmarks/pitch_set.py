@@ -1,6 +1,6 @@
 """The pitch check's evaluation set: real tunes no one here wrote, rendered with FluidSynth, with known errors.
 
-    .venv/bin/python benchmarks/pitch_set.py OUT_DIR [--seed 0] [--workers 2]
+    .venv/bin/python benchmarks/pitch_set.py OUT_DIR [--seed 0] [--workers 2] [--held-out-chorales | --held-out-tunes]
 
 or from another script: `from pitch_set import prepare; paths = prepare(Path("set"))`. Made on the first run and
 reused after (files whose truth carries the same seed and version are not rendered again); the audio is cached on
@@ -45,6 +45,11 @@ Polyphonic mixes (`poly_*`): 36 Bach chorales, 4 voices (or 3, the alto left out
 its own channel, in one of four scorings (string ensemble, church organ, choir aahs, a wind quartet), 60-96 BPM,
 cut between 8 and 12 s. Variants: `clean`, `offset` (-40 cents), `detune50` (one note of one voice, the inner
 voices preferred, ±50 cents), `out_of_key` (one note of one voice moved to a pitch class no voice uses).
+
+Held out, each in a folder of its own: `--held-out-chorales`, the ~300 four-part chorales the mixes do not take
+(clean and `out_of_key`); `--held-out-tunes`, 44 other melodies of the same collections (other numbers of the same
+Essen files, Ryan's, O'Neill's and Aird's works between the set's picks, sopranos of BWV 254-438 by fives), made as
+the set's melodies are, every variant, solo and accompanied: the mono rules were tuned on the set's tunes.
 
 Truth (`x.truth.json`): melody, source, style (western or gugak), set (mono or poly), variant, accompanied,
 program(s), tempo_bpm, seconds, articulation, pcs (the pitch classes the tune uses), notes (start, end = the
@@ -116,9 +121,9 @@ GUGAK_PROGRAMS = (73, 107, 68, 40, 77, 107, 73, 106)   # daegeum, gayageum, piri
 POLY_SCORINGS = {"strings": (48, 48, 48, 48), "organ": (19, 19, 19, 19), "choir": (52, 52, 52, 52),
                  "winds": (73, 68, 71, 70)}
 
-ESSEN = [("essenFolksong/" + c, n) for c in ("altdeu10", "ballad10", "boehme10", "erk5", "fink0", "han1",
-                                              "kinder0", "zuccal0", "lux", "irl", "dva0", "variant0")
-         for n in (2, 5, 9, 13)]
+ESSEN_FILES = tuple("essenFolksong/" + c for c in ("altdeu10", "ballad10", "boehme10", "erk5", "fink0", "han1",
+                                                   "kinder0", "zuccal0", "lux", "irl", "dva0", "variant0"))
+ESSEN = [(c, n) for c in ESSEN_FILES for n in (2, 5, 9, 13)]
 BACH = ["bach/bwv" + n for n in ("269", "347", "153.1", "86.6", "267", "281", "17.7", "40.8", "57.8", "66.6",
                                   "8.6", "10.7", "101.7", "104.6", "108.6", "11.6", "113.8", "114.7", "122.6",
                                   "127.5", "13.6", "133.6", "135.6", "139.6", "14.5", "140.7", "144.3")]
@@ -340,28 +345,42 @@ def fit_octaves(tones: list[Tone], program: int) -> list[Tone]:
     return [replace(t, midi=t.midi + 12 * k) for t in tones]
 
 
-def corpus_candidates() -> dict[str, list[tuple[str, int | None]]]:
+# The held-out tunes (`held_out="tunes"`): other works of the same collections, none the set takes: the Essen
+# files' other numbers, Ryan's, O'Neill's and Aird's works between the set's picks, the sopranos of BWV 254-438 by
+# fives.
+HELD_OUT_ESSEN = [(c, n) for n in (3, 7, 11, 17) for c in ESSEN_FILES]
+HELD_OUT_BACH = ["bach/bwv" + str(n) for n in range(254, 439, 5) if "bach/bwv" + str(n) not in BACH]
+
+
+def corpus_candidates(held_out: bool = False) -> dict[str, list[tuple[str, int | None]]]:
+    """Per collection, the works to take melodies from in turn: the set's, or (`held_out`) others of the same
+    collections that the set never takes."""
     from music21 import corpus
 
     full = {str(p).split("/corpus/")[1]: Path(p) for p in corpus.getPaths()}
     ryans = sorted(p for p in full if p.startswith("ryansMammoth/"))
 
-    def works(prefix: str, every: int) -> list[tuple[str, int | None]]:
-        """Every `every`-th work (by its ABC X: number) of the collection's files, file by file in turn."""
+    def works(prefix: str, every: int, first: int) -> list[tuple[str, int | None]]:
+        """Every `every`-th work (by its ABC X: number) of the collection's files from the `first`, file by file in
+        turn."""
         per_file = []
         for rel in sorted(p for p in full if p.startswith(prefix)):
             numbers = [int(line[2:].strip()) for line in full[rel].read_text(errors="replace").splitlines()
                        if line.startswith("X:") and line[2:].strip().isdigit()]
-            per_file.append([(rel, n) for n in numbers[3::every]])
+            per_file.append([(rel, n) for n in numbers[first::every]])
         return [w for row in itertools.zip_longest(*per_file) for w in row if w is not None]
 
-    return {"essen": ESSEN, "ryans": [(p, None) for p in ryans[7::37]], "oneills": works("oneills1850/", 9),
-            "airds": works("airdsAirs/", 7), "bach": [(p, None) for p in BACH]}
+    if held_out:
+        return {"essen": HELD_OUT_ESSEN, "ryans": [(p, None) for p in ryans[25::37]],
+                "oneills": works("oneills1850/", 9, 7), "airds": works("airdsAirs/", 7, 6),
+                "bach": [(p, None) for p in HELD_OUT_BACH]}
+    return {"essen": ESSEN, "ryans": [(p, None) for p in ryans[7::37]], "oneills": works("oneills1850/", 9, 3),
+            "airds": works("airdsAirs/", 7, 3), "bach": [(p, None) for p in BACH]}
 
 
-def western_melodies(seed: int, log=print) -> list[Melody]:
+def western_melodies(seed: int, log=print, held_out: bool = False) -> list[Melody]:
     out: list[Melody] = []
-    candidates = corpus_candidates()
+    candidates = corpus_candidates(held_out)
     count = sum(TARGETS.values())
     for group, target in TARGETS.items():
         kept = 0
@@ -863,20 +882,27 @@ def sour_renderings(cents: list[float | None]) -> list[int]:
     return [i for i, c in enumerate(cents) if c is not None and SOUR_RENDERING_CENTS <= abs(c - centre) <= 60]
 
 
-def melodies(out_dir: Path, seed: int, log=print, held_out: bool | None = False) -> list[Melody]:
-    """The set's melodies (or, `held_out`, the held-out chorale mixes), read from the corpus once and kept in
-    OUT_DIR/melodies.json; `held_out=None`: whichever of the two OUT_DIR holds."""
+def melodies(out_dir: Path, seed: int, log=print, held_out: bool | str | None = False) -> list[Melody]:
+    """The set's melodies, or the held-out ones (`held_out`: "chorales", the held-out chorale mixes, True as well;
+    "tunes", melodies of the same collections the set never takes), read from the corpus once and kept in
+    OUT_DIR/melodies.json; `held_out=None`: whichever OUT_DIR holds."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    kind = "chorales" if held_out is True else held_out
     cache = out_dir / "melodies.json"
     if cache.exists():
         data = json.loads(cache.read_text())
+        held = "chorales" if data.get("held_out") is True else data.get("held_out", False)
         if (data.get("seed"), data.get("version"), data.get("poly_count")) == (seed, VERSION, POLY_COUNT) \
-                and held_out in (None, data.get("held_out", False)):
+                and kind in (None, held):
             return [Melody(**{**m, "programs": tuple(m["programs"]), "pcs": tuple(m["pcs"]),
                               "tones": tuple(Tone(**t) for t in m["tones"])}) for m in data["melodies"]]
-    found = held_out_chorales(log) if held_out else \
-        western_melodies(seed, log) + gugak_melodies() + chorale_mixes(seed, log)
-    doc = {"seed": seed, "version": VERSION, "poly_count": POLY_COUNT, "held_out": bool(held_out), "melodies": [
+    if kind == "chorales":
+        found = held_out_chorales(log)
+    elif kind == "tunes":
+        found = western_melodies(seed, log, held_out=True)
+    else:
+        found = western_melodies(seed, log) + gugak_melodies() + chorale_mixes(seed, log)
+    doc = {"seed": seed, "version": VERSION, "poly_count": POLY_COUNT, "held_out": kind or False, "melodies": [
         {**{k: v for k, v in vars(m).items() if k not in ("tones", "extra")},
          "tones": [vars(t) for t in m.tones]} for m in found]}
     tmp = cache.with_name(".melodies.partial.json")
@@ -886,16 +912,19 @@ def melodies(out_dir: Path, seed: int, log=print, held_out: bool | None = False)
 
 
 def prepare(out_dir: Path, seed: int = 0, *, workers: int = 2, verbose: bool = True,
-            held_out: bool = False) -> list[Path]:
-    """Make (or reuse) the set in `out_dir`; the WAV paths, melody by melody. `held_out`: the held-out chorale
-    mixes instead (`held_out_chorales`, HELD_OUT_VARIANTS), in a folder of their own."""
+            held_out: bool | str = False) -> list[Path]:
+    """Make (or reuse) the set in `out_dir`; the WAV paths, melody by melody. `held_out`: "chorales" (or True), the
+    held-out chorale mixes instead (`held_out_chorales`, HELD_OUT_VARIANTS); "tunes", held-out melodies of the same
+    collections, made as the set's are (every variant, solo and accompanied); each in a folder of its own."""
     log = print if verbose else (lambda *a, **k: None)
     started = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     todo, paths = [], []
     for m in melodies(out_dir, seed, log, held_out):
-        variants = HELD_OUT_VARIANTS if held_out else POLY_VARIANTS if m.voices > 1 else MONO_VARIANTS
+        variants = POLY_VARIANTS if m.voices > 1 else MONO_VARIANTS
+        if held_out in (True, "chorales"):
+            variants = HELD_OUT_VARIANTS
         for acc in ((False,) if m.voices > 1 else (False, True)):
             for v in variants:
                 if not admits(m, v, seed):
@@ -951,10 +980,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--held-out-chorales", action="store_true",
-                        help="make the held-out chorale mixes (clean and out_of_key) in OUT_DIR instead of the set")
+    held = parser.add_mutually_exclusive_group()
+    held.add_argument("--held-out-chorales", action="store_true",
+                      help="make the held-out chorale mixes (clean and out_of_key) in OUT_DIR instead of the set")
+    held.add_argument("--held-out-tunes", action="store_true",
+                      help="make held-out melodies (other works of the set's collections, every variant) in OUT_DIR")
     args = parser.parse_args(argv)
-    summarise(prepare(args.out_dir, args.seed, workers=args.workers, held_out=args.held_out_chorales))
+    kind = "chorales" if args.held_out_chorales else "tunes" if args.held_out_tunes else False
+    summarise(prepare(args.out_dir, args.seed, workers=args.workers, held_out=kind))
     return 0
 
 

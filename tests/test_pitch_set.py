@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from midi import BEND_CENTRE, bend_cents
-from pitch_set import BEND_RANGE, Melody, NoErrorPossible, Plan, Tone, admits, build, plan_variant
+from pitch_set import BEND_RANGE, Melody, NoErrorPossible, Plan, Tone, admits, build, corpus_candidates, plan_variant
 
 
 def _channel_events(smf: bytes) -> list[tuple[int, int, tuple[int, ...]]]:
@@ -68,3 +68,12 @@ def test_a_mix_that_admits_no_wrong_tone_is_left_out_with_a_reason() -> None:
     with pytest.raises(NoErrorPossible, match="no note of chromatic admits an error of kind out_of_key"):
         plan_variant(mix, "out_of_key", 0)
     assert not admits(mix, "out_of_key", 0) and admits(mix, "clean", 0) and admits(mix, "detune50", 0)
+
+
+def test_the_held_out_tunes_are_works_the_set_never_takes() -> None:
+    pytest.importorskip("music21")
+    taken, held = corpus_candidates(), corpus_candidates(held_out=True)
+    assert set(taken) == set(held)
+    for group in taken:
+        assert held[group], group
+        assert not set(taken[group]) & set(held[group]), group
