@@ -507,6 +507,8 @@ def main(argv: list[str] | None = None) -> int:
         everything["held_out_tunes"] = rs_tunes
         t = set_table(rs_tunes, f"tracker {default}, style auto, held-out tunes (melodies the set does not take)",
                       show_weak=True)
+        if args.list_misses:
+            list_misses(rs_tunes)
         lines += [verdict("held-out tunes: recall >=50c on notes >=0.15 s >= 95%", t.recall50, t.recall50 >= 0.95),
                   verdict("held-out tunes: recall 30c >= 60%", t.recall30, t.recall30 >= 0.6),
                   verdict("held-out tunes: precision >= 90%", t.precision, t.precision >= 0.9),
