@@ -25,6 +25,9 @@ BALLAD = [(67, 1.0), (71, 1.0), (74, 1.5), (72, 0.5), (71, 1.0), (69, 1.0), (67,
 # Another (fink0 #2: A major, no F-sharp), at 114 BPM as the evaluation set plays it; its rest folded into a long A.
 FINK = [(64, 1), (69, 1), (73, 1), (73, 1), (71, 1), (71, 1), (69, 1), (69, 1), (69, 1), (71, 1.5), (73, 0.5),
         (74, 0.5), (71, 0.5), (69, 0.5), (68, 0.5), (69, 3), (64, 1), (69, 1), (73, 1), (73, 1), (71, 1), (71, 1)]
+# A third (erk30 #647: F major), 20 notes, in half beats at about 86 BPM as a cut of the corpus plays it.
+ERK = [(65, 0.5), (69, 0.5), (72, 1.5), (74, 0.5), (72, 0.5), (70, 0.5), (69, 1.5), (67, 0.5), (69, 0.5), (72, 0.5),
+       (70, 1.0), (70, 1.0), (69, 1.0), (67, 2.0), (69, 0.5), (67, 0.5), (65, 1.0), (65, 1.0), (67, 1.0), (69, 1.0)]
 
 # which key holds which tone, every form of the minor included
 PLAIN = np.array([[pc in tones for pc in range(12)] for tones in keyfinding.KEY_TONES], float)
@@ -105,6 +108,18 @@ def test_a_lone_raised_tone_of_the_relative_minor_is_out_of_key_unless_it_moves_
     # and without the rule the sour D-sharp passes
     monkeypatch.setattr(keyfinding, "holds", lambda pitch_classes: PLAIN)
     assert flagged(written(FINK, {11: 75}, beat=beat)) == []
+
+
+def test_a_lone_tone_is_weighed_against_the_key_read_without_it(monkeypatch) -> None:
+    """A C pushed up to E-flat in an F major tune: its own vote tips the key towards those holding E-flat (B-flat
+    major, C minor) enough to pass; the key read without it is F major, sure enough to find it."""
+    beat = 0.7
+    assert flagged(written(ERK, beat=beat)) == []
+    assert flagged(written(ERK, {4: 75}, beat=beat)) == [(4, "out_of_key")]
+    # 15 notes are too few to read the key without one of them: it is read with it, and the E-flat passes
+    assert flagged(written(ERK[:15], {4: 75}, beat=beat)) == []
+    monkeypatch.setattr(keyfinding, "LONE_VOTE_NOTES", 10**6)
+    assert flagged(written(ERK, {4: 75}, beat=beat)) == []
 
 
 def test_a_minor_keys_lone_leading_tone_is_its_own_where_it_leads() -> None:

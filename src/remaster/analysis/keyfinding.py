@@ -107,11 +107,23 @@ def probability_in_key(probs: np.ndarray, table: np.ndarray = _HOLDS) -> np.ndar
     return probs @ table
 
 
+# A tone sounded once is weighed against the key read without it (a wrong note, held long, votes for the keys that
+# hold it) where this many notes or more are read: with fewer, the key read without it is too unsure, and the tune's
+# own lone tones were found out of key (a reel's accompanied takes, whose pad leaves 13 notes sure enough to read).
+LONE_VOTE_NOTES = 16
+
+
 def likely_tones(notes: Sequence[Note], reference: float, sure: float) -> frozenset[int]:
     """The pitch classes that are out of the key with a probability under `sure` (those a finding can be sure of
     are the rest)."""
     if not notes:
         return frozenset(range(12))
-    inside = probability_in_key(key_probabilities(notes, reference),
-                                holds([grid_step(n.centre, reference) for n in notes]))
+    pcs = [grid_step(n.centre, reference) % 12 for n in notes]
+    table = holds(pcs)
+    inside = probability_in_key(key_probabilities(notes, reference), table)
+    if len(notes) >= LONE_VOTE_NOTES:
+        for pc in np.flatnonzero(np.bincount(pcs, minlength=12) == 1):
+            rest = [n for n, q in zip(notes, pcs, strict=True) if q != pc]
+            if len({q for q in pcs if q != pc}) >= 2:
+                inside[pc] = probability_in_key(key_probabilities(rest, reference), table)[pc]
     return frozenset(int(pc) for pc in np.flatnonzero(inside >= 1.0 - sure))
