@@ -5,7 +5,8 @@ A melody cut out of a tune (a take of 6-12 s) often fits two keys about as well:
 keys a fifth apart for a tune that never touches the tone between them. One key read from it (`tuning.melody_key`)
 is wrong for about one take in eight, and a lone tone then looks out of key where it is not, or in key where it is
 not. So the check asks how sure it can be that a tone is out of key: the sum of the probabilities of the keys that
-hold it (a minor key holds its raised 6th and 7th, but one sounded once only where it moves as those do: `holds`).
+hold it (a minor key holds its raised 6th and 7th, but one sounded once only where it moves as those do: `holds`),
+the key read, for a tone sounded once, without that note where enough notes are left (`LONE_VOTE_NOTES`).
 
 The model is a multinomial logistic regression over the 24 candidate keys (a conditional logit: one weight per
 feature, shared by all candidates), after Krumhansl and Schmuckler's key-finding (the correlation of a pitch-class
