@@ -859,7 +859,8 @@ def rendered_cents(clean_wav: Path) -> list[float | None]:
 
 def _voices_alone(out_dir: Path, truth: dict) -> dict[int, np.ndarray]:
     """Each voice of a clean chorale mix rendered alone (in a mix, one voice's partials sit on another's)."""
-    melody = next(m for m in melodies(out_dir, truth["seed"]) if m.name == truth["melody"])
+    # whichever melodies the folder holds: the set's, or the held-out chorales'
+    melody = next(m for m in melodies(out_dir, truth["seed"], held_out=None) if m.name == truth["melody"])
     plan = plan_variant(melody, "clean", truth["seed"])
     exe, soundfont = ensure_tools()
     out = {}

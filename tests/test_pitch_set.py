@@ -3,6 +3,7 @@ its release included, and must not reach the note after it."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -77,3 +78,17 @@ def test_the_held_out_tunes_are_works_the_set_never_takes() -> None:
     for group in taken:
         assert held[group], group
         assert not set(taken[group]) & set(held[group]), group
+
+
+def test_a_folder_keeps_its_held_out_melodies_whoever_asks(tmp_path) -> None:
+    from pitch_set import POLY_COUNT, VERSION, melodies
+
+    tone = {"beat": 0.0, "beats": 1.0, "midi": 60, "grace": False, "voice": 0}
+    mix = {"name": "poly-bwv999", "source": "music21:bach/bwv999", "title": "t", "style": "western", "group": "poly",
+           "tempo": 80.0, "programs": [48], "tones": [tone], "bar_beats": 4.0, "articulation": "legato",
+           "tonic_pc": 0, "mode": "major", "pcs": [0], "voices": 4, "scoring": "strings"}
+    for stored in (True, "chorales"):      # a cache written before "tunes" existed says True
+        (tmp_path / "melodies.json").write_text(json.dumps(
+            {"seed": 0, "version": VERSION, "poly_count": POLY_COUNT, "held_out": stored, "melodies": [mix]}))
+        for asked in (None, True, "chorales"):
+            assert [m.name for m in melodies(tmp_path, 0, held_out=asked)] == ["poly-bwv999"], (stored, asked)
