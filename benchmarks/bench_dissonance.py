@@ -413,6 +413,15 @@ def verdict(name: str, value: float, ok: bool) -> str:
     return f"{name} ({100 * value:.1f}%): {'PASS' if ok else 'FAIL'}"
 
 
+def mono_verdicts(s: Summary, prefix: str = "") -> list[str]:
+    """The one-line targets (recall, precision, false flags) of a table of melodies, PASS or FAIL."""
+    return [verdict(f"{prefix}recall >=50c on notes >=0.15 s >= 95%", s.recall50, s.recall50 >= 0.95),
+            verdict(f"{prefix}recall 30c >= 60%", s.recall30, s.recall30 >= 0.6),
+            verdict(f"{prefix}precision >= 90%", s.precision, s.precision >= 0.9),
+            verdict(f"{prefix}false flags <= 5% for every negative kind, solo and accompanied", s.worst_flags,
+                    s.worst_flags <= 0.05)]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--set-dir", type=Path, default=DEFAULT_SET)
@@ -479,11 +488,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:26s} {100 * s.recall50:10.1f}% {100 * s.recall30:9.1f}% {100 * s.precision:8.1f}% "
               f"{100 * s.worst_flags:10.1f}% {s.rtf:11.1f}  {scope}")
     s = summaries[default][0]
-    lines = [verdict("recall >=50c on notes >=0.15 s >= 95%", s.recall50, s.recall50 >= 0.95),
-             verdict("recall 30c >= 60%", s.recall30, s.recall30 >= 0.6),
-             verdict("precision >= 90%", s.precision, s.precision >= 0.9),
-             verdict("false flags <= 5% for every negative kind, solo and accompanied", s.worst_flags,
-                     s.worst_flags <= 0.05),
+    lines = [*mono_verdicts(s),
              f"speed >= 20x real time ({s.rtf:.1f}x): {'PASS' if s.rtf >= 20 else 'FAIL'}",
              verdict("gugak style on the gugak tunes: recall >=50c", g.recall50, g.recall50 >= 0.95),
              verdict("gugak style: false flags", g.worst_flags, g.worst_flags <= 0.05)]
@@ -509,11 +514,7 @@ def main(argv: list[str] | None = None) -> int:
                       show_weak=True)
         if args.list_misses:
             list_misses(rs_tunes)
-        lines += [verdict("held-out tunes: recall >=50c on notes >=0.15 s >= 95%", t.recall50, t.recall50 >= 0.95),
-                  verdict("held-out tunes: recall 30c >= 60%", t.recall30, t.recall30 >= 0.6),
-                  verdict("held-out tunes: precision >= 90%", t.precision, t.precision >= 0.9),
-                  verdict("held-out tunes: false flags <= 5% for every negative kind", t.worst_flags,
-                          t.worst_flags <= 0.05)]
+        lines += mono_verdicts(t, "held-out tunes: ")
     print(f"\ntargets, default tracker {default}:")
     for line in lines:
         print("  " + line)

@@ -73,10 +73,6 @@ def probabilities(pitch_classes: Sequence[int], durations: Sequence[float],
     return odds / odds.sum()
 
 
-def key_probabilities(notes: Sequence[Note], reference: float) -> np.ndarray:
-    """`probabilities` of notes on the take's grid, each weighted by how long it sounds."""
-    return probabilities([grid_step(n.centre, reference) % 12 for n in notes],
-                         [max(n.stable_s, n.duration) for n in notes])
 
 
 def holds(pitch_classes: Sequence[int]) -> np.ndarray:
@@ -119,12 +115,15 @@ def likely_tones(notes: Sequence[Note], reference: float, sure: float) -> frozen
     are the rest)."""
     if not notes:
         return frozenset(range(12))
+    # each note's tone on the take's grid, weighted by how long it sounds
     pcs = [grid_step(n.centre, reference) % 12 for n in notes]
+    durations = [max(n.stable_s, n.duration) for n in notes]
     table = holds(pcs)
-    inside = probability_in_key(key_probabilities(notes, reference), table)
+    inside = probability_in_key(probabilities(pcs, durations), table)
     if len(notes) >= LONE_VOTE_NOTES:
         for pc in np.flatnonzero(np.bincount(pcs, minlength=12) == 1):
-            rest = [n for n, q in zip(notes, pcs, strict=True) if q != pc]
-            if len({q for q in pcs if q != pc}) >= 2:
-                inside[pc] = probability_in_key(key_probabilities(rest, reference), table)[pc]
+            rest = [i for i, q in enumerate(pcs) if q != pc]
+            if len({pcs[i] for i in rest}) >= 2:
+                probs = probabilities([pcs[i] for i in rest], [durations[i] for i in rest])
+                inside[pc] = probability_in_key(probs, table)[pc]
     return frozenset(int(pc) for pc in np.flatnonzero(inside >= 1.0 - sure))
