@@ -32,7 +32,7 @@ import soxr
 from pydantic import model_validator
 
 from ..params import Params, param
-from .keyfinding import likely_tones
+from .keyfinding import home_tones, likely_tones
 from .notes import Note, NoteParams, find_notes, runs
 from .pitch import CREPE_RATE, MODELS, PitchTrack, track_pitch
 from .roughness import roughness_track
@@ -41,7 +41,6 @@ from .tuning import (
     Scale,
     declared_scale,
     deviation,
-    diatonic_home,
     estimate_reference,
     estimate_scale,
     grid_step,
@@ -601,8 +600,7 @@ def _scale(p: CheckParams, heard: Sequence[Note], notes: Sequence[Note], referen
         allowed = in_key(kept, chosen)
     if p.style != "gugak" and len(chosen.degrees) < 7:
         # a pentatonic reading outside gugak: the tune's passing tones belong to the major or minor key around it
-        home = diatonic_home(tune, reference, allowed)
-        allowed |= home.pitch_classes if home else frozenset()
+        allowed |= home_tones(tune, reference, allowed)
     elif p.style != "gugak":
         # where the key is ambiguous (a tune that never touches one tone fits two keys), a tone is out of key only
         # when it is outside both readings: the scale holding the most notes and the key of the folksong profiles

@@ -278,18 +278,3 @@ def second_reading(key: Scale, kept: frozenset[int]) -> frozenset[int]:
     foreign = kept - key.pitch_classes
     return frozenset(t for t in in_key(frozenset(), key) if (t - 1) % 12 not in foreign and (t + 1) % 12 not in foreign)
 
-
-def diatonic_home(notes: Sequence[Note], reference: float, tones: frozenset[int]) -> Scale | None:
-    """The major key, or minor key with every form of the minor, that holds all of `tones` and best matches the
-    notes' key profile: where a pentatonic reading leaves a tune's passing tones (a lone 4th or 7th of a major tune)
-    outside, the key they belong to."""
-    if not notes or not tones:
-        return None
-    hist, first_pc, last_pc = _profile_of(notes, reference)
-    options = []
-    for mode, degrees in (("major", SCALES["major"]), ("minor", tuple(sorted(MINOR_FORMS)))):
-        for tonic in range(12):
-            scale = Scale(tonic, mode, degrees)
-            if tones <= scale.pitch_classes:
-                options.append((_tonic_salience(hist, mode, tonic, first_pc, last_pc), -tonic, scale))
-    return max(options, key=lambda o: o[:2])[2] if options else None
