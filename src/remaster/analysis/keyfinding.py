@@ -145,7 +145,7 @@ def home_tones(notes: Sequence[Note], reference: float, tones: frozenset[int]) -
     pcs = [grid_step(n.centre, reference) % 12 for n in notes]
     durations = [max(n.stable_s, n.duration) for n in notes]
     own = [i for i, pc in enumerate(pcs) if pc in tones]
-    if len({pcs[i] for i in own}) >= 2:
+    if len({pcs[i] for i in own}) >= 2:     # else too little to read a key on: all the notes
         pcs, durations = [pcs[i] for i in own], [durations[i] for i in own]
     around = np.array([tones <= key_tones for key_tones in KEY_TONES], float)
     if not pcs or not around.any():

@@ -277,4 +277,3 @@ def second_reading(key: Scale, kept: frozenset[int]) -> frozenset[int]:
     is no tune in F minor, so F minor does not make its lone A-flat in key."""
     foreign = kept - key.pitch_classes
     return frozenset(t for t in in_key(frozenset(), key) if (t - 1) % 12 not in foreign and (t + 1) % 12 not in foreign)
-
