@@ -883,16 +883,21 @@ def sour_renderings(cents: list[float | None]) -> list[int]:
     return [i for i, c in enumerate(cents) if c is not None and SOUR_RENDERING_CENTS <= abs(c - centre) <= 60]
 
 
+def _held_out_kind(held_out: bool | str | None) -> bool | str | None:
+    # True meant the held-out chorales before there were held-out tunes (callers, and caches written then)
+    return "chorales" if held_out is True else held_out
+
+
 def melodies(out_dir: Path, seed: int, log=print, held_out: bool | str | None = False) -> list[Melody]:
     """The set's melodies, or the held-out ones (`held_out`: "chorales", the held-out chorale mixes, True as well;
     "tunes", melodies of the same collections the set never takes), read from the corpus once and kept in
     OUT_DIR/melodies.json; `held_out=None`: whichever OUT_DIR holds."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    kind = "chorales" if held_out is True else held_out
+    kind = _held_out_kind(held_out)
     cache = out_dir / "melodies.json"
     if cache.exists():
         data = json.loads(cache.read_text())
-        held = "chorales" if data.get("held_out") is True else data.get("held_out", False)
+        held = _held_out_kind(data.get("held_out", False))
         if (data.get("seed"), data.get("version"), data.get("poly_count")) == (seed, VERSION, POLY_COUNT) \
                 and kind in (None, held):
             return [Melody(**{**m, "programs": tuple(m["programs"]), "pcs": tuple(m["pcs"]),
@@ -924,7 +929,7 @@ def prepare(out_dir: Path, seed: int = 0, *, workers: int = 2, verbose: bool = T
     todo, paths = [], []
     for m in melodies(out_dir, seed, log, held_out):
         variants = POLY_VARIANTS if m.voices > 1 else MONO_VARIANTS
-        if held_out in (True, "chorales"):
+        if _held_out_kind(held_out) == "chorales":
             variants = HELD_OUT_VARIANTS
         for acc in ((False,) if m.voices > 1 else (False, True)):
             for v in variants:
