@@ -946,6 +946,16 @@ def test_a_chromatic_chord_is_judged_by_its_tones_not_by_an_overtone_the_network
     assert {f.kind for f in _poly_findings(_chord_notes([*E_MAJOR, [*c_chord, 74], E_MAJOR[0]]))} == {"out_of_key"}
 
 
+def test_a_note_on_the_ninth_partial_of_a_chord_tone_is_no_note_of_the_mix() -> None:
+    # a G major mix: the network heard a C#7 over the B3 of a G major chord (that B's 9th partial, three octaves and
+    # a whole tone up: a held-out chorale's clean mix was flagged so). A C#6 sung there instead is a wrong note.
+    g_major = [[43, 59, 62, 67], [48, 60, 64, 67], [50, 57, 62, 66]] * 3      # G, C, D major, three times over
+    assert _poly_findings(_chord_notes([*g_major, [43, 59, 62, 67, 97]])) == []
+    assert [f.kind for f in _poly_findings(_chord_notes([*g_major, [43, 59, 62, 67, 85]]))] == ["out_of_key"]
+    # the same C#7 over a chord with no B under it is no partial of any of its notes
+    assert [f.kind for f in _poly_findings(_chord_notes([*g_major, [43, 55, 62, 67, 97]]))] == ["out_of_key"]
+
+
 def test_a_missed_note_on_an_overtone_of_the_bass_is_not_judged() -> None:
     # a G minor mix; a B4 the spectrum shows over a G2 bass is its fifth partial, not a B natural against B-flat
     g_minor = [[43, 62, 67, 70], [48, 63, 67, 72], [50, 66, 69, 74]] * 3
