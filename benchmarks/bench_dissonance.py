@@ -11,10 +11,10 @@ Every mono file is checked by the default path, `remaster.analysis.dissonance.ch
 model=TRACKER, voices="auto", device=DEVICE)` (`--device`: the CPU by default), after reading it from disk
 (`remaster.audio.read`: the decoding is timed too); the gugak tunes once more with `style="gugak"`. How
 `voices="auto"` read them is counted (mono, melody: the mix's top line, poly). The chorale mixes are checked with
-`voices="poly"`, and with `voices="auto"` too, for the decision's error rate. `--full-every N` runs CREPE full on
-every N-th melody only (it runs below real time on two cores), the other trackers on every `--compare-every`-th
-(CREPE tiny: about 10x real time); the default tracker is scored again on exactly those files for the side-by-side
-table.
+`voices="poly"`, and with `voices="auto"` too: how it reads them, and what it finds in them so. `--full-every N`
+runs CREPE full on every N-th melody only (it runs below real time on two cores), the other trackers on every
+`--compare-every`-th (CREPE tiny: about 10x real time); the default tracker is scored again on exactly those files
+for the side-by-side table.
 
 Scoring, per file:
 - a finding matches an error when their intervals overlap (the error's: note-on to the written end); each error
@@ -392,15 +392,17 @@ def poly_table(rs: list[Result], title: str = "3-4 voice chorale mixes") -> tupl
 
 
 def auto_table(rs_mono: list[Result], paths_poly: list[Path], tracker: str, device: str = "cpu") -> None:
-    """How voices=auto read the melodies (already checked that way) and the chorale mixes."""
+    """How voices=auto read the melodies (already checked that way) and the chorale mixes, and what it finds in the
+    mixes so: what a preset left at `voices: auto` gives a choir."""
     read: dict[tuple[bool, str], int] = defaultdict(int)
     for r in rs_mono:
         read[(r.acc, r.voices_used)] += 1
-    poly_as = defaultdict(int)
-    for p in paths_poly:
-        audio, rate = audio_io.read(p)
-        poly_as[check(audio, rate, model=tracker, voices="auto", device=device).voices] += 1
-    print()
+    rs_auto = run(paths_poly, tracker, None, "auto", "poly, voices=auto", device)
+    poly_as = Counter(r.voices_used for r in rs_auto)
+    found, n = recall(rs_auto, ("out_of_key",))
+    flagged, clean = flag_rate(rs_auto, "clean")
+    print(f"\nthe chorale mixes under voices=auto: out_of_key in one voice found {found}/{n} {pct(found, n)}, "
+          f"clean mixes flagged {flagged}/{clean} {pct(flagged, clean)}")
     for acc in (False, True):
         n = sum(v for (a, _), v in read.items() if a == acc)
         ways = ", ".join(f"{way} {read[(acc, way)]}" for way in ("mono", "melody", "poly"))
