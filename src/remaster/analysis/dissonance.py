@@ -547,8 +547,9 @@ UNDER_TOP_SHARE = 0.1
 # choir, a chorale in four parts) hand the tracker from one to another, and every voice is read (`poly`). (On the
 # evaluation set's 144 chorale mixes the share runs from 0.19 to 0.88, 126 of them over 0.35; on 208 of its takes
 # over an accompaniment, 95 % under 0.27, one tune over 0.35. Read from their top line, the chorale mixes had 6 of 36
-# wrong notes found and 17 of 36 clean mixes flagged; at 0.35, 23 and 2, and on the tunes one 30-cent error fewer
-# found and one false finding more; at 0.3, 24 and 2, but 7 more false findings on the tunes; at 0.4, 20 and 7.)
+# wrong notes found and 17 of 36 clean mixes flagged; at 0.35, 23 and 2, and on the tunes (a gugak tune's takes
+# over a pad, Saeya, read so) a 30- and a 50-cent error fewer found, a 100-cent one more, one false finding more (a
+# low E held through the take); at 0.3, 24 and 2, but 7 more false findings on the tunes; at 0.4, 20 and 7.)
 # Not under `style: gugak`, whose modes no triad rule knows: there the one tune the set reads so (Saeya, over a pad
 # that the tracker follows half the time) is read from its top line.
 POLY_UNDER_SHARE = 0.35
