@@ -556,11 +556,12 @@ POLY_UNDER_SHARE = 0.35
 
 
 def decide_voices(track: PitchTrack, mono16k: np.ndarray | None = None,
-                  chords: bool = True) -> tuple[str, np.ndarray | None]:
+                  chords: bool = True) -> tuple[str, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
     """`mono` when one line carries the take (the tracker holds a pitch most of the loud time) and the tracker follows
     it, `melody` when the tracker follows a lower voice than the tune now and then, else `poly` (no line carries the
     take, or, where `chords` (the chord rules of a mix, major and minor harmony, apply to the style), the tracker lies
-    under the top line so much that no one voice leads); with Basic Pitch's contour where it was computed."""
+    under the top line so much that no one voice leads); with Basic Pitch's posteriorgrams where they were computed
+    (the `poly` and `melody` readings go on from them)."""
     from . import multipitch
 
     if not multipitch.available():
@@ -570,11 +571,11 @@ def decide_voices(track: PitchTrack, mono16k: np.ndarray | None = None,
         return "poly", None
     if mono16k is None:
         return "mono", None
-    contour = multipitch.posteriorgrams(mono16k, CREPE_RATE)[2]
-    under = multipitch.under_top_share(track, multipitch.top_line(contour)[0])
+    grams = multipitch.posteriorgrams(mono16k, CREPE_RATE)
+    under = multipitch.under_top_share(track, multipitch.top_line(grams[2])[0])
     if chords and under > POLY_UNDER_SHARE:
-        return "poly", contour
-    return ("melody" if under > UNDER_TOP_SHARE else "mono"), contour
+        return "poly", grams
+    return ("melody" if under > UNDER_TOP_SHARE else "mono"), grams
 
 
 def _notes(mono16k: np.ndarray, track: PitchTrack,
@@ -583,11 +584,11 @@ def _notes(mono16k: np.ndarray, track: PitchTrack,
     track the notes came from (the top line's for `melody`)."""
     from . import multipitch
 
-    voices, contour = decide_voices(track, mono16k, p.style != "gugak") if p.voices == "auto" else (p.voices, None)
+    voices, grams = decide_voices(track, mono16k, p.style != "gugak") if p.voices == "auto" else (p.voices, None)
     if voices == "poly":
-        return *multipitch.find_voices(mono16k, CREPE_RATE), voices, track
+        return *multipitch.find_voices(mono16k, CREPE_RATE, grams), voices, track
     if voices == "melody":
-        top = multipitch.melody_track(mono16k, CREPE_RATE, contour)
+        top = multipitch.melody_track(mono16k, CREPE_RATE, grams[2] if grams is not None else None)
         return find_notes(top, p.notes), [], voices, top
     return find_notes(track, p.notes), [], voices, track
 

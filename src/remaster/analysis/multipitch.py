@@ -131,10 +131,12 @@ def _centre(contour: np.ndarray, key: int, s: int, e: int) -> float | None:
     return float(bin_cents(float(np.median(_between_bins(contour, rows, peak)[strong]))))
 
 
-def find_voices(mono: np.ndarray, sample_rate: int) -> tuple[list[Note], list[Note]]:
+def find_voices(mono: np.ndarray, sample_rate: int,
+                grams: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> tuple[list[Note], list[Note]]:
     """The notes of every voice (sorted by start), and those the network missed that the spectrum shows
-    (`missed.missed_notes`: their centres say which tone, not how well tuned)."""
-    note, onset, contour = posteriorgrams(mono, sample_rate)
+    (`missed.missed_notes`: their centres say which tone, not how well tuned). `grams`: this audio's `posteriorgrams`,
+    where they were already computed."""
+    note, onset, contour = grams if grams is not None else posteriorgrams(mono, sample_rate)
     min_frames = max(2, round(MIN_NOTE_S * FPS))
     out: list[Note] = []
     active = note > NOTE_ON
