@@ -91,6 +91,19 @@ def test_track_pitch_follows_a_tone_and_gates_silence() -> None:
     assert not track.voiced[track.times > 2.2].any()                  # silence: no pitch
 
 
+def test_swiftf0_reads_no_pitch_at_the_top_of_its_range() -> None:
+    # SwiftF0 pins every tone from ~1930 Hz up at ~1950 Hz (with fmax 2000): a B6 read as B6-40 was called detuned
+    t = np.arange(SR) / SR
+    for hz, heard in ((1760.0, True), (1950.0, False), (1980.0, False)):
+        x = sum(a * np.sin(2 * np.pi * k * hz * t) for k, a in ((1, 0.3), (2, 0.15), (3, 0.1)))
+        track = track_pitch(x.astype(np.float32), SR, model="swiftf0")
+        inner = track.voiced[(track.times > 0.2) & (track.times < 0.8)]
+        assert inner.all() if heard else not inner.any(), hz
+        if heard:
+            cents = track.cents[(track.times > 0.2) & (track.times < 0.8)]
+            assert np.allclose(cents, 9300, atol=10)                          # A6
+
+
 # ------------------------------------------------------------------------------------------------ notes
 def test_detuned_note_found_at_its_time() -> None:
     notes = melody(MAJOR_LINE, detune={7: 50.0})

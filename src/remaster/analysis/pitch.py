@@ -79,7 +79,8 @@ def track_pitch(audio: np.ndarray, sample_rate: int, *, model: str = "tiny", hop
     """Track f0 of (channels, frames) or (frames,) audio: channels are averaged, then resampled to 16 kHz.
 
     Frames quieter than `gate_db` dBFS, or 50 dB below the loudest frame, get no pitch (CREPE: skip the network).
-    `swiftf0` has its own hop (16 ms) and range: `hop_s`, `device` and `batch_size` are CREPE's.
+    `swiftf0` has its own hop (16 ms) and range, and reads no pitch in the top `swiftf0.TOP_MARGIN_CENTS` of it,
+    where its reading pins; `hop_s`, `device` and `batch_size` are CREPE's.
     """
     mono = audio.mean(axis=0) if audio.ndim == 2 else audio
     if sample_rate != CREPE_RATE:
@@ -122,7 +123,8 @@ def _track_swiftf0(mono16k: np.ndarray, fmin: float, fmax: float, min_periodicit
     hz, periodicity, level = hz[:count].copy(), periodicity[:count].copy(), level[:count]
     loud = level > max(gate_db, float(level.max(initial=-200.0)) - 50.0)
     periodicity[~loud] = 0.0
-    hz[(periodicity < min_periodicity) | ~loud | (hz <= 0)] = np.nan
+    top = min(fmax, swiftf0.FMAX) * 2.0 ** (-swiftf0.TOP_MARGIN_CENTS / 1200)
+    hz[(periodicity < min_periodicity) | ~loud | (hz <= 0) | (hz > top)] = np.nan
     return PitchTrack(np.arange(count) * swiftf0.HOP / CREPE_RATE, hz, periodicity, level, swiftf0.HOP / CREPE_RATE)
 
 

@@ -21,6 +21,10 @@ from .packaged import packaged_file
 RATE = 16_000
 HOP = 256                     # samples per frame: 16 ms
 FMIN, FMAX = 46.875, 2093.75
+# Its reading drifts more than 10 cents off a tone within 90 cents of the top of the range it is given, and pins
+# there (with fmax 2000 Hz, every tone from 1930 Hz up reads 1950 Hz): a reading that high says only "somewhere up
+# there" (pure and harmonic tones, 1800-2300 Hz, README).
+TOP_MARGIN_CENTS = 90.0
 WINDOW_S = 30.0
 CONTEXT_S = 0.25
 MODEL_SHA256 = "6385e8c2ebc3872e82c9ff5946228de44cd3be77a750ea53698b7dbfe94b0a22"
