@@ -991,6 +991,16 @@ def test_a_note_on_the_ninth_partial_of_a_chord_tone_is_no_note_of_the_mix() -> 
     assert [f.kind for f in _poly_findings(_chord_notes([*g_major, [43, 55, 62, 67, 97]]))] == ["out_of_key"]
 
 
+def test_a_wrong_tone_doubled_in_octaves_is_one_finding_on_the_lowest_copy() -> None:
+    # an F natural against an E major chord: sung in one voice it is found; sounding in two octaves at once it is a
+    # chord tone doubled, and only its lowest copy is judged (a held-out chorale's G major chord gave three findings)
+    e_chord = [52, 59, 68, 76]
+    one = _poly_findings(_chord_notes([*E_MAJOR, [*e_chord, 65], E_MAJOR[1]]))
+    assert [(f.kind, f.found[:2]) for f in one] == [("out_of_key", "F4")]
+    two = _poly_findings(_chord_notes([*E_MAJOR, [*e_chord, 53, 65, 77], E_MAJOR[1]]))
+    assert [(f.kind, f.found[:2]) for f in two] == [("out_of_key", "F3")]
+
+
 def test_a_missed_note_on_an_overtone_of_the_bass_is_not_judged() -> None:
     # a G minor mix; a B4 the spectrum shows over a G2 bass is its fifth partial, not a B natural against B-flat
     g_minor = [[43, 62, 67, 70], [48, 63, 67, 72], [50, 66, 69, 74]] * 3
