@@ -493,9 +493,9 @@ def _stray(n: Note, held: float, partners: Sequence[Note], kept: frozenset[int],
 def _doubled_below(note: Note, others: Sequence[Note], reference: float) -> bool:
     """Whether the same tone sounds one to three octaves under the note through most of it: a chord tone doubled by
     another voice. A wrong note is one voice's, and nothing sounds under it on its tone (its overtones lie above), so
-    only the lowest of the copies is judged (held-out chorale mixes, the 9 s of bwv244.3: G3, G4 and G5 of one G major
-    chord were three findings, now one; precision 46.9 -> 51.4 %; one of the 166 wrong notes found is lost: it was
-    found only on a ghost of it two octaves up)."""
+    only the lowest of the copies is judged (held-out chorale mixes: the G3, G4 and G5 of one G major chord of bwv244.3
+    were three findings, now one; precision 46.9 -> 51.4 %; one of the 166 wrong notes found is lost: it was found
+    only on a ghost of it two octaves up)."""
     own = grid_step(note.centre, reference)
     return any(own - grid_step(o.centre, reference) in (12, 24, 36) for o in _with(note, others))
 
