@@ -355,6 +355,12 @@ SEVENTHS = ((0, 4, 7, 10), (0, 3, 6, 9), (0, 3, 6, 10))
 # found, each found only by way of its own 9th partial; the 7th, 10th and 12th partials, 34, 40 and 43 steps, took
 # no clean mix off and the 7th flagged one more.)
 OVERTONE_STEPS = (19, 28, 31, 38)
+# A note whose tone sounds one to three octaves under it is a chord tone doubled by another voice: a wrong note is one
+# voice's, and nothing sounds under it on its tone (its overtones lie above), so only the lowest of the copies is
+# judged by the chord rules. (Held-out chorale mixes: the G3, G4 and G5 of one G major chord of bwv244.3 were three
+# findings, now one; precision 46.9 -> 51.4 %; one of the 166 wrong notes found is lost: it was found only on a ghost
+# of it two octaves up.)
+DOUBLING_STEPS = (12, 24, 36)
 
 
 def _with(note: Note, others: Sequence[Note]) -> list[Note]:
@@ -363,10 +369,15 @@ def _with(note: Note, others: Sequence[Note]) -> list[Note]:
             if o is not note and min(o.end, note.end) - max(o.start, note.start) > 0.5 * note.duration]
 
 
+def _lies_over(note: Note, others: Sequence[Note], reference: float, steps: Sequence[int]) -> bool:
+    """Whether `note` lies one of `steps` semitones over a note sounding with it."""
+    own = grid_step(note.centre, reference)
+    return any(own - grid_step(o.centre, reference) in steps for o in _with(note, others))
+
+
 def _overtone(note: Note, others: Sequence[Note], reference: float) -> bool:
     """Whether `note` lies on a low partial (OVERTONE_STEPS) of a note sounding with it."""
-    own = grid_step(note.centre, reference)
-    return any(own - grid_step(o.centre, reference) in OVERTONE_STEPS for o in _with(note, others))
+    return _lies_over(note, others, reference, OVERTONE_STEPS)
 
 
 def _sounding_tones(note: Note, others: Sequence[Note], reference: float) -> set[int]:
@@ -481,23 +492,14 @@ def _judge_missed(missed: Sequence[Note], heard: Sequence[Note], reference: floa
 
 def _stray(n: Note, held: float, partners: Sequence[Note], kept: frozenset[int], reference: float,
            scale: Scale) -> bool:
-    """The chord rule of a mix: a tone the mix does not keep using, no overtone of a note sounding with it nor doubled
-    by one (`_doubled_below`), that clashes with a note sounding with it, or, held FOREIGN_HELD_S or longer on a tone
-    outside the key as read, makes no triad with them and completes no seventh chord of theirs (`_in_a_chord`)."""
+    """The chord rule of a mix: a tone the mix does not keep using, neither an overtone of a note sounding with it nor
+    its tone doubled under it (DOUBLING_STEPS), that clashes with a note sounding with it, or, held FOREIGN_HELD_S or
+    longer on a tone outside the key as read, makes no triad with them and completes no seventh chord of theirs
+    (`_in_a_chord`)."""
     tone = grid_step(n.centre, reference) % 12
     foreign = tone not in scale.pitch_classes and held >= FOREIGN_HELD_S
-    return tone not in kept and not _overtone(n, partners, reference) and not _doubled_below(n, partners, reference) \
+    return tone not in kept and not _lies_over(n, partners, reference, OVERTONE_STEPS + DOUBLING_STEPS) \
         and (_clashes(n, partners, reference) or (foreign and not _in_a_chord(n, partners, reference)))
-
-
-def _doubled_below(note: Note, others: Sequence[Note], reference: float) -> bool:
-    """Whether the same tone sounds one to three octaves under the note through most of it: a chord tone doubled by
-    another voice. A wrong note is one voice's, and nothing sounds under it on its tone (its overtones lie above), so
-    only the lowest of the copies is judged (held-out chorale mixes: the G3, G4 and G5 of one G major chord of bwv244.3
-    were three findings, now one; precision 46.9 -> 51.4 %; one of the 166 wrong notes found is lost: it was found
-    only on a ghost of it two octaves up)."""
-    own = grid_step(note.centre, reference)
-    return any(own - grid_step(o.centre, reference) in (12, 24, 36) for o in _with(note, others))
 
 
 def _out_of_key(n: Note, reference: float, scale: Scale, kept: frozenset[int]) -> Finding:
