@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from itertools import pairwise
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import soxr
@@ -52,6 +52,9 @@ from .tuning import (
     pitch_class,
     second_reading,
 )
+
+if TYPE_CHECKING:
+    from .multipitch import Posteriorgrams
 
 Style = Literal["western", "gugak", "auto"]
 # How far a stable note centre may sit from the grid. Gugak intonation bends scale tones on purpose
@@ -568,7 +571,7 @@ POLY_UNDER_SHARE = 0.35
 
 
 def decide_voices(track: PitchTrack, mono16k: np.ndarray | None = None,
-                  chords: bool = True) -> tuple[str, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+                  chords: bool = True) -> tuple[str, Posteriorgrams | None]:
     """`mono` when one line carries the take (the tracker holds a pitch most of the loud time) and the tracker follows
     it, `melody` when the tracker follows a lower voice than the tune now and then, else `poly` (no line carries the
     take, or, where `chords` (the chord rules of a mix, major and minor harmony, apply to the style), the tracker lies

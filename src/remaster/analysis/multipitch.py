@@ -80,7 +80,11 @@ def session() -> Any:
     return onnxruntime.InferenceSession(str(model_path()), options, providers=["CPUExecutionProvider"])
 
 
-def posteriorgrams(mono: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+# (note, onset, contour): Basic Pitch's three outputs for one take (`posteriorgrams`)
+Posteriorgrams = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def posteriorgrams(mono: np.ndarray, sample_rate: int) -> Posteriorgrams:
     """(note (frames, 88), onset (frames, 88), contour (frames, 264)) for mono float audio."""
     x = soxr.resample(mono.astype(np.float32), sample_rate, RATE, "HQ") if sample_rate != RATE else mono
     half = OVERLAP // 2
@@ -132,7 +136,7 @@ def _centre(contour: np.ndarray, key: int, s: int, e: int) -> float | None:
 
 
 def find_voices(mono: np.ndarray, sample_rate: int,
-                grams: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> tuple[list[Note], list[Note]]:
+                grams: Posteriorgrams | None = None) -> tuple[list[Note], list[Note]]:
     """The notes of every voice (sorted by start), and those the network missed that the spectrum shows
     (`missed.missed_notes`: their centres say which tone, not how well tuned). `grams`: this audio's `posteriorgrams`,
     where they were already computed."""
