@@ -346,6 +346,16 @@ def test_a_minor_readings_raised_tones_are_in_key_only_where_the_profiles_hear_t
     assert melody_key(in_a_minor, 0.0).name == "A minor" and 8 in allowed(in_a_minor)
 
 
+def test_a_tone_is_kept_where_the_take_comes_back_to_it_not_where_the_tracker_lost_it_awhile() -> None:
+    # a decaying piano A-flat the tracker lost for 0.2 s reads as two notes with nothing between them: one place
+    lost = [FoundNote(0.0, 0.3, 6500, 0.3, 0, 0, 0), FoundNote(0.3, 0.6, 6800, 0.2, 0, 0, 0),
+            FoundNote(0.8, 1.0, 6800, 0.2, 0, 0, 0), FoundNote(1.0, 1.5, 7200, 0.5, 0, 0, 0)]
+    assert 8 not in kept_pitch_classes(lost, 0.0)
+    # the same A-flat come back to after another tone, however soon: two places
+    back = [*lost[:2], FoundNote(0.6, 0.8, 6700, 0.2, 0, 0, 0), *lost[2:]]
+    assert 8 in kept_pitch_classes(back, 0.0)
+
+
 def test_a_second_key_reading_does_not_admit_an_alteration_of_a_tone_the_tune_keeps() -> None:
     # An F major tune that keeps coming back to A natural, with one long A-flat (a wrong note held): that note tips
     # the folksong profiles to F minor. The two readings are no ambiguity about A: the A-flat is out of key. The tones

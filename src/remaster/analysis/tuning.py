@@ -247,14 +247,18 @@ def own_intonation(witnesses: Sequence[Note], reference: float,
 def kept_pitch_classes(notes: Sequence[Note], reference: float, occurrences: int = KEPT_OCCURRENCES,
                        gap_s: float = 0.15) -> frozenset[int]:
     """Pitch classes the take comes back to: in at least `occurrences` places, where notes of one pitch class
-    less than `gap_s` apart (a note split in two, a repeated note, one voice of a mix) are one place."""
+    less than `gap_s` apart (a note split in two, a repeated note, one voice of a mix), or with no other tone
+    between them, are one place: a piano's wrong A-flat that the tracker lost for 0.2 s as it decayed was two places,
+    and kept (the set's takes: 1 more found, nothing else moved)."""
     places: dict[int, int] = {}
     last_end: dict[int, float] = {}
+    left: set[int] = set()      # the tones another tone has sounded after
     for n in sorted(notes, key=lambda n: n.start):
         pc = grid_step(n.centre, reference) % 12
-        if n.start - last_end.get(pc, -1e9) > gap_s:
+        if pc not in last_end or (n.start - last_end[pc] > gap_s and pc in left):
             places[pc] = places.get(pc, 0) + 1
         last_end[pc] = max(last_end.get(pc, -1e9), n.end)
+        left = (left | set(last_end)) - {pc}
     return frozenset(pc for pc, k in places.items() if k >= occurrences)
 
 
