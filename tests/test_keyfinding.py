@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remaster.analysis import keyfinding
+from remaster.analysis import dissonance, keyfinding
 from remaster.analysis.dissonance import CheckParams, _scale, _sure_of_key, heard_notes, judge_notes
 from remaster.analysis.keyfinding import KEYS, WEIGHTS, features, likely_tones, probabilities, probability_in_key
 from remaster.analysis.notes import Note
@@ -227,3 +227,56 @@ def test_the_key_model_only_takes_tones_away_and_never_a_tone_the_tune_keeps(mel
     assert sure.pitch_classes <= read.pitch_classes
     assert kept & read.pitch_classes <= sure.pitch_classes
     assert sure.pitch_classes
+
+
+# The Little Fair Child (O'Neill's 1850 #8) as a cut of it is played at 150 BPM (midi, tenths of a second): a strain
+# in D major (F-sharp, C-sharp), then one that moves to D minor, where F, B-flat and C natural arrive together.
+FAIR_CHILD = [(69, 1), (69, 1), (74, 3), (76, 1), (74, 2), (73, 2), (74, 2), (76, 2), (78, 3), (76, 1), (74, 2),
+              (76, 4), (78, 2), (74, 4), (71, 2), (66, 2), (67, 2), (69, 2), (73, 4), (69, 2), (69, 4), (69, 1),
+              (69, 1), (74, 3), (76, 1), (74, 2), (73, 2), (74, 2), (76, 2), (78, 4), (74, 2), (76, 4), (78, 2),
+              (74, 2), (73, 2), (69, 2), (67, 4), (69, 2), (66, 2), (62, 2), (62, 2), (62, 4), (62, 1), (64, 1),
+              (65, 3), (67, 1), (69, 1), (70, 1), (72, 2), (69, 2), (69, 2), (70, 2), (67, 2), (67, 2), (72, 2),
+              (69, 2)]
+
+
+def _tenths(pairs: list[tuple[int, int]], shift: int = 0) -> list[Note]:
+    out, t = [], 0.0
+    for midi, tenths in pairs:
+        out.append(Note(t, t + tenths / 10, 100.0 * (midi + shift), tenths / 10, 0.0, 0.0, 0.0, level_db=-20.0,
+                        onset_db=12.0))
+        t += tenths / 10
+    return out
+
+
+def _out_of_key(notes: list[Note]) -> list[str]:
+    _, judged, _, _ = judge_notes(notes, CheckParams())
+    return [f.found for f in judged if f is not None and f.kind == "out_of_key"]
+
+
+def test_a_take_that_moves_to_another_key_keeps_the_tones_it_moved_to_in_key(monkeypatch) -> None:
+    notes = _tenths(FAIR_CHILD)
+    _, _, reference, scale = judge_notes(notes, CheckParams())
+    assert 5 not in scale.pitch_classes          # F natural: out of the key read on the whole take
+    assert keyfinding.moved_to(notes, notes[44], reference)
+    assert _out_of_key(notes) == []
+    monkeypatch.setattr(dissonance, "moved_to", lambda *args: False)
+    assert _out_of_key(notes) == ["F4+0"]
+
+
+def test_a_wrong_note_where_the_take_keeps_its_key_is_still_out_of_key() -> None:
+    # in the D major strain, an E-flat for the F-sharp at 3.45 s, or a G-sharp for the A at 3.85 s
+    for index, midi in ((15, 63), (17, 68)):
+        tune = list(FAIR_CHILD)
+        tune[index] = (midi, tune[index][1])
+        notes = _tenths(tune)
+        assert not keyfinding.moved_to(notes, notes[index], estimate_reference(notes))
+        assert len(_out_of_key(notes)) == 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(60, 80), st.integers(1, 6)), min_size=3, max_size=30), st.data(),
+       st.integers(1, 11))
+def test_moved_to_moves_with_a_transposition(pairs, data, shift) -> None:
+    index = data.draw(st.integers(0, len(pairs) - 1))
+    notes, moved = _tenths(pairs), _tenths(pairs, shift)
+    assert keyfinding.moved_to(notes, notes[index], 0.0) == keyfinding.moved_to(moved, moved[index], 0.0)

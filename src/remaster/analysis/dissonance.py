@@ -32,7 +32,7 @@ import soxr
 from pydantic import model_validator
 
 from ..params import Params, param
-from .keyfinding import home_tones, likely_tones
+from .keyfinding import home_tones, likely_tones, moved_to
 from .notes import Note, NoteParams, find_notes, runs
 from .pitch import CREPE_RATE, MODELS, PitchTrack, track_pitch
 from .roughness import roughness_track
@@ -689,6 +689,11 @@ def judge_notes(notes: Sequence[Note], params: CheckParams | None = None, voices
     plain = _plain(heard)
     judged = [_judge_heard(n, reference, chosen, tolerance, p.min_sour_s, own, plain) if id(n) in heard_ids else None
               for n in found_notes]
+    if voices != "poly" and chosen is not None and p.scale is None and p.style != "gugak":
+        # the key read on the whole take is not the key of every stretch of it
+        context = sorted(heard, key=lambda n: n.start)
+        judged = [None if f is not None and f.kind == "out_of_key" and moved_to(context, n, reference) else f
+                  for n, f in zip(found_notes, judged, strict=True)]
     if voices == "poly" and chosen is not None:
         judged = _judge_in_chords(found_notes, judged, heard, heard_ids, kept, reference, chosen, p.min_sour_s)
         missed = [n for n in missed if abs(deviation(n.centre, reference)[0]) <= MISSED_OFF_CENTS]
