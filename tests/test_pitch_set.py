@@ -71,13 +71,14 @@ def test_a_mix_that_admits_no_wrong_tone_is_left_out_with_a_reason() -> None:
     assert not admits(mix, "out_of_key", 0) and admits(mix, "clean", 0) and admits(mix, "detune50", 0)
 
 
-def test_the_held_out_tunes_are_works_the_set_never_takes() -> None:
+def test_the_held_out_tunes_and_the_fresh_ones_are_works_no_other_pool_takes() -> None:
     pytest.importorskip("music21")
-    taken, held = corpus_candidates(), corpus_candidates(held_out=True)
-    assert set(taken) == set(held)
-    for group in taken:
-        assert held[group], group
-        assert not set(taken[group]) & set(held[group]), group
+    pools = [corpus_candidates(), corpus_candidates(held_out="tunes"), corpus_candidates(held_out="fresh")]
+    assert corpus_candidates(held_out=True) == pools[1]
+    for group in pools[0]:
+        works = [set(pool[group]) for pool in pools]
+        assert all(works), group
+        assert not works[0] & works[1] and not works[0] & works[2] and not works[1] & works[2], group
 
 
 def test_a_folder_keeps_its_held_out_melodies_whoever_asks(tmp_path) -> None:
