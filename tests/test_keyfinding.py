@@ -264,7 +264,7 @@ def test_a_take_that_moves_to_another_key_keeps_the_tones_it_moved_to_in_key(mon
 
 
 def test_a_wrong_note_where_the_take_keeps_its_key_is_still_out_of_key() -> None:
-    # in the D major strain, an E-flat for the F-sharp at 3.45 s, or a G-sharp for the A at 3.85 s
+    # in the D major strain, an E-flat for the F-sharp at 3.2 s, or a G-sharp for the A at 3.6 s
     for index, midi in ((15, 63), (17, 68)):
         tune = list(FAIR_CHILD)
         tune[index] = (midi, tune[index][1])
