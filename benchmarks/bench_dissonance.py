@@ -515,15 +515,15 @@ def main(argv: list[str] | None = None) -> int:
         rec, flags = poly_table(rs_held, "held-out chorale mixes (the chorales the set does not take)")
         lines += [verdict("held-out poly recall out-of-key >= 80%", rec, rec >= 0.8),
                   verdict("held-out poly false flags on clean mixes <= 10%", flags, flags <= 0.1)]
-    for folder, kind, label, what in ((args.held_out_tunes_dir, "tunes", "held-out tunes",
-                                       "melodies the set does not take"),
-                                      (args.fresh_tunes_dir, "fresh", "fresh tunes",
-                                       "the second held-out pool: melodies no rule was tuned on")):
+    for folder, kind, key, label, what in ((args.held_out_tunes_dir, "tunes", "held_out_tunes", "held-out tunes",
+                                            "melodies the set does not take"),
+                                           (args.fresh_tunes_dir, "fresh", "fresh_tunes", "fresh tunes",
+                                            "the second held-out pool: melodies no rule was tuned on")):
         if folder is None:
             continue
         rs_tunes = run(prepare(folder, args.seed, workers=args.threads, held_out=kind), default, None, "auto", label,
                        args.device)
-        everything[label.replace(" ", "_").replace("-", "_")] = rs_tunes
+        everything[key] = rs_tunes
         t = set_table(rs_tunes, f"tracker {default}, style auto, {label} ({what})", show_weak=True)
         if args.list_misses:
             list_misses(rs_tunes)

@@ -357,6 +357,10 @@ HELD_OUT_ESSEN = [(c, n) for n in (3, 7, 11, 17) for c in ESSEN_FILES]
 HELD_OUT_BACH = ["bach/bwv" + str(n) for n in range(254, 439, 5) if "bach/bwv" + str(n) not in BACH]
 FRESH_ESSEN = [(c, n) for n in (4, 8, 15, 19) for c in ESSEN_FILES]
 FRESH_BACH = ["bach/bwv" + str(n) for n in range(256, 439, 5) if "bach/bwv" + str(n) not in BACH]
+# Per pool: its Essen works, the first taken of Ryan's works (then every 37th), of O'Neill's (every 9th in each
+# file) and of Aird's (every 7th), and its Bach sopranos.
+POOLS = {"set": (ESSEN, 7, 3, 3, BACH), "tunes": (HELD_OUT_ESSEN, 25, 7, 6, HELD_OUT_BACH),
+         "fresh": (FRESH_ESSEN, 16, 5, 1, FRESH_BACH)}
 
 
 def corpus_candidates(held_out: bool | str = False) -> dict[str, list[tuple[str, int | None]]]:
@@ -377,16 +381,9 @@ def corpus_candidates(held_out: bool | str = False) -> dict[str, list[tuple[str,
             per_file.append([(rel, n) for n in numbers[first::every]])
         return [w for row in itertools.zip_longest(*per_file) for w in row if w is not None]
 
-    if held_out == "fresh":
-        return {"essen": FRESH_ESSEN, "ryans": [(p, None) for p in ryans[16::37]],
-                "oneills": works("oneills1850/", 9, 5), "airds": works("airdsAirs/", 7, 1),
-                "bach": [(p, None) for p in FRESH_BACH]}
-    if held_out:
-        return {"essen": HELD_OUT_ESSEN, "ryans": [(p, None) for p in ryans[25::37]],
-                "oneills": works("oneills1850/", 9, 7), "airds": works("airdsAirs/", 7, 6),
-                "bach": [(p, None) for p in HELD_OUT_BACH]}
-    return {"essen": ESSEN, "ryans": [(p, None) for p in ryans[7::37]], "oneills": works("oneills1850/", 9, 3),
-            "airds": works("airdsAirs/", 7, 3), "bach": [(p, None) for p in BACH]}
+    essen, ryan, oneill, aird, bach = POOLS["fresh" if held_out == "fresh" else "tunes" if held_out else "set"]
+    return {"essen": essen, "ryans": [(p, None) for p in ryans[ryan::37]], "oneills": works("oneills1850/", 9, oneill),
+            "airds": works("airdsAirs/", 7, aird), "bach": [(p, None) for p in bach]}
 
 
 def western_melodies(seed: int, log=print, held_out: bool | str = False) -> list[Melody]:
