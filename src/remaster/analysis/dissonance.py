@@ -652,12 +652,18 @@ def _scale(p: CheckParams, heard: Sequence[Note], notes: Sequence[Note], referen
 KEY_SURE = 0.97
 
 
+def _key_read(p: CheckParams, chosen: Scale | None) -> bool:
+    """Whether the key model (`keyfinding`) weighs the scale read: one was read, none declared, and the style is no
+    gugak (its modes are no major or minor key)."""
+    return chosen is not None and p.scale is None and p.style != "gugak"
+
+
 def _sure_of_key(p: CheckParams, chosen: Scale | None, heard: Sequence[Note], reference: float,
                  kept: frozenset[int]) -> Scale | None:
     """`chosen` less the tones the melody's key holds with a probability under 1 - KEY_SURE, but for those the take
     keeps using. The key is read on the heard notes whose centre is sure: an accompaniment's brief or sliding bleed
     into the track should not move it. Not for a declared scale, nor for gugak (its modes are no major or minor key)."""
-    if chosen is None or p.scale is not None or p.style == "gugak" or not heard:
+    if not _key_read(p, chosen) or not heard:
         return chosen
     allowed = kept | (chosen.pitch_classes & likely_tones([n for n in heard if _sure(n)] or heard, reference,
                                                           KEY_SURE))
@@ -689,7 +695,7 @@ def judge_notes(notes: Sequence[Note], params: CheckParams | None = None, voices
     plain = _plain(heard)
     judged = [_judge_heard(n, reference, chosen, tolerance, p.min_sour_s, own, plain) if id(n) in heard_ids else None
               for n in found_notes]
-    if voices != "poly" and chosen is not None and p.scale is None and p.style != "gugak":
+    if voices != "poly" and _key_read(p, chosen):
         # the key read on the whole take is not the key of every stretch of it
         context = sorted(heard, key=lambda n: n.start)
         judged = [None if f is not None and f.kind == "out_of_key" and moved_to(context, n, reference) else f

@@ -181,6 +181,8 @@ def moved_to(notes: Sequence[Note], note: Note, reference: float) -> bool:
     if len({pcs[i] for i in near}) < 2:
         return False
     local = probability_in_key(probabilities([pcs[i] for i in near], [durations[i] for i in near]))
+    if local[tone] < LOCAL_SURE:
+        return False        # not held around it: no need to read the whole take's key
     whole = probability_in_key(probabilities(pcs, durations))
     recurring = np.flatnonzero(np.bincount([pcs[i] for i in near], minlength=12) >= 2)
-    return bool(local[tone] >= LOCAL_SURE and any(local[pc] >= LOCAL_SURE and whole[pc] < 0.5 for pc in recurring))
+    return any(local[pc] >= LOCAL_SURE and whole[pc] < 0.5 for pc in recurring)
