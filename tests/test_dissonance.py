@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from scipy.ndimage import median_filter
 
 from remaster import Context, remaster
-from remaster.analysis import crepe, missed, multipitch
+from remaster.analysis import crepe, dissonance, missed, multipitch
 from remaster.analysis.dissonance import (
     CheckParams,
     Finding,
@@ -1071,3 +1071,18 @@ def test_a_chromatic_tone_that_completes_a_seventh_chord_passes_where_one_added_
     assert _poly_findings(_chord_notes([*c_major, [47, 62, 65, 68], c_major[0]])) == []
     wrong = _poly_findings(_chord_notes([*c_major, [48, 64, 67, 70], c_major[0]]))
     assert [(f.kind, f.found[:2]) for f in wrong] == [("out_of_key", "Bb")], [f.to_dict() for f in wrong]
+
+
+def test_a_wrong_note_that_makes_an_augmented_triad_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a C major mix whose G4 came out G#4 (named A-flat) in a C major chord: no semitone against anything, but C-E-G#
+    # is an augmented triad, no chord Bach's chromatic tones make; the same with an F major chord's C5 as C#5
+    c_major = [[48, 64, 67, 72], [53, 65, 69, 72], [55, 62, 67, 71]] * 3
+    for chord, name in (([48, 64, 68, 72], "Ab"), ([53, 65, 69, 73], "C#")):
+        mix = _chord_notes([*c_major, chord, c_major[0]])
+        wrong = _poly_findings(mix)
+        assert [(f.kind, f.found[:2]) for f in wrong] == [("out_of_key", name)], [f.to_dict() for f in wrong]
+        assert 9.0 - 0.05 < wrong[0].start < 9.0 + 0.3
+        # the augmented triad was what let it pass before
+        with monkeypatch.context() as m:
+            m.setattr(dissonance, "TRIADS", (*dissonance.TRIADS, (0, 4, 8)))
+            assert _poly_findings(mix) == []
