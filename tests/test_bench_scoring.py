@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from types import SimpleNamespace
 
-from bench_dissonance import match, why_missed
+from bench_dissonance import Result, by_the_issues_paths, match, why_missed
 
 from remaster.analysis.notes import Note
 
@@ -59,3 +59,15 @@ def test_why_a_note_in_a_mix_was_missed_is_read_from_the_note_at_its_pitch() -> 
     assert why([]) == "no note"
     assert why([soprano, _note(1.0, 1.4, 62)]) == "in key as the key was read"      # heard a semitone low
     assert why([soprano, tenor], voices="mono") == "judged within tolerance"
+
+
+def _result(melody: str, style: str, checked_as: str) -> Result:
+    return Result(Path(f"{melody}_clean.wav"), {"style": style, "variant": "clean", "errors": []}, [], 1.0, checked_as)
+
+
+def test_the_issues_paths_take_auto_for_western_tunes_and_gugak_for_gugak_tunes() -> None:
+    auto = [_result("erk5-9", "western", "auto"), _result("arirang", "gugak", "auto")]
+    gugak = [_result("arirang", "gugak", "gugak"), _result("erk5-9", "western", "gugak")]
+    chosen = by_the_issues_paths(auto, gugak)
+    assert sorted((r.path.name, r.style) for r in chosen) == [("arirang_clean.wav", "gugak"),
+                                                             ("erk5-9_clean.wav", "auto")]
