@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from types import SimpleNamespace
 
-from bench_dissonance import Result, by_the_issues_paths, match, why_missed
+from bench_dissonance import Result, by_the_issues_paths, match, spread, why_missed
 
 from remaster.analysis.notes import Note
 
@@ -71,3 +71,34 @@ def test_the_issues_paths_take_auto_for_western_tunes_and_gugak_for_gugak_tunes(
     chosen = by_the_issues_paths(auto, gugak)
     assert sorted((r.path.name, r.style) for r in chosen) == [("arirang_clean.wav", "gugak"),
                                                              ("erk5-9_clean.wav", "auto")]
+
+
+def _take(melody: str, found: bool, false_findings: int = 0) -> Result:
+    """A take of `melody` with one 50-cent error on a 0.3 s note, found or not, and `false_findings` more."""
+    error = {"start": 1.0, "end": 1.3, "sounding_s": 0.3, "kind": "detune50", "cents": 50.0}
+    findings = [_finding(1.0, 1.3, 69.5)] if found else []
+    findings += [_finding(3.0 + k, 3.2 + k, 70.0) for k in range(false_findings)]
+    truth = {"melody": melody, "variant": "detune50", "errors": [error]}
+    return Result(Path(f"{melody}_detune50.wav"), truth, findings, 1.0, "auto", matches=[(0, 0)] if found else [])
+
+
+def test_the_spread_over_melodies_is_nil_where_every_melody_scores_alike() -> None:
+    takes = [_take(f"m{k}", found) for k in range(6) for found in (True, False)]
+    s = spread(takes)
+    assert s.melodies == 6
+    assert s.recall50 == (0.5, 0.5)
+    assert s.precision == (1.0, 1.0)
+    assert (s.with_false, s.most_false) == (0, [])
+
+
+def test_the_spread_over_melodies_widens_where_melodies_differ_and_names_who_carries_the_false_findings() -> None:
+    # half the melodies find their errors, half do not; one melody carries most false findings
+    takes = [_take(f"good{k}", True) for k in range(5) for _ in range(4)]
+    takes += [_take(f"bad{k}", False) for k in range(5) for _ in range(4)]
+    takes += [_take("accidental", True, false_findings=2) for _ in range(4)] + [_take("slip", True, 1)]
+    s = spread(takes)
+    f = 25 / 45
+    assert s.recall50[0] < f - 0.15 and s.recall50[1] > f + 0.15      # 11 melodies: far from one file's worth
+    assert s.precision[0] < 25 / 34 < s.precision[1]
+    assert s.with_false == 2 and s.most_false == [("accidental", 8), ("slip", 1)]
+    assert abs(spread(takes, seed=1).recall50[0] - s.recall50[0]) < 0.05     # steady from seed to seed
