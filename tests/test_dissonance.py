@@ -4,6 +4,7 @@ findings, and the processor's report / regenerate / reject actions."""
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -661,6 +662,48 @@ def test_ornamented_in_tune_tune_over_a_pad_gives_no_finding() -> None:
     result = check((0.3 * line + pad)[None, :], SR)
     assert result.voices == "mono"
     assert result.findings == [], [f.to_dict() for f in result.findings]
+
+
+@pytest.mark.parametrize(("chord", "flagged"), [([50, 53, 57], False), ([50, 54, 57], True)])
+def test_a_lone_tone_the_pad_holds_under_it_is_no_finding(chord: list[int], flagged: bool) -> None:
+    # a D major tune with one F natural: over a D minor chord (its F held from before the note to after it) it is
+    # the tune's own harmonised accidental; over D major it is a slip, out of key
+    tune = [m + 12 for m in (62, 66, 69, 74, 73, 71, 69, 66, 67, 69, 71, 69, 67, 65, 64, 62, 64, 66, 67, 69, 71, 73,
+                             74, 69, 66, 62)]
+    notes = melody(tune, seconds=0.35)
+    seconds = notes[-1].start + notes[-1].seconds + 0.3
+    line = wind_line(notes, SR, np.random.default_rng(5), seconds=seconds)
+    starts = [0.0, *(notes[k].start for k in (4, 8, 12, 16, 20)), seconds]
+    d, a, g = [50, 54, 57], [57, 61, 64], [55, 59, 62]
+    pad = _pad([(t, u - t, c) for (t, u), c in zip(pairwise(starts), [d, a, g, chord, a, d], strict=True)], seconds)
+    result = check((0.3 * line + pad)[None, :], SR)
+    assert result.voices == "mono"
+    assert [(f.kind, abs(f.start - notes[13].start) < 0.05) for f in result.findings] == \
+        ([("out_of_key", True)] if flagged else []), [f.to_dict() for f in result.findings]
+
+
+def _grams(frames: int = 200, **runs: tuple[int, int]) -> np.ndarray:
+    """A note posteriorgram with key `k<MIDI>` active over frames [start, stop)."""
+    note = np.zeros((frames, 88), np.float32)
+    for name, (start, stop) in runs.items():
+        note[start:stop, int(name[1:]) - multipitch.KEY0] = 0.9
+    return note
+
+
+def test_held_under_asks_for_the_tone_an_octave_under_held_across_the_note() -> None:
+    fps, held = multipitch.FPS, multipitch.held_under
+    note_s = (50 / fps, 80 / fps)       # an F5 (77) at frames 50-80
+    assert held(_grams(k77=(50, 80), k53=(20, 120)), 77, *note_s)             # the pad's F3 across it
+    assert held(_grams(k77=(50, 80), k41=(50, 110)), 77, *note_s)             # a bass F2 from it on, past it
+    assert not held(_grams(k77=(50, 80), k65=(50, 80)), 77, *note_s)          # a ghost an octave under: with it
+    assert not held(_grams(k77=(50, 80), k54=(20, 120)), 77, *note_s)         # F-sharp 3: another tone
+    assert not held(_grams(k77=(50, 80), k89=(20, 120)), 77, *note_s)         # over it: a partial, no chord
+    # the tracker read the melody an octave up: the network hears no note there, and its F4 is no accompaniment
+    assert not held(_grams(k65=(40, 95)), 77, *note_s)
+    # the network's own span of the note counts: it hears the F5 from frame 42, so a chord from 40 is no chord
+    # held across it
+    assert not held(_grams(k77=(42, 80), k53=(40, 85)), 77, *note_s)
+    assert held(_grams(k77=(42, 80), k53=(30, 85)), 77, *note_s)
 
 
 def test_detuned_inner_voice_of_a_chord_progression_is_found_by_the_poly_path() -> None:

@@ -8,8 +8,9 @@ Steps: pitch (`pitch`: SwiftF0 or CREPE), notes with their stable centres (`note
 and scale (`tuning`), then per note its deviation from the tuning grid and whether it lies outside the scale.
 A note is `detuned` when its centre is more than `tolerance_cents` off the grid and as far off how the take sounds
 that tone on its other notes (`tuning.own_intonation`), `out_of_key` when it sits on the grid but outside the
-scale. Where the tracker follows a bass or a pad under the tune, the notes are read from the mix's top line instead
-(`voices: melody`, `multipitch.melody_track`); in a mix of several voices (`voices: poly`) every voice is read, those
+scale, unless an accompaniment holds its tone under it (`multipitch.held_under`). Where the tracker follows a bass
+or a pad under the tune, the notes are read from the mix's top line instead (`voices: melody`,
+`multipitch.melody_track`); in a mix of several voices (`voices: poly`) every voice is read, those
 Basic Pitch missed from the spectrum (`missed`), and a note is out of key when its tone is rare in the mix and it
 clashes with the chord it sounds in, or makes none (a triad, or a seventh chord the others began). Stretches with
 no usable pitch but a tonal spectrum (chords, dense polyphony) get a Plomp–Levelt roughness (`roughness`); long
@@ -598,18 +599,34 @@ def decide_voices(track: PitchTrack, mono16k: np.ndarray | None = None,
 
 
 def _notes(mono16k: np.ndarray, track: PitchTrack,
-           p: CheckParams) -> tuple[list[Note], list[Note], str, PitchTrack]:
-    """The notes, those of a mix the multi-pitch network missed (`poly` only), how the take was read, and the pitch
-    track the notes came from (the top line's for `melody`)."""
+           p: CheckParams) -> tuple[list[Note], list[Note], str, PitchTrack, Posteriorgrams | None]:
+    """The notes, those of a mix the multi-pitch network missed (`poly` only), how the take was read, the pitch
+    track the notes came from (the top line's for `melody`), and Basic Pitch's posteriorgrams where they were
+    computed."""
     from . import multipitch
 
     voices, grams = decide_voices(track, mono16k, p.style != "gugak") if p.voices == "auto" else (p.voices, None)
     if voices == "poly":
-        return *multipitch.find_voices(mono16k, CREPE_RATE, grams), voices, track
+        return *multipitch.find_voices(mono16k, CREPE_RATE, grams), voices, track, grams
     if voices == "melody":
         top = multipitch.melody_track(mono16k, CREPE_RATE, grams[2] if grams is not None else None)
-        return find_notes(top, p.notes), [], voices, top
-    return find_notes(track, p.notes), [], voices, track
+        return find_notes(top, p.notes), [], voices, top, grams
+    return find_notes(track, p.notes), [], voices, track, grams
+
+
+def _held_by_the_accompaniment(notes: Sequence[Note], judged: list[Finding | None], reference: float,
+                               grams: Posteriorgrams | None) -> list[Finding | None]:
+    """A melody's `out_of_key` note whose tone the accompaniment holds under it (`multipitch.held_under`) is no
+    finding: a pad's or a bass's chord holds it, as a tune's own accidental is harmonised and a slip is not. (Held-out
+    tunes, 792 rendered takes: 7 false findings fewer, on a lone F of The Little Fair Child over the bass's F and the
+    pad's F major; the set 1 fewer; no error lost on the set or on either held-out pool; the second pool as before.)"""
+    if grams is None:
+        return judged
+    from . import multipitch
+
+    return [None if f is not None and f.kind == "out_of_key"
+            and multipitch.held_under(grams[0], grid_step(n.centre, reference), n.start, n.end) else f
+            for n, f in zip(notes, judged, strict=True)]
 
 
 def heard_notes(notes: Sequence[Note], quiet_db: float) -> list[Note]:
@@ -725,8 +742,10 @@ def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None
         mono = soxr.resample(mono, sample_rate, CREPE_RATE, "HQ")
     track = track_pitch(mono, CREPE_RATE, model=p.model, hop_s=p.hop_s, device=p.device, batch_size=p.batch_size,
                         min_periodicity=p.min_periodicity)
-    found_notes, missed, voices, line = _notes(mono, track, p)
+    found_notes, missed, voices, line, grams = _notes(mono, track, p)
     found_notes, judged, reference, chosen = judge_notes(found_notes, p, voices, missed)
+    if voices != "poly":     # a mix's chords are read by judge_notes already
+        judged = _held_by_the_accompaniment(found_notes, judged, reference, grams)
 
     rough = roughness_track(mono, CREPE_RATE, pitched=(track.times, track.voiced))
     findings = [f for f in judged if f is not None]

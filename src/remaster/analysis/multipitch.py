@@ -262,3 +262,49 @@ def under_top_share(track: PitchTrack, top: np.ndarray) -> float:
     for step in OVERTONE_CENTS:
         overtone |= np.abs(gap - step) <= AGREE_CENTS
     return float(np.mean((gap > UNDER_TOP_CENTS) & ~overtone))
+
+
+# A melody's tone is the accompaniment's too where the network hears it an octave or more under the melody's note,
+# through most of the note's middle half, in a run that rings on HELD_BEYOND_S past the note on one side at least
+# (as the network hears the note, on its own key): a chord or a bass note held across the melody's. A ghost an octave
+# under the note itself starts and stops with it, and a tracker's octave error reads the melody's own note an octave
+# under it, so the network must hear the note too, at its key or a neighbour's.
+HELD_BEYOND_S = 0.1
+
+
+def _run_through(active: np.ndarray, frame: int) -> tuple[int, int] | None:
+    """[start, stop) of the run of `active` frames through `frame`, None where `frame` is not active."""
+    if not active[frame]:
+        return None
+    quiet = np.flatnonzero(~active)
+    return int(quiet[quiet < frame].max(initial=-1)) + 1, int(quiet[quiet > frame].min(initial=len(active)))
+
+
+def held_under(note: np.ndarray, key: int, start_s: float, end_s: float) -> bool:
+    """Whether the accompaniment holds the tone of a melody note on `key` (MIDI) sounding from `start_s` to `end_s`
+    (see HELD_BEYOND_S); `note`: the take's note posteriorgram (`posteriorgrams`)."""
+    active = note > NOTE_ON
+    s, e = int(start_s * FPS), min(len(active), int(np.ceil(end_s * FPS)))
+    if e - s < 1:
+        return False
+    quarter = max(1, (e - s) // 4)
+    middle, centre = slice(s + quarter, max(s + quarter + 1, e - quarter)), (s + e) // 2
+
+    def sounds(k: int) -> bool:
+        return 0 <= k < active.shape[1] and float(np.mean(active[middle, k])) >= 0.5
+
+    own = key - KEY0
+    near = [k for k in (own - 1, own, own + 1) if sounds(k)]
+    if not near:
+        return False
+    first, last = s, e
+    for k in [own] if own in near else near:
+        run = _run_through(active[:, k], centre)
+        if run is not None:
+            first, last = min(first, run[0]), max(last, run[1])
+    beyond = round(HELD_BEYOND_S * FPS)
+    for k in range(own - 12, -1, -12):
+        run = _run_through(active[:, k], centre) if sounds(k) else None
+        if run is not None and (run[0] <= first - beyond or run[1] >= last + beyond):
+            return True
+    return False
