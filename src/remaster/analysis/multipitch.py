@@ -53,8 +53,8 @@ MIN_NOTE_S = 0.1
 # far off the keys or more: a FluidR3 chorale mix 40 cents flat loses notes from the note posteriorgram and reads
 # centres up to a third of a semitone off (of the set's 36 such mixes 12 were flagged, 3 once retuned). Chosen on the
 # set's mixes: from 10 cents a wrong note was lost (a mix 15 cents flat, whose retuned transcription heard a ghost
-# that made the wrong note a chord tone); from 0, 8 of 36 50-cent errors found instead of 12. Under it, the posteriorgrams
-# `voices: auto` computed are used as they are.
+# that made the wrong note a chord tone); from 0, 8 of 36 50-cent errors found instead of 12. Under it, the
+# posteriorgrams `voices: auto` computed are used as they are.
 RETUNE_CENTS = 20.0
 # `grid_offset`'s spectrum: 0.51 s frames at 16 kHz, half overlapping, a 2 Hz bin (a parabola between bins); from
 # 130 Hz, where a semitone is 4 bins and two tones a semitone apart still make two peaks, to the top of the voices'
