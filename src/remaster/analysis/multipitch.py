@@ -38,6 +38,7 @@ from . import missed
 from .notes import Note, runs
 from .packaged import packaged_file
 from .pitch import PitchTrack, frame_levels
+from .tuning import grid_mean
 
 RATE = 22_050
 WINDOW = 43_844
@@ -163,11 +164,8 @@ def grid_offset(mono: np.ndarray, sample_rate: int) -> float:
     left, top, right = level[:, :-2], level[:, 1:-1], level[:, 2:]
     peak = (top > left) & (top >= right) & (top > level.max(axis=1, keepdims=True) - GRID_DB / 20 * np.log(10))
     rows, cols = np.nonzero(peak)
-    curve = left[rows, cols] - 2 * top[rows, cols] + right[rows, cols]
-    between = np.clip(0.5 * (left[rows, cols] - right[rows, cols]) / np.minimum(curve, -1e-12), -0.5, 0.5)
-    cents = 1200.0 * np.log2((lo + cols + between) * missed.RATE / GRID_FFT / 440.0)
-    z = np.sum(np.exp(top[rows, cols]) * np.exp(2j * np.pi * cents / 100.0))
-    return float((np.angle(z) * 50.0 / np.pi + 50.0) % 100.0 - 50.0) if abs(z) > 0 else 0.0
+    hz = (lo - 1 + _between_bins(level, rows, cols + 1)) * missed.RATE / GRID_FFT
+    return grid_mean(1200.0 * np.log2(hz / 440.0), np.exp(top[rows, cols]))
 
 
 def find_voices(mono: np.ndarray, sample_rate: int,

@@ -93,21 +93,22 @@ def _wrap(cents: np.ndarray | float) -> np.ndarray | float:
     return (np.asarray(cents) + 50.0) % 100.0 - 50.0
 
 
+def grid_mean(cents: np.ndarray, weights: np.ndarray) -> float:
+    """The weighted circular mean of pitches (cents) over the 100-cent cycle: where, in [-50, 50), they lie off the
+    twelve-tone grid of A = 440 Hz on the whole (0 where they cancel out)."""
+    z = np.sum(weights * np.exp(2j * np.pi * np.asarray(cents) / 100.0))
+    return float(_wrap(np.angle(z) * 100.0 / (2 * np.pi))) if abs(z) > 0 else 0.0
+
+
 def estimate_reference(notes: Sequence[Note], outlier_cents: float = 25.0) -> float:
     """Offset of the twelve-tone grid from A = 440 Hz, in cents within [-50, 50)."""
     if not notes:
         return 0.0
     centres = np.array([n.centre for n in notes])
     weights = np.array([n.stable_s for n in notes])
-
-    def circular_mean(mask: np.ndarray) -> float:
-        angle = 2 * np.pi * centres[mask] / 100.0
-        z = np.sum(weights[mask] * np.exp(1j * angle))
-        return float(_wrap(np.angle(z) * 100.0 / (2 * np.pi))) if abs(z) > 0 else 0.0
-
-    first = circular_mean(np.ones(len(notes), bool))
+    first = grid_mean(centres, weights)
     close = np.abs(_wrap(centres - first)) <= outlier_cents
-    return circular_mean(close) if close.any() else first
+    return grid_mean(centres[close], weights[close]) if close.any() else first
 
 
 def _histogram(notes: Sequence[Note], reference: float) -> np.ndarray:
