@@ -1107,6 +1107,19 @@ def test_a_missed_note_on_an_overtone_of_the_bass_is_not_judged() -> None:
     assert [f.kind for f in _poly_findings(over_d, [b4])] == ["out_of_key"]
 
 
+@pytest.mark.parametrize(("last_chord", "level_db", "found"), [
+    ([48, 64, 67, 72], -15.0, False),    # 25 semitones over the bass C3, quiet: the spectrum's smear of it
+    ([48, 64, 67, 72], -5.0, True),      # as loud as a voice: sung, and wrong against the C5
+    ([53, 65, 69, 72], -15.0, True),     # quiet, but no octave of a found note lies a semitone off it
+])
+def test_a_quiet_missed_peak_a_semitone_off_an_octave_of_a_found_note_is_not_judged(
+        last_chord: list[int], level_db: float, found: bool) -> None:
+    c_major = [[48, 64, 67, 72], [53, 65, 69, 72], [55, 62, 67, 71]] * 3
+    c_sharp = FoundNote(9.2, 9.7, 7300.0, 0.5, 0.0, 0.0, 0.0, level_db=level_db)
+    findings = _poly_findings(_chord_notes([*c_major, last_chord]), [c_sharp])
+    assert [(f.kind, f.found[:2]) for f in findings] == ([("out_of_key", "C#")] if found else [])
+
+
 def test_a_note_between_two_voices_a_semitone_apart_is_not_called_detuned() -> None:
     # D5 against a held C#5: the network's contour puts the D at D5-50. Alone, a D5-50 is detuned.
     chords = [[57, 64, 69, 73], [50, 62, 66, 69], [52, 62, 68, 71]] * 3
