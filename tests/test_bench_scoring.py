@@ -35,9 +35,17 @@ def test_a_solo_line_is_matched_on_time_alone() -> None:
     assert match([SOUR_D4], [_finding(2.1, 2.5, 61.55)], voices=1) == []
 
 
-def test_a_real_error_in_a_mix_is_matched_on_time_as_before() -> None:
-    error = {"start": 1.0, "end": 2.0, "kind": "out_of_key", "cents": -300.0}
-    assert match([error], [_finding(1.2, 1.6, 59.0)], voices=4) == [(0, 0)]
+def test_a_wrong_note_in_a_mix_is_matched_only_by_a_finding_on_its_pitch_class() -> None:
+    # an E-flat4 sung for C4 in the alto, under a soprano G4 and a bass C3
+    error = {"start": 1.0, "end": 2.0, "kind": "out_of_key", "cents": 300.0, "expected_midi": 60, "found_midi": 63.0}
+    assert match([error], [_finding(1.2, 1.6, 63.1)], voices=4) == [(0, 0)]
+    assert match([error], [_finding(1.2, 1.6, 75.0)], voices=4) == [(0, 0)]     # its octave: the same tone
+    assert match([error], [_finding(1.2, 1.6, 67.0)], voices=4) == []           # the soprano, at the same time
+    assert match([error], [{"start": 1.2, "end": 1.6, "kind": "rough"}], voices=4) == [(0, 0)]
+    # a mix tuned 40 cents flat sounds the E-flat at 62.6
+    assert match([error], [_finding(1.2, 1.6, 62.6)], voices=4, offset_cents=-40.0) == [(0, 0)]
+    assert match([error], [_finding(1.2, 1.6, 62.0)], voices=4, offset_cents=-40.0) == [(0, 0)]
+    assert match([error], [_finding(1.2, 1.6, 61.5)], voices=4, offset_cents=-40.0) == []
 
 
 def _note(start: float, end: float, midi: float) -> Note:
