@@ -1120,6 +1120,17 @@ def test_a_quiet_missed_peak_a_semitone_off_an_octave_of_a_found_note_is_not_jud
     assert [(f.kind, f.found[:2]) for f in findings] == ([("out_of_key", "C#")] if found else [])
 
 
+def test_a_tone_the_network_heard_only_as_partials_is_not_one_the_mix_keeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a C major mix whose G major chords the network heard with an F#6 over their B4 (its third partial): F# sounds
+    # in three places, but no voice sings it, so a G4 sung F#4 in the last C major chord is out of key all the same
+    c_major = [[48, 64, 67, 72], [53, 65, 69, 72], [55, 62, 67, 71, 90]] * 3
+    mix = _chord_notes([*c_major, [48, 64, 66, 72]])
+    assert [(f.kind, f.found[:2]) for f in _poly_findings(mix)] == [("out_of_key", "F#")]
+    # counted with the partials, F# was a tone the mix keeps
+    monkeypatch.setattr(dissonance, "_kept_in_a_mix", kept_pitch_classes)
+    assert _poly_findings(mix) == []
+
+
 def test_a_note_between_two_voices_a_semitone_apart_is_not_called_detuned() -> None:
     # D5 against a held C#5: the network's contour puts the D at D5-50. Alone, a D5-50 is detuned.
     chords = [[57, 64, 69, 73], [50, 62, 66, 69], [52, 62, 68, 71]] * 3
