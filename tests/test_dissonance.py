@@ -1131,6 +1131,20 @@ def test_a_tone_the_network_heard_only_as_partials_is_not_one_the_mix_keeps(monk
     assert _poly_findings(mix) == []
 
 
+def test_a_mix_is_judged_in_its_mode_and_the_tones_it_keeps_not_in_a_melody_s_second_reading(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # an E major mix with a C natural against its E major chord: were the key ambiguous, a melody's second reading
+    # (here made to hold C) would let it pass; a mix's chords judge it
+    monkeypatch.setattr(dissonance, "second_reading", lambda key, kept: frozenset({0}))
+    mix = _chord_notes([*E_MAJOR, [52, 59, 68, 72], E_MAJOR[1]])
+    assert [(f.kind, f.found[:1]) for f in _poly_findings(mix)] == [("out_of_key", "C")]
+    kept = kept_pitch_classes(mix, 0.0)
+    as_a_melody = dissonance._scale(CheckParams(style="western"), mix, mix, 0.0, kept, "mono")
+    as_a_mix = dissonance._scale(CheckParams(style="western"), mix, mix, 0.0, kept, "poly")
+    assert as_a_melody is not None and as_a_mix is not None
+    assert 0 in as_a_melody.pitch_classes and 0 not in as_a_mix.pitch_classes
+
+
 def test_a_note_between_two_voices_a_semitone_apart_is_not_called_detuned() -> None:
     # D5 against a held C#5: the network's contour puts the D at D5-50. Alone, a D5-50 is detuned.
     chords = [[57, 64, 69, 73], [50, 62, 66, 69], [52, 62, 68, 71]] * 3

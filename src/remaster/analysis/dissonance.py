@@ -675,13 +675,19 @@ def heard_notes(notes: Sequence[Note], quiet_db: float) -> list[Note]:
 
 
 def _scale(p: CheckParams, heard: Sequence[Note], notes: Sequence[Note], reference: float,
-           kept: frozenset[int]) -> Scale | None:
+           kept: frozenset[int], voices: str = "mono") -> Scale | None:
     if p.scale is not None:
         return declared_scale(**p.scale.model_dump())
     tune = heard or notes
     chosen = estimate_scale(tune, reference, p.style)
     if chosen is None:
         return None
+    if voices == "poly":
+        # a mix: the mode, every form of a minor, and the tones the mix keeps; its chords judge the rest
+        # (`_judge_in_chords`). The readings below are a melody's, whose key its notes alone must say: with them,
+        # the held-out chorale mixes found 172 of 297 wrong notes for 196 false findings, without 173 for 198; the
+        # set's 24 of 36 for 9, without 25 for 9.
+        return replace(chosen, extra=in_key(kept, chosen))
     # the tones the tune keeps coming back to (`kept`), recurring accidentals included, are its scale too; a minor
     # reading's raised 6th and 7th only where the folksong profiles read the same minor key (where they hear its
     # relative major, a lone raised tone is as foreign as it is in that major)
@@ -743,7 +749,7 @@ def judge_notes(notes: Sequence[Note], params: CheckParams | None = None, voices
     reference = estimate_reference(found_notes) if p.reference_cents is None else float(p.reference_cents)
     heard = heard_notes(found_notes, p.quiet_db)
     kept = _kept_in_a_mix(heard, reference) if voices == "poly" else kept_pitch_classes(heard, reference)
-    chosen = _scale(p, heard, found_notes, reference, kept)
+    chosen = _scale(p, heard, found_notes, reference, kept, voices)
     tolerance = _tolerance(p, chosen, voices)
     # one line, a melody (the chords of a mix are read by `_judge_in_chords`); after the tolerance, which the size of
     # the scale as read sets (a pentatonic reading's is wider)
