@@ -21,7 +21,8 @@ Scoring, per file:
 - a finding matches an error when their intervals overlap (the error's: note-on to the written end); each error
   and each finding is matched at most once, the largest overlaps first; in a mix, only a finding on the error's
   pitch class (in any octave) or a `rough` one, which names no pitch: one on another voice sounding then is no
-  wrong note found (before that rule, 9 of the 171 wrong notes found in the held-out mixes, 3 after the octaves);
+  wrong note found (before that rule, 9 of the 171 wrong notes found in the held-out mixes had their finding on
+  another note; with its octaves and `rough` counted, 3 of them are no longer found);
 - notes the soundfont itself renders 25 cents or more off the tune (pitch_set.sour_renderings: a sample's flat
   attack is all a staccato note plays; in a chorale mix each voice is rendered alone to measure it: FluidR3's choir
   sings D4 45 cents flat) are scored apart the same way: a finding there is right about the audio; in a mix, only a

@@ -488,10 +488,10 @@ MISSED_OFF_CENTS = 30.0
 # Nor one a semitone off an octave of a note the network found (SMEAR_STEPS over it) that sounds through all of it
 # (to SMEAR_SPAN_S either side), where its peaks lie SMEAR_DB or more under the frame's strongest: the spectrum of a
 # mix shows peaks there that no voice sang. (Held-out chorale mixes, `bench_dissonance --held-out-dir`: of the 66 false
-# findings on notes no voice played, 62 were missed notes, 31 of them so placed, at -23 to -9 dB; the wrong notes
-# found so placed: 3 of 171, at -22, -10 and -8 dB. At 10 dB: clean mixes flagged 61 -> 54 of 300, false findings
-# 224 -> 194, one wrong note lost, a 0.18 s C#4 over the bass's C3. The set's 36 mixes: none lost, one false finding
-# fewer. The same rule on the network's own notes, by its posteriors: no change.)
+# findings on notes no voice played, 62 were missed notes, 30 of them so placed, at -23 to -9 dB; the wrong notes
+# found so placed: 2 of 171 there, at -22 and -10 dB, 1 of the set's 24, at -8. At 10 dB: clean mixes flagged
+# 61 -> 54 of 300, false findings 224 -> 194, one wrong note lost, a 0.18 s C#4 over the bass's C3. The set's 36
+# mixes: none lost, one false finding fewer. The same rule on the network's own notes, by its posteriors: no change.)
 SMEAR_STEPS = (11, 13, 23, 25, 35, 37, 47, 49)
 SMEAR_DB = 10.0
 SMEAR_SPAN_S = 0.1
