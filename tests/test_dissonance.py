@@ -4,6 +4,7 @@ findings, and the processor's report / regenerate / reject actions."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from itertools import pairwise
 
 import numpy as np
@@ -704,6 +705,37 @@ def test_held_under_asks_for_the_tone_an_octave_under_held_across_the_note() -> 
     # held across it
     assert not held(_grams(k77=(42, 80), k53=(40, 85)), 77, *note_s)
     assert held(_grams(k77=(42, 80), k53=(30, 85)), 77, *note_s)
+
+
+def _contour_peak(cents: float, frames: int = 60, bins: int = 264) -> np.ndarray:
+    """A contour posteriorgram holding one parabola-shaped peak at `cents` (MIDI cents) in every frame."""
+    at = (cents - 100.0 * multipitch.KEY0) * multipitch.BINS_PER_SEMITONE / 100.0 + multipitch.CENTRE_BIN
+    row = np.clip(0.8 - 0.3 * (np.arange(bins) - at) ** 2, 0.0, None)
+    return np.tile(row, (frames, 1))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(40, 90), st.floats(-40.0, 40.0))
+def test_contour_pitch_reads_the_peak_near_the_note_and_no_neighbouring_key(midi: int, off: float) -> None:
+    contour, end = _contour_peak(100.0 * midi + off), 60 / multipitch.FPS
+    heard = multipitch.contour_pitch(contour, 0.0, end, 100.0 * midi)
+    assert heard is not None and abs(heard - (100.0 * midi + off)) < 0.5
+    # a semitone or more away the peak is another key's: none near the note
+    assert multipitch.contour_pitch(_contour_peak(100.0 * midi + 100.0 + off), 0.0, end, 100.0 * midi - 20) is None
+    assert multipitch.contour_pitch(np.zeros_like(contour), 0.0, end, 100.0 * midi) is None
+
+
+def test_a_detuned_reading_the_network_s_contour_does_not_share_is_no_finding() -> None:
+    # an E-flat4 the tracker read 42 cents flat over a pad (held-out tune fink0-7): the contour hears it on its key
+    note = FoundNote(0.0, 60 / multipitch.FPS, 6258.0, 0.5, 0.0, 0.0, 0.0)
+    finding = Finding(note.start, note.end, "detuned", -42.0, "Eb4-42", "Eb4", 305.0, 311.0, 1.0)
+    on_key = (np.zeros((60, 88)), np.zeros((60, 88)), _contour_peak(6300.0))
+    flat = (np.zeros((60, 88)), np.zeros((60, 88)), _contour_peak(6262.0))
+    assert dissonance._confirmed_by_the_contour([note], [finding], on_key) == [None]
+    assert dissonance._confirmed_by_the_contour([note], [finding], flat) == [finding]
+    assert dissonance._confirmed_by_the_contour([note], [finding], None) == [finding]
+    out_of_key = replace(finding, kind="out_of_key")       # only a tuning is confirmed so
+    assert dissonance._confirmed_by_the_contour([note], [out_of_key], on_key) == [out_of_key]
 
 
 def test_detuned_inner_voice_of_a_chord_progression_is_found_by_the_poly_path() -> None:

@@ -667,6 +667,30 @@ def _held_by_the_accompaniment(notes: Sequence[Note], judged: list[Finding | Non
             for n, f in zip(notes, judged, strict=True)]
 
 
+# A melody's `detuned` note is no finding where Basic Pitch's contour (the posteriorgrams `voices: auto` computes)
+# reads its pitch more than CONFIRM_CENTS from the tracker's (`multipitch.contour_pitch`): over an accompaniment the
+# tracker's pitch is pulled by what sounds with it, and the contour, which hears every voice apart, says where the
+# note is. (Held-out tunes: precision 75.9 -> 77.9 %, 9 false findings fewer, 7 of them in accompanied takes, such
+# as an E-flat read 42 cents flat over its pad; the second pool 76.4 -> 78.1 %, 8 fewer; nothing found lost on either,
+# nor anything changed on the set. At 20 cents the set lost one 50-cent error found; at 40, 77.2 and 77.9 %.)
+CONFIRM_CENTS = 30.0
+
+
+def _confirmed_by_the_contour(notes: Sequence[Note], judged: list[Finding | None],
+                              grams: Posteriorgrams | None) -> list[Finding | None]:
+    """`judged` less the `detuned` findings whose note the contour reads elsewhere (CONFIRM_CENTS)."""
+    if grams is None:
+        return judged
+    from . import multipitch
+
+    def elsewhere(n: Note) -> bool:
+        heard = multipitch.contour_pitch(grams[2], n.start, n.end, n.centre)
+        return heard is not None and abs(heard - n.centre) > CONFIRM_CENTS
+
+    return [None if f is not None and f.kind == "detuned" and elsewhere(n) else f
+            for n, f in zip(notes, judged, strict=True)]
+
+
 def heard_notes(notes: Sequence[Note], quiet_db: float) -> list[Note]:
     """The notes a listener hears as the tune: not a release tail, nor `quiet_db` under the loud ones (the 90th
     percentile of their levels), as a far-background line would be."""
@@ -790,6 +814,7 @@ def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None
     found_notes, judged, reference, chosen = judge_notes(found_notes, p, voices, missed)
     if voices != "poly":     # a mix's chords are read by judge_notes already
         judged = _held_by_the_accompaniment(found_notes, judged, reference, grams)
+        judged = _confirmed_by_the_contour(found_notes, judged, grams)
 
     rough = roughness_track(mono, CREPE_RATE, pitched=(track.times, track.voiced))
     findings = [f for f in judged if f is not None]

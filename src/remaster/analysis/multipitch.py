@@ -358,3 +358,29 @@ def held_under(note: np.ndarray, key: int, start_s: float, end_s: float) -> bool
         if run is not None and (run[0] <= first - beyond or run[1] >= last + beyond):
             return True
     return False
+
+
+# The network's own reading of a note's pitch (`contour_pitch`): in each frame of the note's middle half, the strongest
+# contour peak within CONTOUR_NEAR_BINS of the note's bin (and not on that window's edge: a peak there belongs to a
+# neighbouring key), CONTOUR_FLOOR strong or more, placed between bins by a parabola; their median, where two frames
+# or more hold one.
+CONTOUR_NEAR_BINS = 2
+CONTOUR_FLOOR = 0.1
+
+
+def contour_pitch(contour: np.ndarray, start_s: float, end_s: float, near_cents: float) -> float | None:
+    """MIDI cents the contour posteriorgram reads near `near_cents` from `start_s` to `end_s` (see CONTOUR_FLOOR),
+    None where it holds no such peak."""
+    quarter = 0.25 * (end_s - start_s)
+    a = int((start_s + quarter) * FPS)
+    b = min(len(contour), max(a + 1, int(np.ceil((end_s - quarter) * FPS))))
+    own = round((near_cents - 100.0 * KEY0) * BINS_PER_SEMITONE / 100.0) + CENTRE_BIN
+    lo, hi = max(1, own - CONTOUR_NEAR_BINS), min(contour.shape[1] - 1, own + CONTOUR_NEAR_BINS + 1)
+    if a >= b or hi - lo < 3:
+        return None
+    rows = np.arange(a, b)
+    peak = lo + np.argmax(contour[a:b, lo:hi], axis=1)
+    ok = (contour[rows, peak] >= CONTOUR_FLOOR) & (peak > lo) & (peak < hi - 1)
+    if ok.sum() < 2:
+        return None
+    return float(np.median(bin_cents(_between_bins(contour, rows[ok], peak[ok]))))
