@@ -147,11 +147,12 @@ def _same_note(error: dict, finding: dict, voices: int, offset_cents: float = 0.
     if voices < 2:
         return True
     hz = finding.get("found_hz")
+    midi = None if hz is None else 69 + 12 * np.log2(hz / 440.0)
     if error["kind"] == "rendering":
-        return hz is not None and abs(69 + 12 * np.log2(hz / 440.0) - error["midi"]) <= 0.8
-    if hz is None or "found_midi" not in error:
+        return midi is not None and abs(midi - error["midi"]) <= 0.8
+    if midi is None or "found_midi" not in error:
         return finding["kind"] == "rough"
-    off = (69 + 12 * np.log2(hz / 440.0) - error["found_midi"] - offset_cents / 100.0) % 12
+    off = (midi - error["found_midi"] - offset_cents / 100.0) % 12
     return min(off, 12 - off) <= 0.8
 
 
