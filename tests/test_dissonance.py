@@ -607,6 +607,34 @@ def test_lone_passing_tone_of_a_pentatonic_tune_is_in_key_unless_the_style_is_gu
                          and f.end <= f_note.start + f_note.seconds + 0.05 for f in found), [f.to_dict() for f in found]
 
 
+@pytest.mark.parametrize(("rise_db", "found"), [(8.0, False), (0.0, True)])
+def test_a_tone_struck_again_at_once_is_meant_and_one_note_split_in_two_is_not(rise_db: float, found: bool) -> None:
+    # a C major tune with B-flat, B-flat on its way from C down to A: re-attacked, the second B-flat says it is played
+    # on purpose; with no rise into it, it is one B-flat the tracker split in two, as lone as a slip
+    line = [60, 64, 67, 72, 71, 72, 70, 70, 69, 65, 67, 64, 62, 60, 64, 65, 67, 69, 71, 72, 67, 65, 64, 62, 60, 67, 71,
+            72]
+    notes, t = [], 0.0
+    for k, m in enumerate(line):
+        seconds = 0.16 if m == 70 else 0.3
+        notes.append(FoundNote(t, t + seconds, 100.0 * m, seconds, 0, 0, 0, onset_db=rise_db if k == 7 else 8.0))
+        t += seconds
+    _, judged, _, scale = judge_notes(notes, CheckParams(style="western"))
+    assert scale is not None and scale.name == "C major"
+    flagged = [k for k, f in enumerate(judged) if f is not None]
+    assert flagged == ([6, 7] if found else []), [f.to_dict() for f in judged if f is not None]
+    assert all(judged[k].kind == "out_of_key" and judged[k].found.startswith("Bb4") for k in flagged)
+
+
+@given(step=st.integers(40, 90), gap=st.floats(0.0, 0.4), rise=st.floats(-10.0, 20.0), apart=st.integers(-2, 2),
+       first=st.booleans())
+def test_struck_again_asks_for_the_same_tone_re_attacked_at_once(step: int, gap: float, rise: float, apart: int,
+                                                                  first: bool) -> None:
+    a = FoundNote(0.0, 0.2, 100.0 * step + 20.0, 0.2, 0, 0, 0)
+    b = FoundNote(0.2 + gap, 0.4 + gap, 100.0 * (step + apart) - 20.0, 0.2, 0, 0, 0, onset_db=rise)
+    expected = apart == 0 and gap <= dissonance.RESTRUCK_GAP_S and rise >= dissonance.RESTRUCK_DB
+    assert dissonance._struck_again([a, b], 0 if first else 1, 0.0) == expected
+
+
 @pytest.mark.parametrize(("cents", "flagged"), [(30.0, False), (70.0, True)])
 def test_brief_notes_are_judged_only_when_clearly_off(cents: float, flagged: bool) -> None:
     # 0.12 s notes, judged once min_sour_s lets them be: a 30-cent slip that short is not heard as sour (and its
