@@ -631,7 +631,7 @@ def test_struck_again_asks_for_the_same_tone_re_attacked_at_once(step: int, gap:
                                                                   first: bool) -> None:
     a = FoundNote(0.0, 0.2, 100.0 * step + 20.0, 0.2, 0, 0, 0)
     b = FoundNote(0.2 + gap, 0.4 + gap, 100.0 * (step + apart) - 20.0, 0.2, 0, 0, 0, onset_db=rise)
-    expected = apart == 0 and gap <= dissonance.RESTRUCK_GAP_S and rise >= dissonance.RESTRUCK_DB
+    expected = apart == 0 and b.start - a.end <= dissonance.RESTRUCK_GAP_S and rise >= dissonance.RESTRUCK_DB
     assert dissonance._struck_again([a, b], 0 if first else 1, 0.0) == expected
 
 

@@ -812,7 +812,8 @@ def judge_notes(notes: Sequence[Note], params: CheckParams | None = None, voices
         # the key read on the whole take is not the key of every stretch of it, and a tone struck again is meant
         context = sorted(heard, key=lambda n: n.start)
         timed = sorted(range(len(found_notes)), key=lambda k: found_notes[k].start)
-        again = {timed[k] for k in range(len(timed)) if _struck_again([found_notes[t] for t in timed], k, reference)}
+        in_time = [found_notes[k] for k in timed]
+        again = {timed[k] for k in range(len(timed)) if _struck_again(in_time, k, reference)}
         judged = [None if f is not None and f.kind == "out_of_key" and (i in again or moved_to(context, n, reference))
                   else f for i, (n, f) in enumerate(zip(found_notes, judged, strict=True))]
     if voices == "poly" and chosen is not None:
