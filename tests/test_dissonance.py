@@ -635,6 +635,26 @@ def test_struck_again_asks_for_the_same_tone_re_attacked_at_once(step: int, gap:
     assert dissonance._struck_again([a, b], 0 if first else 1, 0.0) == expected
 
 
+@pytest.mark.parametrize(("line_has", "found"), [("both", False), ("partial", True), ("none", True)])
+def test_a_tone_the_tracker_lost_once_is_kept_where_the_melody_line_hears_it_twice(line_has: str, found: bool) -> None:
+    # a C major tune that sounds B-flat twice, its first a brief passing note the tracker lost over the pad: tracked,
+    # the B-flat is lone and out of key; the network's melody line hears both and the tune keeps it. A B-flat the line
+    # reads three octaves over the tracker's notes (a partial it followed) is no second hearing.
+    tune = [60, 64, 67, 72, 71, 72, 70, 69, 65, 67, 64, 62, 60, 64, 65, 67, 69, 71, 72, 70, 69, 67, 65, 64, 62, 60]
+    notes, t = [], 0.0
+    for m in tune:
+        seconds = 0.1 if m == 70 and t < 2.0 else 0.3
+        notes.append(FoundNote(t, t + seconds, 100.0 * m, seconds, 0, 0, 0, onset_db=8.0))
+        t += seconds
+    tracked = [n for k, n in enumerate(notes) if k != 6]
+    line = {"both": notes, "none": [],
+            "partial": [replace(n, centre=n.centre + 3600.0) if k == 6 else n for k, n in enumerate(notes)]}[line_has]
+    _, judged, _, scale = judge_notes(tracked, CheckParams(style="western"), line=line)
+    assert scale is not None and scale.name == "C major"
+    flagged = [(tracked[k].centre, f.kind) for k, f in enumerate(judged) if f is not None]
+    assert flagged == ([(7000.0, "out_of_key")] if found else []), flagged
+
+
 @pytest.mark.parametrize(("cents", "flagged"), [(30.0, False), (70.0, True)])
 def test_brief_notes_are_judged_only_when_clearly_off(cents: float, flagged: bool) -> None:
     # 0.12 s notes, judged once min_sour_s lets them be: a 30-cent slip that short is not heard as sour (and its
