@@ -649,25 +649,10 @@ def test_a_tone_the_tracker_lost_once_is_kept_where_the_melody_line_hears_it_twi
     tracked = [n for k, n in enumerate(notes) if k != 6]
     line = {"both": notes, "none": [],
             "partial": [replace(n, centre=n.centre + 3600.0) if k == 6 else n for k, n in enumerate(notes)]}[line_has]
-    _, judged, _, scale = judge_notes(tracked, CheckParams(style="western"), second=line)
+    _, judged, _, scale = judge_notes(tracked, CheckParams(style="western"), line=line)
     assert scale is not None and scale.name == "C major"
     flagged = [(tracked[k].centre, f.kind) for k, f in enumerate(judged) if f is not None]
     assert flagged == ([(7000.0, "out_of_key")] if found else []), flagged
-
-
-def test_the_second_hearing_is_the_reading_the_notes_did_not_come_from() -> None:
-    # a take read from the network's line (`melody`) is heard again by the tracker, whose notes are those of `track`;
-    # a mix's voices (`poly`) and a take with no posteriorgrams (Basic Pitch not run) have no second hearing
-    hop = 0.01
-    cents = np.repeat([6000.0, 6200.0, 6400.0, 6500.0], 40)
-    track = PitchTrack(np.arange(cents.size) * hop, 440.0 * 2 ** ((cents - 6900.0) / 1200.0), np.ones(cents.size),
-                       np.full(cents.size, -20.0), hop)
-    mono16k = np.zeros(16000, np.float32)
-    p = CheckParams()
-    second = dissonance._second_hearing(mono16k, track, "melody", None, p)
-    assert [round(n.centre / 100.0) for n in second] == [60, 62, 64, 65]
-    assert dissonance._second_hearing(mono16k, track, "poly", None, p) == []
-    assert dissonance._second_hearing(mono16k, track, "mono", None, p) == []
 
 
 @pytest.mark.parametrize(("cents", "flagged"), [(30.0, False), (70.0, True)])

@@ -652,13 +652,9 @@ def _notes(mono16k: np.ndarray, track: PitchTrack,
     return find_notes(track, p.notes), [], voices, track, grams
 
 
-def _second_hearing(mono16k: np.ndarray, track: PitchTrack, voices: str, grams: Posteriorgrams | None,
-                    p: CheckParams) -> list[Note]:
-    """A melody's notes as the other reading hears them, where Basic Pitch's posteriorgrams were computed: for a take
-    whose notes the tracker gave (`mono`), those of the network's melody line; for one whose notes came from that line
-    (`melody`), the tracker's (`track`). Which tones the tune keeps is asked of both (`_kept_when_heard_again`)."""
-    if voices == "melody":
-        return find_notes(track, p.notes)
+def _line_notes(mono16k: np.ndarray, voices: str, grams: Posteriorgrams | None, p: CheckParams) -> list[Note]:
+    """The notes of Basic Pitch's melody line of a take read as one line by the tracker (`mono`), where its
+    posteriorgrams were computed: a second hearing of which tones the tune keeps (`_kept_on_the_line`)."""
     if voices != "mono" or grams is None:
         return []
     from . import multipitch
@@ -776,19 +772,18 @@ def _sure_of_key(p: CheckParams, chosen: Scale | None, heard: Sequence[Note], re
                    extra=allowed)
 
 
-def _kept_when_heard_again(second: Sequence[Note], heard: Sequence[Note], reference: float) -> frozenset[int]:
-    """The tones a melody's `second` hearing (`_second_hearing`) keeps using, on its notes within the pitches of the
-    first (`heard`): over an accompaniment the tracker loses a tune's brief notes, or follows the bass through them,
-    and a tone the tune sounds twice is then heard once and called out of key (The Little Fair Child's B-flat, its
-    first a passing note of 0.05 s). Beyond the first hearing's pitches the network's line follows partials: an F4's
-    7th partial, D-sharp 7, made a slip's D-sharp kept. (The network's line under the tracker's notes: held-out tunes
-    16 false findings fewer, precision 77.9 -> 81.6 %; the second pool 1 fewer; the set 4 fewer, 90.6 -> 91.6 %;
-    nothing found lost. Without the range, 4 and 1 slips lost on the held-out pools. The tracker's notes under the
-    line's: 5 and 5 fewer, 1 found lost, a slip caught only while a lone F-sharp had the key read as E 계면조.)"""
-    if not second or not heard:
+def _kept_on_the_line(line: Sequence[Note], heard: Sequence[Note], reference: float) -> frozenset[int]:
+    """The tones the network's melody line (`line`) keeps using, on its notes within the pitches of the tracker's
+    (`heard`): over an accompaniment the tracker loses a tune's brief notes, or follows the bass through them, and a
+    tone the tune sounds twice is then heard once and called out of key (The Little Fair Child's B-flat, its first a
+    passing note of 0.05 s; a reel's F-sharps under a pad). Above the tracker's pitches the line follows partials:
+    an F4's 7th partial, D-sharp 7, made a slip's D-sharp kept. (Held-out tunes: 16 false findings fewer, precision
+    77.9 -> 81.6 %; the second pool 1 fewer; the set 4 fewer, 90.6 -> 91.9 %; nothing found at 50 cents or more
+    lost. Without the range, 4 and 1 slips lost on the held-out pools.)"""
+    if not line or not heard:
         return frozenset()
     low, high = min(n.centre for n in heard) - 50.0, max(n.centre for n in heard) + 50.0
-    return kept_pitch_classes([n for n in second if low <= n.centre <= high], reference)
+    return kept_pitch_classes([n for n in line if low <= n.centre <= high], reference)
 
 
 # A tone struck again at once is meant: a slip is one note, and a tone re-attacked on the next note (a level rise of
@@ -816,12 +811,12 @@ def _struck_again(notes: Sequence[Note], i: int, reference: float) -> bool:
 
 
 def judge_notes(notes: Sequence[Note], params: CheckParams | None = None, voices: str = "mono",
-                missed: Sequence[Note] = (), second: Sequence[Note] = ()
+                missed: Sequence[Note] = (), line: Sequence[Note] = ()
                 ) -> tuple[list[Note], list[Finding | None], float, Scale | None]:
     """The notes of a take judged: its tuning reference and scale read from them, then a finding or None per note.
     For `voices="poly"`, the chord rules, and the notes Basic Pitch `missed` judged for their tone and merged in.
-    A melody's `second` hearing (`_second_hearing`) says which tones the tune keeps using as well
-    (`_kept_when_heard_again`). Returns (notes, findings per note, reference, scale). (`check` calls it on
+    A melody's `line`, the notes of Basic Pitch's melody line where it was computed, says which tones the tune keeps
+    using as well (`_kept_on_the_line`). Returns (notes, findings per note, reference, scale). (`check` calls it on
     the notes it tracked; given written notes it shows what the check would find were the transcription perfect: see
     benchmarks/bench_scale.py.)"""
     p = params if params is not None else CheckParams()
@@ -831,8 +826,8 @@ def judge_notes(notes: Sequence[Note], params: CheckParams | None = None, voices
     if voices == "poly":
         kept = _kept_in_a_mix(heard, reference)
     else:
-        again = _kept_when_heard_again(heard_notes(second, p.quiet_db), heard, reference)
-        kept = kept_pitch_classes(heard, reference) | again
+        kept = kept_pitch_classes(heard, reference) | _kept_on_the_line(heard_notes(line, p.quiet_db), heard,
+                                                                         reference)
     chosen = _scale(p, heard, found_notes, reference, kept, voices)
     tolerance = _tolerance(p, chosen, voices)
     # one line, a melody (the chords of a mix are read by `_judge_in_chords`); after the tolerance, which the size of
@@ -874,8 +869,8 @@ def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None
     track = track_pitch(mono, CREPE_RATE, model=p.model, hop_s=p.hop_s, device=p.device, batch_size=p.batch_size,
                         min_periodicity=p.min_periodicity)
     found_notes, missed, voices, line, grams = _notes(mono, track, p)
-    second = _second_hearing(mono, track, voices, grams, p)
-    found_notes, judged, reference, chosen = judge_notes(found_notes, p, voices, missed, second)
+    found_notes, judged, reference, chosen = judge_notes(found_notes, p, voices, missed, _line_notes(mono, voices,
+                                                                                                   grams, p))
     if voices != "poly":     # a mix's chords are read by judge_notes already
         judged = _held_by_the_accompaniment(found_notes, judged, reference, grams)
         judged = _confirmed_by_the_contour(found_notes, judged, grams)
