@@ -776,10 +776,11 @@ def _kept_on_the_line(line: Sequence[Note], heard: Sequence[Note], reference: fl
     """The tones the network's melody line (`line`) keeps using, on its notes within the pitches of the tracker's
     (`heard`): over an accompaniment the tracker loses a tune's brief notes, or follows the bass through them, and a
     tone the tune sounds twice is then heard once and called out of key (The Little Fair Child's B-flat, its first a
-    passing note of 0.05 s; a reel's F-sharps under a pad). Above the tracker's pitches the line follows partials:
-    an F4's 7th partial, D-sharp 7, made a slip's D-sharp kept. (Held-out tunes: 16 false findings fewer, precision
-    77.9 -> 81.6 %; the second pool 1 fewer; the set 4 fewer, 90.6 -> 91.9 %; nothing found at 50 cents or more
-    lost. Without the range, 4 and 1 slips lost on the held-out pools.)"""
+    passing note of 0.05 s). Above the tracker's pitches the line follows partials: an F4's 7th partial, D-sharp 7,
+    made a slip's D-sharp kept. (Held-out tunes: 16 false findings fewer, precision 77.9 -> 81.6 %; the second pool
+    1 fewer; the set 4 fewer, 90.6 -> 91.6 %; nothing found lost. Without the range, 4 and 1 slips lost on the
+    held-out pools. The tracker's notes, as a second hearing of a take read from the line (`melody`), let a mix's
+    wrong alto F be kept where the tracker hopped onto it twice: not done.)"""
     if not line or not heard:
         return frozenset()
     low, high = min(n.centre for n in heard) - 50.0, max(n.centre for n in heard) + 50.0
