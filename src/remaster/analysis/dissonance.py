@@ -779,8 +779,8 @@ def _kept_on_the_line(line: Sequence[Note], heard: Sequence[Note], reference: fl
     passing note of 0.05 s). Above the tracker's pitches the line follows partials: an F4's 7th partial, D-sharp 7,
     made a slip's D-sharp kept. (Held-out tunes: 16 false findings fewer, precision 77.9 -> 81.6 %; the second pool
     1 fewer; the set 4 fewer, 90.6 -> 91.6 %; nothing found lost. Without the range, 4 and 1 slips lost on the
-    held-out pools. The tracker's notes, as a second hearing of a take read from the line (`melody`), let a mix's
-    wrong alto F be kept where the tracker hopped onto it twice: not done.)"""
+    held-out pools. The tracker's notes, as a second hearing of a take read from the line (`melody`), made a mix's
+    wrong alto F kept, with two F3s of the lower voices the tracker follows: not done.)"""
     if not line or not heard:
         return frozenset()
     low, high = min(n.centre for n in heard) - 50.0, max(n.centre for n in heard) + 50.0
