@@ -655,6 +655,18 @@ def test_a_tone_the_tracker_lost_once_is_kept_where_the_melody_line_hears_it_twi
     assert flagged == ([(7000.0, "out_of_key")] if found else []), flagged
 
 
+@given(heard=st.lists(st.integers(48, 84), min_size=1, max_size=12),
+       line=st.lists(st.tuples(st.integers(24, 108), st.floats(0.0, 8.0)), max_size=20))
+def test_the_melody_line_keeps_only_tones_it_sounds_twice_within_the_trackers_pitches(
+        heard: list[int], line: list[tuple[int, float]]) -> None:
+    tracked = [FoundNote(0.3 * k, 0.3 * k + 0.25, 100.0 * m, 0.25, 0, 0, 0) for k, m in enumerate(heard)]
+    sung = [FoundNote(t, t + 0.2, 100.0 * m, 0.2, 0, 0, 0) for m, t in line]
+    kept = dissonance._kept_on_the_line(sung, tracked, 0.0)
+    inside = [m for m, _ in line if min(heard) <= m <= max(heard)]
+    # every tone it keeps is one the line sounds at least twice within the tracker's pitches
+    assert all(sum(m % 12 == pc for m in inside) >= 2 for pc in kept)
+
+
 @pytest.mark.parametrize(("cents", "flagged"), [(30.0, False), (70.0, True)])
 def test_brief_notes_are_judged_only_when_clearly_off(cents: float, flagged: bool) -> None:
     # 0.12 s notes, judged once min_sour_s lets them be: a 30-cent slip that short is not heard as sour (and its
