@@ -167,7 +167,7 @@ def home_tones(notes: Sequence[Note], reference: float, tones: frozenset[int]) -
 # 1 clean tune fewer flagged, 1 sour semitone fewer found; the second held-out pool, no finding changed. Where the
 # other tone need not recur, 2 fewer found of the written notes; on the notes before or after alone, 15 fewer.)
 # (At 0.85, not 0.9: where the 8 notes before the new key's first tone still hold the old strain, that tone reads
-# 0.86 there: the Fair Child's F as the tracker hears it, its brief B-flat lost. Held-out tunes 9 false findings fewer,
+# 0.86 there: the Fair Child's F as the tracker hears it, its brief B-flat lost. Held-out tunes 7 false findings fewer,
 # precision 81.6 -> 83.4 %; the second pool 2 fewer (boehme10-4's B-flat), 81.5 -> 82.0 %; nothing found lost on
 # either pool or on the set; bench_scale.py, written notes: 1 out-of-key note fewer found. At 0.8 and 0.7, 1 and 4
 # false findings fewer still, for 3 written errors lost.)
