@@ -280,9 +280,12 @@ FAIR_CHILD_TRACKED = [
     (66.97, 11.66, 11.9), (84.04, 11.93, 12.04)]
 
 
+def _tracked(rows: list[tuple[float, float, float]]) -> list[Note]:
+    return [Note(a, b, 100.0 * midi, b - a, 0.0, 0.0, 0.0, level_db=-20.0, onset_db=12.0) for midi, a, b in rows]
+
+
 def test_the_new_keys_first_tone_is_in_key_as_the_tracker_hears_it(monkeypatch) -> None:
-    notes = [Note(a, b, 100.0 * midi, b - a, 0.0, 0.0, 0.0, level_db=-20.0, onset_db=12.0)
-             for midi, a, b in FAIR_CHILD_TRACKED]
+    notes = _tracked(FAIR_CHILD_TRACKED)
     assert _out_of_key(notes) == []
     monkeypatch.setattr(keyfinding, "LOCAL_SURE", 0.9)     # the threshold before: the F read at 0.86
     assert _out_of_key(notes) == ["F4-20"]
@@ -295,8 +298,7 @@ def test_a_slip_in_the_tracked_d_major_strain_is_out_of_key_and_the_new_keys_ton
     tune = list(FAIR_CHILD_TRACKED)
     midi, a, b = tune[index]
     tune[index] = (midi + shift, a, b)
-    notes = [Note(a, b, 100.0 * m, b - a, 0.0, 0.0, 0.0, level_db=-20.0, onset_db=12.0) for m, a, b in tune]
-    assert _out_of_key(notes) == [found]
+    assert _out_of_key(_tracked(tune)) == [found]
 
 
 def test_a_wrong_note_where_the_take_keeps_its_key_is_still_out_of_key() -> None:
