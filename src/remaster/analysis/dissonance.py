@@ -654,8 +654,9 @@ def _notes(mono16k: np.ndarray, track: PitchTrack,
 
 def _line_notes(mono16k: np.ndarray, voices: str, grams: Posteriorgrams | None, p: CheckParams) -> list[Note]:
     """The notes of Basic Pitch's melody line of a take read as one line by the tracker (`mono`), where its
-    posteriorgrams were computed: a second hearing of which tones the tune keeps (`_kept_on_the_line`)."""
-    if voices != "mono" or grams is None:
+    posteriorgrams were computed: a second hearing of which tones the tune keeps (`_kept_on_the_line`). Not traced for
+    a declared scale, which no kept tone changes."""
+    if voices != "mono" or grams is None or p.scale is not None:
         return []
     from . import multipitch
 
