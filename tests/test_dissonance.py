@@ -1093,6 +1093,39 @@ def test_in_an_ornamented_take_only_the_grid_judges_a_note() -> None:
     assert _judge_heard(slip, 0.0, None, 25.0, 0.15, own, plain=False) is None
 
 
+def test_a_plain_gugak_take_is_judged_25_cents_against_its_own_tone_and_35_against_the_grid() -> None:
+    # gugak's 35 cents are for tones bent on purpose; a take that bends a tone sounds it so on its other notes, so a
+    # 30-cent slip on a G the take sounds in tune three times elsewhere is found, at its time
+    audio, notes = _line_with({}, slip=(11, 30.0))
+    found = [f for f in check(audio, 16000, style="gugak", voices="mono").findings if f.kind == "detuned"]
+    assert [round(f.start, 1) for f in found] == [round(notes[11].start, 1)] and 20 < found[0].cents < 40
+    # ... unless the preset asks for 35 cents itself
+    assert [f for f in check(audio, 16000, style="gugak", voices="mono", tolerance_cents=35).findings
+            if f.kind == "detuned"] == []
+    # a tone the take always bends 30 cents flat is its own intonation, not a slip
+    audio, _ = _line_with({64: -30.0})
+    assert [f for f in check(audio, 16000, style="gugak", voices="mono").findings if f.kind == "detuned"] == []
+
+
+def test_the_narrower_tolerance_against_a_tones_witnesses_is_for_plain_takes_with_two_of_them() -> None:
+    def note(start: float, cents: float, vibrato: float = 5.0) -> FoundNote:
+        return FoundNote(start, start + 0.4, 6700.0 + cents, 0.4, vibrato, 0.0, 0.0, -20.0)
+
+    slip = note(0.0, 30.0)
+    witnesses = [note(1.0 + k, 0.0) for k in range(3)]
+    own = own_intonation([*witnesses, slip], 0.0)
+    found = _judge_heard(slip, 0.0, None, 35.0, 0.15, own, plain=True, own_tolerance=25.0)
+    assert found is not None and found.kind == "detuned" and 25 < found.cents < 35
+    # not in a take with many ornaments (its steady notes' centres are less sure): the grid's 35 cents judge it
+    assert _judge_heard(slip, 0.0, None, 35.0, 0.15, own, plain=False, own_tolerance=25.0) is None
+    # nor with one witness only
+    one = own_intonation([witnesses[0], slip], 0.0)
+    assert _judge_heard(slip, 0.0, None, 35.0, 0.15, one, plain=True, own_tolerance=25.0) is None
+    # a 농현 note is ornamented: 35 cents at least, whoever witnesses its tone
+    assert _judge_heard(note(0.0, 30.0, vibrato=80.0), 0.0, None, 35.0, 0.15, own, plain=True,
+                        own_tolerance=25.0) is None
+
+
 def test_a_brief_note_off_by_more_than_its_wider_tolerance_is_not_excused_by_its_tone_elsewhere() -> None:
     # a 0.14 s A 49 cents flat (gugak style: 35 cents, 40 for a brief note of a plain take); one other A 13 cents flat
     # is no excuse (the brief note's wider tolerance already allows for its less sure centre); a held note is still
