@@ -146,7 +146,8 @@ class CheckParams(Params):
                                           "elsewhere; default by style: western 25, gugak 35, auto 25 (30 where the "
                                           "take reads pentatonic), 35 in a mix read as poly (50 for notes held under "
                                           "0.15 s, 40 in a take with few ornamented notes; at least 35 for "
-                                          "ornamented ones)")
+                                          "ornamented ones; in a take with few ornamented notes, at most 25 from "
+                                          "how two or more other notes sound the tone)")
     min_periodicity: float = param(0.5, unit="fraction", ge=0.0, le=1.0,
                                    description="frames CREPE is less sure of than this have no pitch")
     min_sour_s: float = param(0.12, unit="s", ge=0.0, le=10.0, description="shortest sour note that is a finding "
@@ -851,8 +852,8 @@ def judge_notes(notes: Sequence[Note], params: CheckParams | None = None, voices
     heard_ids = {id(n) for n in heard} - _ornament_pieces(found_notes)
     own = own_intonation([n for n in heard if id(n) in heard_ids and _sure(n)], reference)
     plain = _plain(heard)
-    own_tolerance = tolerance if p.tolerance_cents is not None or voices == "poly" else min(tolerance,
-                                                                                             PLAIN_OWN_TOLERANCE)
+    own_tolerance = (tolerance if p.tolerance_cents is not None or voices == "poly"
+                     else min(tolerance, PLAIN_OWN_TOLERANCE))
     judged = [_judge_heard(n, reference, chosen, tolerance, p.min_sour_s, own, plain, own_tolerance)
               if id(n) in heard_ids else None for n in found_notes]
     if voices != "poly" and _key_read(p, chosen):
