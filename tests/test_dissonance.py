@@ -1076,19 +1076,21 @@ def test_in_a_plain_take_a_slip_is_judged_against_how_the_take_sounds_its_tone()
     assert [f for f in check(audio, 16000, style="western", voices="mono").findings if f.kind == "detuned"] == []
 
 
+def _g4(start: float, cents: float, vibrato: float = 5.0) -> FoundNote:
+    """A 0.4 s G4 note as the note finder gives it, `cents` off the grid, with `vibrato` cents of vibrato."""
+    return FoundNote(start, start + 0.4, 6700.0 + cents, 0.4, vibrato, 0.0, 0.0, -20.0)
+
+
 def test_in_an_ornamented_take_only_the_grid_judges_a_note() -> None:
     # the same note (18 cents flat) among witnesses 12 cents sharp: found in a plain take, not where a third of the
     # notes carry wide vibrato (their steady notes' centres are less sure)
-    def note(start: float, cents: float, vibrato: float = 5.0) -> FoundNote:
-        return FoundNote(start, start + 0.4, 6700.0 + cents, 0.4, vibrato, 0.0, 0.0, -20.0)
-
-    slip = note(0.0, -18.0)
-    witnesses = [note(1.0 + k, 12.0) for k in range(3)]
-    others = [note(5.0 + k, 0.0, vibrato=5.0) for k in range(4)]
+    slip = _g4(0.0, -18.0)
+    witnesses = [_g4(1.0 + k, 12.0) for k in range(3)]
+    others = [_g4(5.0 + k, 0.0, vibrato=5.0) for k in range(4)]
     own = own_intonation([*witnesses, slip], 0.0)
     assert _plain([slip, *witnesses, *others])
     assert _judge_heard(slip, 0.0, None, 25.0, 0.15, own, plain=True).kind == "detuned"
-    ornate = [note(5.0 + k, 0.0, vibrato=80.0) for k in range(4)]
+    ornate = [_g4(5.0 + k, 0.0, vibrato=80.0) for k in range(4)]
     assert not _plain([slip, *witnesses, *ornate])
     assert _judge_heard(slip, 0.0, None, 25.0, 0.15, own, plain=False) is None
 
@@ -1108,11 +1110,8 @@ def test_a_plain_gugak_take_is_judged_25_cents_against_its_own_tone_and_35_again
 
 
 def test_the_narrower_tolerance_against_a_tones_witnesses_is_for_plain_takes_with_two_of_them() -> None:
-    def note(start: float, cents: float, vibrato: float = 5.0) -> FoundNote:
-        return FoundNote(start, start + 0.4, 6700.0 + cents, 0.4, vibrato, 0.0, 0.0, -20.0)
-
-    slip = note(0.0, 30.0)
-    witnesses = [note(1.0 + k, 0.0) for k in range(3)]
+    slip = _g4(0.0, 30.0)
+    witnesses = [_g4(1.0 + k, 0.0) for k in range(3)]
     own = own_intonation([*witnesses, slip], 0.0)
     found = _judge_heard(slip, 0.0, None, 35.0, 0.15, own, plain=True, own_tolerance=25.0)
     assert found is not None and found.kind == "detuned" and 25 < found.cents < 35
@@ -1122,7 +1121,7 @@ def test_the_narrower_tolerance_against_a_tones_witnesses_is_for_plain_takes_wit
     one = own_intonation([witnesses[0], slip], 0.0)
     assert _judge_heard(slip, 0.0, None, 35.0, 0.15, one, plain=True, own_tolerance=25.0) is None
     # a 농현 note is ornamented: 35 cents at least, whoever witnesses its tone
-    assert _judge_heard(note(0.0, 30.0, vibrato=80.0), 0.0, None, 35.0, 0.15, own, plain=True,
+    assert _judge_heard(_g4(0.0, 30.0, vibrato=80.0), 0.0, None, 35.0, 0.15, own, plain=True,
                         own_tolerance=25.0) is None
 
 
