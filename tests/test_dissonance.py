@@ -1324,3 +1324,54 @@ def test_a_wrong_note_that_makes_an_augmented_triad_is_found(monkeypatch: pytest
         with monkeypatch.context() as m:
             m.setattr(dissonance, "TRIADS", (*dissonance.TRIADS, (0, 4, 8)))
             assert _poly_findings(mix) == []
+
+
+def _onsets(frames: int = 120, **peaks: list[int]) -> np.ndarray:
+    """An onset posteriorgram with a three-frame peak (0.5, 0.9, 0.5) on key `k<MIDI>` at each listed frame."""
+    onset = np.full((frames, 88), 0.05, np.float32)
+    for name, at in peaks.items():
+        for f in at:
+            onset[f - 1:f + 2, int(name[1:]) - multipitch.KEY0] = (0.5, 0.9, 0.5)
+    return onset
+
+
+def test_struck_twice_asks_for_two_onsets_on_the_note_s_key_apart_within_it() -> None:
+    fps, twice = multipitch.FPS, multipitch.struck_twice
+    end = 100 / fps
+    assert twice(_onsets(k70=[10, 40]), 70, 0.0, end)               # B-flat struck at 0.12 s and again 0.35 s on
+    assert not twice(_onsets(k70=[10]), 70, 0.0, end)               # struck once
+    assert not twice(_onsets(k70=[10, 17]), 70, 0.0, end)           # one attack's two peaks, 80 ms apart
+    assert not twice(_onsets(k70=[10], k69=[40]), 70, 0.0, end)     # the second on another key
+    assert not twice(_onsets(k70=[10, 40]), 70, 0.0, 30 / fps)      # the second after the note
+    assert not twice(_onsets(k70=[10, 40]), 20, 0.0, end)           # a key the network does not have
+
+
+def test_an_out_of_key_note_the_network_hears_struck_twice_is_no_finding() -> None:
+    # boehme10-4 over its pad (a held-out tune): C, B-flat, B-flat, A in C major, the two B-flats tracked as one note,
+    # so heard once and out of key; Basic Pitch hears both strikes
+    note = FoundNote(0.0, 100 / multipitch.FPS, 7000.0, 0.5, 0.0, 0.0, 0.0)
+    finding = Finding(note.start, note.end, "out_of_key", 100.0, "Bb4", "A4", 466.2, 440.0, 1.0)
+    zeros = np.zeros((120, 88), np.float32)
+    twice = (zeros, _onsets(k70=[10, 40]), np.zeros((120, 264), np.float32))
+    once = (zeros, _onsets(k70=[10]), np.zeros((120, 264), np.float32))
+    assert dissonance._struck_twice_in_the_mix([note], [finding], 0.0, twice) == [None]
+    assert dissonance._struck_twice_in_the_mix([note], [finding], 0.0, once) == [finding]
+    assert dissonance._struck_twice_in_the_mix([note], [finding], 0.0, None) == [finding]
+    detuned = replace(finding, kind="detuned")       # a sour note struck twice is sour twice
+    assert dissonance._struck_twice_in_the_mix([note], [detuned], 0.0, twice) == [detuned]
+
+
+def test_basic_pitch_hears_a_plucked_tone_struck_twice_and_one_struck_once() -> None:
+    from tests.signals import karplus_strong, midi_hz
+
+    rng = np.random.default_rng(3)
+    pluck = karplus_strong(midi_hz(70), 1.2, SR, rng)
+    twice = np.zeros(int(1.6 * SR), np.float32)
+    for at in (0.2, 0.6):
+        twice[int(at * SR):int(at * SR) + pluck.size] += 0.4 * pluck[: twice.size - int(at * SR)]
+    once = np.zeros_like(twice)
+    once[int(0.2 * SR):int(0.2 * SR) + pluck.size] += 0.4 * pluck[: once.size - int(0.2 * SR)]
+    for audio, expected in ((twice, True), (once, False)):
+        x = soxr.resample(audio, SR, dissonance.CREPE_RATE, "HQ")
+        onset = multipitch.posteriorgrams(x, dissonance.CREPE_RATE)[1]
+        assert multipitch.struck_twice(onset, 70, 0.15, 1.0) is expected

@@ -360,6 +360,31 @@ def held_under(note: np.ndarray, key: int, start_s: float, end_s: float) -> bool
     return False
 
 
+# A note struck twice (`struck_twice`): two runs of the onset posteriorgram at ONSET_ON or more on its key within
+# the note, with a dip under half of that between them, STRIKES_APART_S or more apart (one attack of a plucked or
+# bowed note can make two peaks some 80 ms apart).
+STRIKES_APART_S = 0.12
+
+
+def struck_twice(onset: np.ndarray, key: int, start_s: float, end_s: float) -> bool:
+    """Whether the onset posteriorgram (`posteriorgrams`) hears the tone on `key` (MIDI) struck twice from `start_s` to
+    `end_s`: one tracked note where the tune plays two (the tracker merges a tone repeated over a pad)."""
+    k = key - KEY0
+    s, e = max(0, int(start_s * FPS)), min(len(onset), int(np.ceil(end_s * FPS)))
+    if not 0 <= k < onset.shape[1] or e - s < 3:
+        return False
+    strikes: list[int] = []
+    low = True
+    for frame, value in enumerate(onset[s:e, k]):
+        if value >= ONSET_ON and low:
+            low = False
+            if not strikes or frame - strikes[-1] >= STRIKES_APART_S * FPS:
+                strikes.append(frame)
+        elif value < ONSET_ON / 2:
+            low = True
+    return len(strikes) >= 2
+
+
 # The network's own reading of a note's pitch (`contour_pitch`): in each frame of the note's middle half, the strongest
 # contour peak within CONTOUR_NEAR_BINS of the note's bin (and not on that window's edge: a peak there belongs to a
 # neighbouring key), CONTOUR_FLOOR strong or more, placed between bins by a parabola; their median, where two frames
