@@ -1338,12 +1338,24 @@ def _onsets(frames: int = 120, **peaks: list[int]) -> np.ndarray:
 def test_struck_twice_asks_for_two_onsets_on_the_note_s_key_apart_within_it() -> None:
     fps, twice = multipitch.FPS, multipitch.struck_twice
     end = 100 / fps
-    assert twice(_onsets(k70=[10, 40]), 70, 0.0, end)               # B-flat struck at 0.12 s and again 0.35 s on
-    assert not twice(_onsets(k70=[10]), 70, 0.0, end)               # struck once
-    assert not twice(_onsets(k70=[10, 17]), 70, 0.0, end)           # one attack's two peaks, 80 ms apart
-    assert not twice(_onsets(k70=[10], k69=[40]), 70, 0.0, end)     # the second on another key
-    assert not twice(_onsets(k70=[10, 40]), 70, 0.0, 30 / fps)      # the second after the note
-    assert not twice(_onsets(k70=[10, 40]), 20, 0.0, end)           # a key the network does not have
+    assert twice(_onsets(k70=[10, 40]), 7005.0, 0.0, end)           # B-flat struck at 0.12 s and again 0.35 s on
+    assert not twice(_onsets(k70=[10]), 7005.0, 0.0, end)           # struck once
+    assert not twice(_onsets(k70=[10, 17]), 7005.0, 0.0, end)       # one attack's two peaks, 80 ms apart
+    assert not twice(_onsets(k70=[10], k69=[40]), 7005.0, 0.0, end)  # the second on another key
+    assert not twice(_onsets(k70=[10, 40]), 7005.0, 0.0, 30 / fps)  # the second after the note
+    assert not twice(_onsets(k70=[10, 40]), 2000.0, 0.0, end)       # a key the network does not have
+
+
+def test_struck_twice_sums_the_two_keys_around_a_note_between_them() -> None:
+    # a take tuned 40 cents flat: its B-flat 4 (6960 cents) has each strike split between A4 and B-flat 4, 0.6 on
+    # both at most, under the network's onset threshold on either
+    onset = np.full((120, 88), 0.05, np.float32)
+    for f in (10, 40):
+        onset[f - 1:f + 2, 69 - multipitch.KEY0] = onset[f - 1:f + 2, 70 - multipitch.KEY0] = (0.25, 0.6, 0.25)
+    end = 100 / multipitch.FPS
+    assert multipitch.struck_twice(onset, 6952.0, 0.0, end)
+    assert not multipitch.struck_twice(onset, 7005.0, 0.0, end)      # on a key: that key's onsets alone
+    assert not multipitch.struck_twice(onset, 6905.0, 0.0, end)
 
 
 def test_an_out_of_key_note_the_network_hears_struck_twice_is_no_finding() -> None:
@@ -1354,11 +1366,11 @@ def test_an_out_of_key_note_the_network_hears_struck_twice_is_no_finding() -> No
     zeros = np.zeros((120, 88), np.float32)
     twice = (zeros, _onsets(k70=[10, 40]), np.zeros((120, 264), np.float32))
     once = (zeros, _onsets(k70=[10]), np.zeros((120, 264), np.float32))
-    assert dissonance._struck_twice_in_the_mix([note], [finding], 0.0, twice) == [None]
-    assert dissonance._struck_twice_in_the_mix([note], [finding], 0.0, once) == [finding]
-    assert dissonance._struck_twice_in_the_mix([note], [finding], 0.0, None) == [finding]
+    assert dissonance._struck_twice_in_the_mix([note], [finding], twice) == [None]
+    assert dissonance._struck_twice_in_the_mix([note], [finding], once) == [finding]
+    assert dissonance._struck_twice_in_the_mix([note], [finding], None) == [finding]
     detuned = replace(finding, kind="detuned")       # a sour note struck twice is sour twice
-    assert dissonance._struck_twice_in_the_mix([note], [detuned], 0.0, twice) == [detuned]
+    assert dissonance._struck_twice_in_the_mix([note], [detuned], twice) == [detuned]
 
 
 def test_basic_pitch_hears_a_plucked_tone_struck_twice_and_one_struck_once() -> None:
@@ -1374,4 +1386,4 @@ def test_basic_pitch_hears_a_plucked_tone_struck_twice_and_one_struck_once() -> 
     for audio, expected in ((twice, True), (once, False)):
         x = soxr.resample(audio, SR, dissonance.CREPE_RATE, "HQ")
         onset = multipitch.posteriorgrams(x, dissonance.CREPE_RATE)[1]
-        assert multipitch.struck_twice(onset, 70, 0.15, 1.0) is expected
+        assert multipitch.struck_twice(onset, 7000.0, 0.15, 1.0) is expected

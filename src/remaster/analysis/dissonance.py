@@ -691,7 +691,7 @@ def _held_by_the_accompaniment(notes: Sequence[Note], judged: list[Finding | Non
             for n, f in zip(notes, judged, strict=True)]
 
 
-def _struck_twice_in_the_mix(notes: Sequence[Note], judged: list[Finding | None], reference: float,
+def _struck_twice_in_the_mix(notes: Sequence[Note], judged: list[Finding | None],
                              grams: Posteriorgrams | None) -> list[Finding | None]:
     """A melody's `out_of_key` note that Basic Pitch hears struck twice (`multipitch.struck_twice`) is no finding: a
     tone struck again is meant (RESTRUCK_DB), and over a pad the tracker hears a repeated tone as one note."""
@@ -700,7 +700,7 @@ def _struck_twice_in_the_mix(notes: Sequence[Note], judged: list[Finding | None]
     from . import multipitch
 
     return [None if f is not None and f.kind == "out_of_key"
-            and multipitch.struck_twice(grams[1], grid_step(n.centre, reference), n.start - 0.05, n.end - 0.08) else f
+            and multipitch.struck_twice(grams[1], n.centre, n.start - 0.05, n.end - 0.08) else f
             for n, f in zip(notes, judged, strict=True)]
 
 
@@ -905,7 +905,7 @@ def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None
         judged = _held_by_the_accompaniment(found_notes, judged, reference, grams)
         judged = _confirmed_by_the_contour(found_notes, judged, grams)
         if _key_read(p, chosen):
-            judged = _struck_twice_in_the_mix(found_notes, judged, reference, grams)
+            judged = _struck_twice_in_the_mix(found_notes, judged, grams)
 
     rough = roughness_track(mono, CREPE_RATE, pitched=(track.times, track.voiced))
     findings = [f for f in judged if f is not None]

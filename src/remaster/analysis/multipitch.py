@@ -362,20 +362,25 @@ def held_under(note: np.ndarray, key: int, start_s: float, end_s: float) -> bool
 
 # A note struck twice (`struck_twice`): two runs of the onset posteriorgram at ONSET_ON or more on its key within
 # the note, with a dip under half of that between them, STRIKES_APART_S or more apart (one attack of a plucked or
-# bowed note can make two peaks some 80 ms apart).
+# bowed note can make two peaks some 80 ms apart). A note more than BETWEEN_KEYS_CENTS off the network's keys (a take
+# tuned 40 cents flat) has its onsets split between the two keys around it, each under ONSET_ON: they are summed.
 STRIKES_APART_S = 0.12
+BETWEEN_KEYS_CENTS = 25.0
 
 
-def struck_twice(onset: np.ndarray, key: int, start_s: float, end_s: float) -> bool:
-    """Whether the onset posteriorgram (`posteriorgrams`) hears the tone on `key` (MIDI) struck twice from `start_s` to
-    `end_s`: one tracked note where the tune plays two (the tracker merges a tone repeated over a pad)."""
-    k = key - KEY0
+def struck_twice(onset: np.ndarray, centre: float, start_s: float, end_s: float) -> bool:
+    """Whether the onset posteriorgram (`posteriorgrams`) hears a note at `centre` (MIDI cents) struck twice from
+    `start_s` to `end_s`: one tracked note where the tune plays two (the tracker merges a tone repeated over a pad)."""
+    key = round(centre / 100.0)
+    keys = [key] if abs(centre - 100.0 * key) <= BETWEEN_KEYS_CENTS else [int(np.floor(centre / 100.0)),
+                                                                          int(np.floor(centre / 100.0)) + 1]
+    cols = [k - KEY0 for k in keys]
     s, e = max(0, int(start_s * FPS)), min(len(onset), int(np.ceil(end_s * FPS)))
-    if not 0 <= k < onset.shape[1] or e - s < 3:
+    if not all(0 <= k < onset.shape[1] for k in cols) or e - s < 3:
         return False
     strikes: list[int] = []
     low = True
-    for frame, value in enumerate(onset[s:e, k]):
+    for frame, value in enumerate(onset[s:e, cols].sum(axis=1)):
         if value >= ONSET_ON and low:
             low = False
             if not strikes or frame - strikes[-1] >= STRIKES_APART_S * FPS:
