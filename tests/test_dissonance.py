@@ -1387,3 +1387,58 @@ def test_basic_pitch_hears_a_plucked_tone_struck_twice_and_one_struck_once() -> 
         x = soxr.resample(audio, SR, dissonance.CREPE_RATE, "HQ")
         onset = multipitch.posteriorgrams(x, dissonance.CREPE_RATE)[1]
         assert multipitch.struck_twice(onset, 7000.0, 0.15, 1.0) is expected
+
+
+def _active(frames: int = 60, **spans: tuple[int, int]) -> np.ndarray:
+    """A note posteriorgram with key `k<MIDI>` at 0.8 over each listed [first, last) frame span."""
+    note = np.full((frames, 88), 0.05, np.float32)
+    for name, (first, last) in spans.items():
+        note[first:last, int(name[1:]) - multipitch.KEY0] = 0.8
+    return note
+
+
+def test_a_twelfth_over_asks_for_a_note_a_twelfth_under_and_none_on_its_own_key() -> None:
+    over, end, quiet = multipitch.a_twelfth_over, 40 / multipitch.FPS, _onsets(60)
+    assert over(_active(k54=(0, 40)), quiet, 7300.0, 0.0, end)            # C-sharp 5 over F-sharp 3: its 3rd partial
+    assert over(_active(k55=(0, 40)), quiet, 7300.0, 0.0, end)            # a key off: a take tuned between keys
+    assert not over(_active(k54=(0, 40), k73=(0, 40)), quiet, 7300.0, 0.0, end)  # both played
+    assert not over(_active(k54=(0, 40), k72=(5, 40)), quiet, 7300.0, 0.0, end)  # its own pitch heard a key off
+    assert not over(_active(k61=(0, 40)), quiet, 7300.0, 0.0, end)        # an octave under: not asked
+    assert not over(_active(k54=(0, 12)), quiet, 7300.0, 0.0, end)        # the low note gone by the note's middle
+    assert not over(_active(k54=(0, 40)), quiet, 2500.0, 0.0, end)        # no key a twelfth under
+    # struck at its start: a note of its own the network passed by, as it does over a held note a twelfth under
+    assert not over(_active(k54=(0, 40)), _onsets(60, k73=[10]), 7300.0, 10 / multipitch.FPS, end)
+    assert over(_active(k54=(0, 40)), _onsets(60, k73=[10]), 7300.0, 25 / multipitch.FPS, end)    # long before it
+    assert over(_active(k54=(0, 40)), _onsets(60, k74=[10]), 7300.0, 10 / multipitch.FPS, end)    # another key's
+
+
+def test_an_out_of_key_note_on_the_3rd_partial_of_a_lower_one_is_no_finding() -> None:
+    # fink0-3 on a harp (a held-out tune): the melody line read F-sharp 3's 3rd partial, C-sharp 5, out of C major
+    note = FoundNote(0.0, 40 / multipitch.FPS, 7300.0, 0.5, 0.0, 0.0, 0.0)
+    finding = Finding(note.start, note.end, "out_of_key", 100.0, "C#5", "C5", 554.4, 523.3, 1.0)
+    contour, onset = np.zeros((60, 264), np.float32), np.zeros((60, 88), np.float32)
+    partial = (_active(k54=(0, 40)), onset, contour)
+    played = (_active(k54=(0, 40), k73=(0, 40)), onset, contour)
+    assert dissonance._a_partial_in_the_mix([note], [finding], partial) == [None]
+    assert dissonance._a_partial_in_the_mix([note], [finding], played) == [finding]
+    assert dissonance._a_partial_in_the_mix([note], [finding], None) == [finding]
+    detuned = replace(finding, kind="detuned", cents=-40.0)     # a sour note a fifth over the bass's stays sour
+    assert dissonance._a_partial_in_the_mix([note], [detuned], partial) == [detuned]
+
+
+def test_basic_pitch_tells_a_partial_of_a_plucked_f_sharp_from_a_c_sharp_struck_over_it() -> None:
+    from tests.signals import karplus_strong, midi_hz
+
+    rng = np.random.default_rng(5)
+
+    def take(*strikes: tuple[int, float]) -> np.ndarray:
+        audio = np.zeros(int(1.6 * SR), np.float32)
+        for midi, at in strikes:
+            pluck = karplus_strong(midi_hz(midi), 1.2, SR, rng)
+            audio[int(at * SR):int(at * SR) + pluck.size] += 0.3 * pluck[: audio.size - int(at * SR)]
+        return soxr.resample(audio, SR, dissonance.CREPE_RATE, "HQ")
+
+    # the network passes the struck C-sharp 5 by (it lies on the F-sharp's 3rd partial) but hears it struck
+    for audio, expected in ((take((54, 0.2)), True), (take((54, 0.2), (73, 0.5)), False)):
+        note, onset, _ = multipitch.posteriorgrams(audio, dissonance.CREPE_RATE)
+        assert multipitch.a_twelfth_over(note, onset, 7300.0, 0.5, 1.0) is expected

@@ -704,6 +704,22 @@ def _struck_twice_in_the_mix(notes: Sequence[Note], judged: list[Finding | None]
             for n, f in zip(notes, judged, strict=True)]
 
 
+def _a_partial_in_the_mix(notes: Sequence[Note], judged: list[Finding | None],
+                          grams: Posteriorgrams | None) -> list[Finding | None]:
+    """A melody's `out_of_key` note that the network hears as the 3rd partial of a lower one
+    (`multipitch.a_twelfth_over`) is no finding: the line took an overtone for the tune. (Held-out tunes: 6 false
+    findings fewer, precision 83.6 -> 85.1 %; the second pool 1 fewer, 84.3 -> 84.5 %; the set 2 fewer, 92.0 -> 92.5
+    %; no error found lost on any pool. Not for a `detuned` note: a sour note a twelfth over a held one, which the
+    network passes by, was dropped so, and 21 errors found were lost on the three pools.)"""
+    if grams is None:
+        return judged
+    from . import multipitch
+
+    return [None if f is not None and f.kind == "out_of_key"
+            and multipitch.a_twelfth_over(grams[0], grams[1], n.centre, n.start, n.end) else f
+            for n, f in zip(notes, judged, strict=True)]
+
+
 # A melody's `detuned` note is no finding where Basic Pitch's contour (the posteriorgrams `voices: auto` computes)
 # reads its pitch more than CONFIRM_CENTS from the tracker's (`multipitch.contour_pitch`): over an accompaniment the
 # tracker's pitch is pulled by what sounds with it, and the contour, which hears every voice apart, says where the
@@ -904,6 +920,7 @@ def check(audio: np.ndarray, sample_rate: int, params: CheckParams | None = None
     if voices != "poly":     # a mix's chords are read by judge_notes already
         judged = _held_by_the_accompaniment(found_notes, judged, reference, grams)
         judged = _confirmed_by_the_contour(found_notes, judged, grams)
+        judged = _a_partial_in_the_mix(found_notes, judged, grams)
         if _key_read(p, chosen):
             judged = _struck_twice_in_the_mix(found_notes, judged, grams)
 
