@@ -323,6 +323,16 @@ def under_top_share(track: PitchTrack, top: np.ndarray) -> float:
 HELD_BEYOND_S = 0.1
 
 
+def _note_frames(start_s: float, end_s: float, count: int) -> tuple[int, int, slice] | None:
+    """The [first, stop) frames of a note from `start_s` to `end_s` among `count`, and its middle half; None where it
+    has no frame."""
+    s, e = int(start_s * FPS), min(count, int(np.ceil(end_s * FPS)))
+    if e - s < 1:
+        return None
+    quarter = max(1, (e - s) // 4)
+    return s, e, slice(s + quarter, max(s + quarter + 1, e - quarter))
+
+
 def _run_through(active: np.ndarray, frame: int) -> tuple[int, int] | None:
     """[start, stop) of the run of `active` frames through `frame`, None where `frame` is not active."""
     if not active[frame]:
@@ -335,11 +345,11 @@ def held_under(note: np.ndarray, key: int, start_s: float, end_s: float) -> bool
     """Whether the accompaniment holds the tone of a melody note on `key` (MIDI) sounding from `start_s` to `end_s`
     (see HELD_BEYOND_S); `note`: the take's note posteriorgram (`posteriorgrams`)."""
     active = note > NOTE_ON
-    s, e = int(start_s * FPS), min(len(active), int(np.ceil(end_s * FPS)))
-    if e - s < 1:
+    frames = _note_frames(start_s, end_s, len(active))
+    if frames is None:
         return False
-    quarter = max(1, (e - s) // 4)
-    middle, centre = slice(s + quarter, max(s + quarter + 1, e - quarter)), (s + e) // 2
+    s, e, middle = frames
+    centre = (s + e) // 2
 
     def sounds(k: int) -> bool:
         return 0 <= k < active.shape[1] and float(np.mean(active[middle, k])) >= 0.5
@@ -411,11 +421,10 @@ def a_twelfth_over(note: np.ndarray, onset: np.ndarray, centre: float, start_s: 
     """Whether a note at `centre` (MIDI cents) from `start_s` to `end_s` is the 3rd partial of one the network hears a
     twelfth under it (see TWELFTH_KEYS); `note`, `onset`: the take's posteriorgrams (`posteriorgrams`)."""
     active = note > NOTE_ON
-    s, e = int(start_s * FPS), min(len(active), int(np.ceil(end_s * FPS)))
-    if e - s < 1:
+    frames = _note_frames(start_s, end_s, len(active))
+    if frames is None:
         return False
-    quarter = max(1, (e - s) // 4)
-    middle = slice(s + quarter, max(s + quarter + 1, e - quarter))
+    s, _e, middle = frames
     own = round(centre / 100.0) - KEY0
     under = own - TWELFTH_KEYS
     if (_share(active, (under - 1, under, under + 1), middle) < 0.5
