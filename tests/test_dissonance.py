@@ -1438,7 +1438,7 @@ def test_basic_pitch_tells_a_partial_of_a_plucked_f_sharp_from_a_c_sharp_struck_
             audio[int(at * SR):int(at * SR) + pluck.size] += 0.3 * pluck[: audio.size - int(at * SR)]
         return soxr.resample(audio, SR, dissonance.CREPE_RATE, "HQ")
 
-    # the network passes the struck C-sharp 5 by (it lies on the F-sharp's 3rd partial) but hears it struck
+    # the network passes a C-sharp 5 struck over it by (it lies on the F-sharp's 3rd partial), but hears it struck
     for audio, expected in ((take((54, 0.2)), True), (take((54, 0.2), (73, 0.5)), False)):
         note, onset, _ = multipitch.posteriorgrams(audio, dissonance.CREPE_RATE)
         assert multipitch.a_twelfth_over(note, onset, 7300.0, 0.5, 1.0) is expected
