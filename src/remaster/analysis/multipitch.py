@@ -323,6 +323,11 @@ def under_top_share(track: PitchTrack, top: np.ndarray) -> float:
 HELD_BEYOND_S = 0.1
 
 
+# A key sounds through a note where the note posteriorgram is active on it through SOUNDS_SHARE of the note's middle
+# half or more (`held_under`, `a_twelfth_over`).
+SOUNDS_SHARE = 0.5
+
+
 def _note_frames(start_s: float, end_s: float, count: int) -> tuple[int, int, slice] | None:
     """The [first, stop) frames of a note from `start_s` to `end_s` among `count`, and its middle half; None where it
     has no frame."""
@@ -331,6 +336,11 @@ def _note_frames(start_s: float, end_s: float, count: int) -> tuple[int, int, sl
         return None
     quarter = max(1, (e - s) // 4)
     return s, e, slice(s + quarter, max(s + quarter + 1, e - quarter))
+
+
+def _share(active: np.ndarray, keys: Sequence[int], frames: slice) -> float:
+    """The largest share of `frames` in which one of `keys` (columns) is active."""
+    return max((float(np.mean(active[frames, k])) for k in keys if 0 <= k < active.shape[1]), default=0.0)
 
 
 def _run_through(active: np.ndarray, frame: int) -> tuple[int, int] | None:
@@ -352,7 +362,7 @@ def held_under(note: np.ndarray, key: int, start_s: float, end_s: float) -> bool
     centre = (s + e) // 2
 
     def sounds(k: int) -> bool:
-        return 0 <= k < active.shape[1] and float(np.mean(active[middle, k])) >= 0.5
+        return _share(active, (k,), middle) >= SOUNDS_SHARE
 
     own = key - KEY0
     near = [k for k in (own - 1, own, own + 1) if sounds(k)]
@@ -412,11 +422,6 @@ PARTIAL_ONSET = 0.5
 STRIKE_NEAR_S = 0.1
 
 
-def _share(active: np.ndarray, keys: Sequence[int], frames: slice) -> float:
-    """The largest share of `frames` in which one of `keys` (columns) is active."""
-    return max((float(np.mean(active[frames, k])) for k in keys if 0 <= k < active.shape[1]), default=0.0)
-
-
 def a_twelfth_over(note: np.ndarray, onset: np.ndarray, centre: float, start_s: float, end_s: float) -> bool:
     """Whether a note at `centre` (MIDI cents) from `start_s` to `end_s` is the 3rd partial of one the network hears a
     twelfth under it (see TWELFTH_KEYS); `note`, `onset`: the take's posteriorgrams (`posteriorgrams`)."""
@@ -427,7 +432,7 @@ def a_twelfth_over(note: np.ndarray, onset: np.ndarray, centre: float, start_s: 
     s, _e, middle = frames
     own = round(centre / 100.0) - KEY0
     under = own - TWELFTH_KEYS
-    if (_share(active, (under - 1, under, under + 1), middle) < 0.5
+    if (_share(active, (under - 1, under, under + 1), middle) < SOUNDS_SHARE
             or _share(active, (own - 1, own, own + 1), middle) >= PARTIAL_SHARE):
         return False
     cols = [k - KEY0 for k in _keys(centre)]
