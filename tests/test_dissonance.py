@@ -1221,6 +1221,22 @@ def test_a_wrong_tone_doubled_in_octaves_is_one_finding_on_the_lowest_copy() -> 
     assert [(f.kind, f.found[:2]) for f in two] == [("out_of_key", "F3")]
 
 
+def test_a_tone_of_the_mode_that_clashes_is_a_dissonance_of_the_key_not_out_of_key() -> None:
+    # a C major mix of C and F major chords that never sounds B or D: a B4 against the last chord's C5 is a major
+    # seventh, a suspension of the key, and no finding (it was found "out of key", expected B4); a C#5 there is
+    # outside the mode, and out of key
+    c_and_f = [[48, 64, 67, 72], [53, 65, 69, 72]] * 3
+    assert _poly_findings(_chord_notes([*c_and_f, [48, 64, 67, 71, 72]])) == []
+    wrong = _poly_findings(_chord_notes([*c_and_f, [48, 64, 67, 72, 73]]))
+    assert [(f.kind, f.found[:2]) for f in wrong] == [("out_of_key", "C#")]
+    # the mode's degrees, not the tones a take keeps beside them
+    assert dissonance._in_the_mode(11, declared_scale("C", "major"))
+    assert not dissonance._in_the_mode(1, declared_scale("C", "major"))
+    assert dissonance._in_the_mode(7, declared_scale("A", "minor"))
+    assert not dissonance._in_the_mode(10, declared_scale("A", "minor"))
+    assert not dissonance._in_the_mode(1, replace(declared_scale("C", "major"), extra=frozenset({1})))
+
+
 def test_a_missed_note_on_an_overtone_of_the_bass_is_not_judged() -> None:
     # a G minor mix; a B4 the spectrum shows over a G2 bass is its fifth partial, not a B natural against B-flat
     g_minor = [[43, 62, 67, 70], [48, 63, 67, 72], [50, 66, 69, 74]] * 3
