@@ -67,6 +67,7 @@ from remaster.analysis.dissonance import (
     _clashes,
     _completes_a_seventh,
     _fits,
+    _in_the_mode,
     _overtone,
     _sounding_tones,
     heard_notes,
@@ -239,6 +240,8 @@ def why_passed(notes: list[Note], i: int) -> str:
     tone = grid_step(n.centre, reference) % 12
     if n.duration < params.min_sour_s:
         return "held under min_sour_s"
+    if scale is not None and _in_the_mode(tone, scale):
+        return "a tone of the mode as read"
     if tone in kept_pitch_classes(heard_notes(notes, params.quiet_db), reference):
         return "a tone the mix keeps"
     if _overtone(n, notes, reference):
