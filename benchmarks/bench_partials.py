@@ -56,11 +56,12 @@ def posteriorgrams(exe: str, soundfont: Path, midi: bytes, workdir: Path) -> tup
 
 
 def passed_by(note: np.ndarray, key: int) -> bool:
-    s, e = (round(t * multipitch.FPS) for t in STRUCK)
-    quarter = (e - s) // 4
+    """Whether the network hears the melody note's key (or a neighbour) through under PARTIAL_SHARE of its middle
+    half, as `multipitch.a_twelfth_over` asks."""
+    active = note > multipitch.NOTE_ON
+    _s, _e, middle = multipitch._note_frames(*STRUCK, len(active))
     k = key - multipitch.KEY0
-    share = (note[s + quarter:e - quarter, k - 1:k + 2] > multipitch.NOTE_ON).mean(axis=0).max()
-    return bool(share < multipitch.PARTIAL_SHARE)
+    return multipitch._share(active, (k - 1, k, k + 1), middle) < multipitch.PARTIAL_SHARE
 
 
 def main() -> int:

@@ -412,7 +412,7 @@ def struck_twice(onset: np.ndarray, centre: float, start_s: float, end_s: float)
 # keys) under it through half its middle or more, its own key (or a neighbour) through under PARTIAL_SHARE of it, and
 # no strike on its key within STRIKE_NEAR_S of its start (an onset under PARTIAL_ONSET): the melody line of a low harp
 # took F-sharp 3's strong 3rd partial, C-sharp 5, for the tune. The strike is asked because the network, hearing a
-# note a twelfth over a held one, often passes it by (35 of benchmarks/bench_partials.py's 240 pairs of FluidR3
+# note a twelfth over a held one, often passes it by (31 of benchmarks/bench_partials.py's 240 pairs of FluidR3
 # instruments, a vibraphone or a harp mostly) but hears it struck (0.70 or more on its key, where the partials taken
 # for a tune in the pools reach 0.35): the rule takes none of the 240 for a partial. The octave is not asked: the
 # network itself reads some notes an octave low, and two errors found would be lost.
