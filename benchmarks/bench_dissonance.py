@@ -223,17 +223,29 @@ def pct(num: float, den: float) -> str:
 
 def with_sour_renderings(path: Path, truth: dict) -> dict:
     """The truth with the notes the soundfont itself renders sour (pitch_set.sour_renderings, measured on the
-    melody's clean file, each voice of a mix alone) added as errors of kind `rendering`, scored apart."""
+    melody's clean file, each voice of a mix alone) added as errors of kind `rendering`, scored apart.
+
+    A `detuned` error injected on such a note is scored apart too: what sounds is the two together, not the size the
+    truth names (FluidR3's fiddle renders one A5 of a jig 38 cents flat, so the 50-cent slip put on it sounds 88
+    cents flat, on the G-sharp beside it; a 50-cent slip down on a note rendered 37 cents sharp sounds 13 cents flat).
+    An `out_of_key` error stays: a semitone or more off is a wrong tone whatever the sample adds."""
     clean = path.with_name(f"{truth['melody']}_clean.wav")
     if not clean.exists():
         return truth
-    taken = {e["index"] for e in truth["errors"]}
     cents = rendered_cents(clean)
     offset = truth.get("tuning_offset_cents", 0.0)
-    extra = [{"start": n["start"], "end": n["end"], "sounding_s": n["sounding_s"], "index": i, "kind": "rendering",
-              "cents": cents[i], "midi": n["midi"] + (offset + cents[i]) / 100}
-             for i in sour_renderings(cents) if i not in taken for n in (truth["notes"][i],)]
-    return {**truth, "errors": truth["errors"] + extra}
+    sour = set(sour_renderings(cents))
+
+    def apart(i: int, start: float, end: float, sounding_s: float, midi: float, injected: float = 0.0) -> dict:
+        return {"start": start, "end": end, "sounding_s": sounding_s, "index": i, "kind": "rendering",
+                "cents": cents[i] + injected, "midi": midi + (offset + cents[i] + injected) / 100}
+
+    errors = [apart(e["index"], e["start"], e["end"], e["sounding_s"], e["expected_midi"], e["cents"])
+              if e["kind"] == "detuned" and e.get("index") in sour else e for e in truth["errors"]]
+    taken = {e["index"] for e in truth["errors"]}
+    extra = [apart(i, n["start"], n["end"], n["sounding_s"], n["midi"])
+             for i in sorted(sour) if i not in taken for n in (truth["notes"][i],)]
+    return {**truth, "errors": errors + extra}
 
 
 def ratio(num: float, den: float) -> float:

@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from types import SimpleNamespace
 
-from bench_dissonance import Result, by_the_issues_paths, match, spread, why_missed
+from bench_dissonance import Result, by_the_issues_paths, match, spread, why_missed, with_sour_renderings
 
 from remaster.analysis.notes import Note
 
@@ -110,3 +110,24 @@ def test_the_spread_over_melodies_widens_where_melodies_differ_and_names_who_car
     assert s.precision[0] < 25 / 34 < s.precision[1]
     assert s.with_false == 2 and s.most_false == [("accidental", 8), ("slip", 1)]
     assert abs(spread(takes, seed=1).recall50[0] - s.recall50[0]) < 0.05     # steady from seed to seed
+
+
+def test_a_slip_injected_on_a_note_the_soundfont_renders_sour_is_scored_apart_at_what_sounds(tmp_path) -> None:
+    # the clean rendering sounds notes 2 and 4 38 cents flat (measured once, cached beside the clean file)
+    (tmp_path / "jig_clean.wav").write_bytes(b"")
+    (tmp_path / "jig_clean.rendered.json").write_text("[0.0, 1.0, -38.0, 0.0, -38.0, 2.0]")
+    notes = [{"start": k * 0.5, "end": k * 0.5 + 0.4, "sounding_s": 0.4, "midi": 69 + k} for k in range(6)]
+
+    def slip(index: int, kind: str, cents: float) -> dict:
+        n = notes[index]
+        return {"start": n["start"], "end": n["end"], "sounding_s": 0.4, "index": index, "kind": kind,
+                "cents": cents, "expected_midi": n["midi"], "found_midi": n["midi"] + cents / 100}
+
+    truth = {"melody": "jig", "notes": notes, "tuning_offset_cents": 0.0,
+             "errors": [slip(2, "detuned", -50.0), slip(3, "detuned", -50.0), slip(4, "out_of_key", 200.0)]}
+    errors = with_sour_renderings(tmp_path / "jig_detune50.wav", truth)["errors"]
+    assert [(e["index"], e["kind"]) for e in errors] == [(2, "rendering"), (3, "detuned"), (4, "out_of_key")]
+    assert errors[0]["cents"] == -88.0 and abs(errors[0]["midi"] - (71 - 0.88)) < 1e-9
+    # a sour note with no slip on it is added apart, as before
+    clean = with_sour_renderings(tmp_path / "jig_clean.wav", {**truth, "errors": []})["errors"]
+    assert [(e["index"], e["kind"], e["cents"]) for e in clean] == [(2, "rendering", -38.0), (4, "rendering", -38.0)]
