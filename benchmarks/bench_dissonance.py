@@ -26,7 +26,8 @@ Scoring, per file:
 - notes the soundfont itself renders 25 cents or more off the tune (pitch_set.sour_renderings: a sample's flat
   attack is all a staccato note plays; in a chorale mix each voice is rendered alone to measure it: FluidR3's choir
   sings D4 45 cents flat) are scored apart the same way: a finding there is right about the audio; in a mix, only a
-  finding at that note's pitch, not one on another voice sounding with it;
+  finding at that note's pitch, not one on another voice sounding with it. So is a detune injected on such a note:
+  what sounds is the sum of the two, not the size the truth names;
 - `wrong_note` errors (a whole-tone or semitone slip that lands on another tone of the tune) are not sour: a
   finding on one counts neither for nor against, and they are counted apart;
 - recall by error kind and size, and for errors of 50 cents or more (detune50, detune100, out_of_key) by the
