@@ -228,7 +228,8 @@ def with_sour_renderings(path: Path, truth: dict) -> dict:
 
     A `detuned` error injected on such a note is scored apart too: what sounds is the two together, not the size the
     truth names (FluidR3's fiddle renders one A5 of a jig 38 cents flat, so the 50-cent slip put on it sounds 88
-    cents flat, on the G-sharp beside it; a 50-cent slip down on a note rendered 37 cents sharp sounds 13 cents flat).
+    cents flat, on the G-sharp beside it; a 30-cent slip up on a note rendered 26 cents flat of its tune sounds in
+    tune).
     An `out_of_key` error stays: a semitone or more off is a wrong tone whatever the sample adds."""
     clean = path.with_name(f"{truth['melody']}_clean.wav")
     if not clean.exists():
