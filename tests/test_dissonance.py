@@ -1442,6 +1442,58 @@ def test_an_out_of_key_note_on_the_3rd_partial_of_a_lower_one_is_no_finding() ->
     assert dissonance._a_partial_in_the_mix([note], [detuned], partial) == [detuned]
 
 
+def test_a_fifth_partial_of_may_be_struck_with_the_note_two_octaves_and_a_third_under_it() -> None:
+    fifth, end = multipitch.a_fifth_partial_of, 40 / multipitch.FPS
+    d4 = _active(k62=(0, 40))
+    with_it = _onsets(60, k62=[10])
+    with_it[9:12, 90 - multipitch.KEY0] = (0.2, 0.36, 0.2)           # the partial's own onset, weaker than the D4's
+    assert fifth(d4, with_it, 8986.0, 10 / multipitch.FPS, end)      # F-sharp 6 over a D4 struck with it
+    assert fifth(d4, _onsets(60), 8986.0, 10 / multipitch.FPS, end)  # no strike on its key at all
+    assert not fifth(d4, _onsets(60, k90=[10]), 8986.0, 10 / multipitch.FPS, end)    # struck on its own, over a held D4
+    louder = _onsets(60, k62=[10], k90=[10])
+    louder[10, 90 - multipitch.KEY0] = 0.95
+    assert not fifth(d4, louder, 8986.0, 10 / multipitch.FPS, end)   # struck harder than the D4: a note of its own
+    assert not fifth(_active(k62=(0, 40), k90=(0, 40)), with_it, 8986.0, 10 / multipitch.FPS, end)  # heard on its key
+    assert not fifth(_active(k66=(0, 40)), with_it, 8986.0, 10 / multipitch.FPS, end)  # a sixth under: not its partial
+    # the twelfth's rule asks for no strike at all, as before
+    assert not multipitch.a_twelfth_over(_active(k71=(0, 40)), _onsets(60, k71=[10], k90=[10]), 9000.0,
+                                         10 / multipitch.FPS, end)
+
+
+def test_basic_pitch_hears_a_reedy_d4_s_5th_partial_as_its_partial_and_a_held_f_sharp_over_it_as_a_note() -> None:
+    seconds = np.arange(int(1.6 * SR)) / SR
+
+    def tone(midi: int, partials: tuple[float, ...]) -> np.ndarray:
+        hz = 440.0 * 2 ** ((midi - 69) / 12)
+        envelope = np.clip((seconds - 0.2) / 0.02, 0.0, 1.0) * (seconds < 1.4) * np.exp(-(seconds - 0.2).clip(0) / 2)
+        return envelope * sum(a * np.sin(2 * np.pi * hz * (k + 1) * seconds) for k, a in enumerate(partials))
+
+    reed = tone(62, (1.0, 0.02, 0.5, 0.02, 0.7, 0.02, 0.3, 0.01, 0.15))   # odd partials, a strong 5th: F-sharp 6 - 14
+    for audio, expected in ((0.2 * reed, True), (0.2 * reed + 0.1 * tone(90, (1.0, 0.3)), False)):
+        x = soxr.resample(audio.astype(np.float32), SR, dissonance.CREPE_RATE, "HQ")
+        note, onset, _ = multipitch.posteriorgrams(x, dissonance.CREPE_RATE)
+        assert multipitch.a_fifth_partial_of(note, onset, 8986.0, 0.25, 1.2) is expected
+
+
+def test_a_detuned_note_the_line_leaps_to_is_no_finding_where_it_is_the_5th_partial_of_the_note_under_it() -> None:
+    # IrishAmericanJig on a clarinet over its pad (a held-out tune): the line read the D4's 5th partial as F6+27
+    fps = multipitch.FPS
+
+    def line(*centres: float) -> list[FoundNote]:
+        return [FoundNote(i * 12 / fps, (i + 1) * 12 / fps, c, 0.5, 0.0, 0.0, 0.0) for i, c in enumerate(centres)]
+
+    grams = (_active(k62=(12, 24)), _onsets(60, k62=[12]), np.zeros((60, 264), np.float32))
+    leapt = line(6600.0, 8927.0, 6200.0)
+    sour = Finding(leapt[1].start, leapt[1].end, "detuned", -32.0, "F6+27", "F#6", 1419.0, 1480.0, 0.6)
+    assert dissonance._a_partial_in_the_mix(leapt, [None, sour, None], grams) == [None, None, None]
+    # the tune itself up there, each neighbour within an octave of it: a sour note stays, as it does with no network
+    for notes in (line(8800.0, 8927.0, 6200.0), line(6600.0, 8927.0, 8600.0)):
+        assert dissonance._a_partial_in_the_mix(notes, [None, sour, None], grams) == [None, sour, None]
+    assert dissonance._a_partial_in_the_mix(leapt, [None, sour, None], None) == [None, sour, None]
+    alone = [leapt[1]]                                               # no line around it to leap from
+    assert dissonance._a_partial_in_the_mix(alone, [sour], grams) == [sour]
+
+
 def test_basic_pitch_tells_a_partial_of_a_plucked_f_sharp_from_a_c_sharp_struck_over_it() -> None:
     from tests.signals import karplus_strong, midi_hz
 

@@ -425,20 +425,45 @@ STRIKE_NEAR_S = 0.1
 def a_twelfth_over(note: np.ndarray, onset: np.ndarray, centre: float, start_s: float, end_s: float) -> bool:
     """Whether a note at `centre` (MIDI cents) from `start_s` to `end_s` is the 3rd partial of one the network hears a
     twelfth under it (see TWELFTH_KEYS); `note`, `onset`: the take's posteriorgrams (`posteriorgrams`)."""
+    return _a_partial(note, onset, centre, start_s, end_s, TWELFTH_KEYS, struck_with_it=False)
+
+
+# A line's note is the 5th partial of the instrument's own note (`a_fifth_partial_of`) where the network hears a note
+# two octaves and a major third (28 keys) under it, and nothing on its own key, as above; a strike on its key may be
+# heard, where it is no stronger than the low note's, since the partial sounds from that note's attack: over a pad,
+# the tracker read a clarinet's D4, whose odd partials are strong, as F6 (the network heard the D4 struck at 0.55, its
+# F6 and F-sharp 6 at 0.32 and 0.36). A held note struck with a bass two octaves and a third under it is heard on its
+# own key and stays a note; a plucked one dying at once may not be (the network heard a Karplus-Strong F-sharp 6 struck
+# with a D4 through under a fifth of it, struck at 0.90 against the D4's 0.96), which is why the check asks the line's
+# leap as well (`dissonance._a_partial_in_the_mix`).
+FIFTH_PARTIAL_KEYS = 28
+
+
+def a_fifth_partial_of(note: np.ndarray, onset: np.ndarray, centre: float, start_s: float, end_s: float) -> bool:
+    """Whether a note at `centre` (MIDI cents) from `start_s` to `end_s` is the 5th partial of one the network hears
+    struck with it 28 keys under it (see FIFTH_PARTIAL_KEYS); `note`, `onset` as for `a_twelfth_over`."""
+    return _a_partial(note, onset, centre, start_s, end_s, FIFTH_PARTIAL_KEYS, struck_with_it=True)
+
+
+def _a_partial(note: np.ndarray, onset: np.ndarray, centre: float, start_s: float, end_s: float, keys: int,
+               struck_with_it: bool) -> bool:
     active = note > NOTE_ON
     frames = _note_frames(start_s, end_s, len(active))
     if frames is None:
         return False
     s, _e, middle = frames
     own = round(centre / 100.0) - KEY0
-    under = own - TWELFTH_KEYS
+    under = own - keys
     if (_share(active, (under - 1, under, under + 1), middle) < SOUNDS_SHARE
             or _share(active, (own - 1, own, own + 1), middle) >= PARTIAL_SHARE):
         return False
-    cols = [k - KEY0 for k in _keys(centre)]
     near = round(STRIKE_NEAR_S * FPS)
-    strike = onset[max(0, s - near):s + near + 1, [k for k in cols if 0 <= k < onset.shape[1]]].sum(axis=1)
-    return float(strike.max(initial=0.0)) < PARTIAL_ONSET
+    span = onset[max(0, s - near):s + near + 1]
+    cols = [k for k in (k - KEY0 for k in _keys(centre)) if 0 <= k < onset.shape[1]]
+    if float(span[:, cols].sum(axis=1).max(initial=0.0)) < PARTIAL_ONSET:
+        return True
+    low = [k for k in (under - 1, under, under + 1) if 0 <= k < onset.shape[1]]
+    return struck_with_it and float(span[:, low].max(initial=0.0)) >= float(span[:, cols].max(initial=0.0))
 
 
 def _keys(centre: float) -> list[int]:
