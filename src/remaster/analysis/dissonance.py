@@ -744,8 +744,8 @@ def _a_partial_in_the_mix(notes: Sequence[Note], judged: list[Finding | None],
     (`multipitch.a_fifth_partial_of`): the tracker read the partial of the tune's own note. (Stop 58: held-out tunes 1
     false finding fewer, a clarinet's D4 read as F6, precision 85.1 -> 85.4 %; the second pool 3 fewer, 84.4 -> 85.1 %,
     its accompanied -40-cent takes flagged 11.4 -> 9.1 %; the set 1 fewer, 92.7 -> 93.0 %; no error found lost on any
-    pool. Without the leap, 6 errors found were lost on the set and the second pool, sour melody notes struck with a
-    bass two octaves and a third under them; with a leap of 700 cents, 1; with the 7th partial too (34 keys), 1.)"""
+    pool. Without the leap, 6 errors found were lost on the set and the second pool, sour melody notes over a note the
+    network heard two octaves and a third under them; with a leap of 700 cents, 1; with the 7th partial too, 1.)"""
     if grams is None:
         return judged
     from . import multipitch
