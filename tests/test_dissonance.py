@@ -1459,10 +1459,12 @@ def test_a_fifth_partial_of_may_be_struck_with_the_note_two_octaves_and_a_third_
 
 
 def test_basic_pitch_hears_a_reedy_d4_s_5th_partial_as_its_partial_and_a_held_f_sharp_over_it_as_a_note() -> None:
+    from tests.signals import midi_hz
+
     seconds = np.arange(int(1.6 * SR)) / SR
 
     def tone(midi: int, partials: tuple[float, ...]) -> np.ndarray:
-        hz = 440.0 * 2 ** ((midi - 69) / 12)
+        hz = midi_hz(midi)
         envelope = np.clip((seconds - 0.2) / 0.02, 0.0, 1.0) * (seconds < 1.4) * np.exp(-(seconds - 0.2).clip(0) / 2)
         return envelope * sum(a * np.sin(2 * np.pi * hz * (k + 1) * seconds) for k, a in enumerate(partials))
 

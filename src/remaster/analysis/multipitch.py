@@ -453,8 +453,8 @@ def _a_partial(note: np.ndarray, onset: np.ndarray, centre: float, start_s: floa
         return False
     s, _e, middle = frames
     own = round(centre / 100.0) - KEY0
-    under = own - keys
-    if (_share(active, (under - 1, under, under + 1), middle) < SOUNDS_SHARE
+    low = (own - keys - 1, own - keys, own - keys + 1)
+    if (_share(active, low, middle) < SOUNDS_SHARE
             or _share(active, (own - 1, own, own + 1), middle) >= PARTIAL_SHARE):
         return False
     near = round(STRIKE_NEAR_S * FPS)
@@ -462,8 +462,8 @@ def _a_partial(note: np.ndarray, onset: np.ndarray, centre: float, start_s: floa
     cols = [k for k in (k - KEY0 for k in _keys(centre)) if 0 <= k < onset.shape[1]]
     if float(span[:, cols].sum(axis=1).max(initial=0.0)) < PARTIAL_ONSET:
         return True
-    low = [k for k in (under - 1, under, under + 1) if 0 <= k < onset.shape[1]]
-    return struck_with_it and float(span[:, low].max(initial=0.0)) >= float(span[:, cols].max(initial=0.0))
+    low_cols = [k for k in low if 0 <= k < onset.shape[1]]
+    return struck_with_it and float(span[:, low_cols].max(initial=0.0)) >= float(span[:, cols].max(initial=0.0))
 
 
 def _keys(centre: float) -> list[int]:
