@@ -29,7 +29,14 @@ from remaster.analysis.dissonance import (
     judge_notes,
 )
 from remaster.analysis.notes import Note as FoundNote
-from remaster.analysis.notes import NoteParams, _fold_octave_flips, _steps, _two_plateaus, find_notes
+from remaster.analysis.notes import (
+    NoteParams,
+    _fold_octave_flips,
+    _steps,
+    _two_plateaus,
+    find_notes,
+    merge_octave_slips,
+)
 from remaster.analysis.pitch import PitchTrack, track_pitch
 from remaster.analysis.roughness import pair_roughness, roughness_track
 from remaster.analysis.tuning import (
@@ -263,6 +270,32 @@ def test_octave_flips_of_a_frame_or_two_are_folded_into_the_note_but_an_octave_l
     # three frames up is the shortest run left as it is; a leap to a held A4 is never folded
     leap = np.array([5695.0] * 6 + [6900.0] * 3 + [5695.0] * 6 + [6900.0] * 19)
     assert np.array_equal(_fold_octave_flips(leap, 2), leap)
+
+
+def test_a_0_1_s_note_the_tracker_hears_for_six_frames_is_a_note() -> None:
+    # a reel's E5, F5, D5 at 0.1 s a note: the tracker lost the F5's first frames to the E5 (six 16 ms frames left,
+    # 0.096 s), and without the F5 a lone E5 was taken for a stray tone; four frames are a transition, no note
+    for frames, count in ((6, 3), (4, 2)):
+        cents = [7600.0] * 14 + [7700.0] * frames + [7400.0] * 14
+        notes = find_notes(_track(cents, [-12.0] * len(cents)))
+        assert len(notes) == count, [round(n.centre) for n in notes]
+        assert (count == 3) == any(abs(n.centre - 7700) < 5 for n in notes)
+
+
+def test_a_note_split_by_an_octave_slip_takes_the_pitch_of_its_far_longer_piece() -> None:
+    # a shakuhachi's E5 whose loud attack the tracker read an octave low, in a line that lies around E4: the E5 it
+    # held three times as long is the note, as loud as its attack and struck as it was
+    line = [FoundNote(t, t + 0.4, 6400.0 + 100 * (t % 3), 0.3, 0.0, 0.0, 0.0, -12.0, 6.0) for t in (0.0, 0.5, 1.0)]
+    attack = FoundNote(1.5, 1.65, 6402.0, 0.12, 0.0, 0.0, 0.0, level_db=-9.0, onset_db=9.0)
+    ringing = FoundNote(1.65, 2.1, 7596.0, 0.4, 0.0, 0.0, 0.0, level_db=-37.0, onset_db=-1.6)
+    merged = merge_octave_slips([*line, attack, ringing], gap_s=0.08)
+    assert len(merged) == 4
+    note = merged[-1]
+    assert (note.start, note.end, note.centre) == (1.5, 2.1, 7596.0)
+    assert (note.level_db, note.onset_db) == (-9.0, 9.0)
+    # pieces of like length: the one nearer the line's register, as before
+    even = merge_octave_slips([*line, attack, replace(ringing, end=1.85)], gap_s=0.08)
+    assert even[-1].centre == 6402.0 and even[-1].level_db == -9.0
 
 
 @pytest.mark.parametrize(("mode", "seed"), [(PYEONGJO, 0), (GYEMYEONJO, 0), (PYEONGJO, 1), (GYEMYEONJO, 2)])

@@ -1,7 +1,7 @@
 """Notes from an f0 track: where each note lies and the stable centre of its pitch.
 
 Steady notes come first: stretches whose lightly smoothed pitch (a 3-frame median) holds within `steady_cents`
-for `min_note_s` (0.1 s), cut where the pitch moves on for `steady_hold_s` or at a new attack, or where a held
+for `min_note_s` (0.08 s), cut where the pitch moves on for `steady_hold_s` or at a new attack, or where a held
 pitch steps by 30 cents or more at an even level (a repeated note sounded sharper: `STEP_CENTS`). Fast runs, grace
 notes' neighbours and staccato notes are kept this way, each at its own pitch; a stretch flat for 0.2 s is a note
 even between two lower pitches, where a shorter one might be a vibrato's crest (`PLATEAU_S`). The tracker's
@@ -61,7 +61,8 @@ class NoteParams(Params):
     max_gap_s: float = param(0.06, unit="s", ge=0.0, le=1.0, description="longest unpitched gap inside a note")
     max_glide_s: float = param(0.25, unit="s", ge=0.0, le=2.0,
                                description="longest slide that joins the note it leads into or out of")
-    min_note_s: float = param(0.1, unit="s", ge=0.02, le=2.0, description="shortest note")
+    min_note_s: float = param(0.08, unit="s", ge=0.02, le=2.0,
+                              description="shortest note (the tracker may hear a 0.1 s note for six 16 ms frames)")
     stable_cents: float = param(35.0, unit="cents", ge=5, le=300,
                                 description="frames this close to the note's median form its stable centre")
     min_stable_s: float = param(0.08, unit="s", ge=0.0, le=2.0, description="shortest stable part that is judged")
@@ -391,10 +392,17 @@ def find_notes(track: PitchTrack, params: NoteParams | None = None) -> list[Note
     return merge_octave_slips(notes, max_gap * hop + hop)
 
 
+# Of two pieces of a note split by the tracker's octave slip, one this many times as long as the other is the
+# note's pitch, wherever the line's register lies: the slip is the brief piece.
+SLIP_LENGTH_RATIO = 2.0
+
+
 def merge_octave_slips(notes: list[Note], gap_s: float, cents: float = 30.0) -> list[Note]:
     """A tracker's octave (or double-octave) error splits a note where it jumps a whole number of octaves and back:
-    touching pieces a whole number of octaves apart (within `cents`) are one note, at the pitch of the piece nearer
-    the line's register (the median of its notes)."""
+    touching pieces a whole number of octaves apart (within `cents`) are one note, at the pitch of the piece
+    `SLIP_LENGTH_RATIO` times as long as the other, else of the piece nearer the line's register (the median of its
+    notes). The note is as loud as its louder piece and struck as its first: a slip onto the attack leaves the
+    note's right pitch in its quieter ringing part."""
     register = float(np.median([n.centre for n in notes])) if notes else 0.0
     out: list[Note] = []
     for n in notes:
@@ -402,8 +410,13 @@ def merge_octave_slips(notes: list[Note], gap_s: float, cents: float = 30.0) -> 
         jump = n.centre - prev.centre if prev is not None else 0.0
         if (prev is not None and n.start - prev.end <= gap_s and abs(jump) > 600
                 and abs(jump - 1200 * round(jump / 1200)) <= cents):
-            keep = min((prev, n), key=lambda x: abs(x.centre - register))
+            longer, shorter = sorted((prev, n), key=lambda x: x.duration, reverse=True)
+            if longer.duration >= SLIP_LENGTH_RATIO * shorter.duration:
+                keep = longer
+            else:
+                keep = min((prev, n), key=lambda x: abs(x.centre - register))
             out[-1] = replace(keep, start=prev.start, end=n.end, stable_s=prev.stable_s + n.stable_s,
+                              level_db=max(prev.level_db, n.level_db), onset_db=prev.onset_db,
                               is_tail=prev.is_tail)
             continue
         out.append(n)
