@@ -55,7 +55,17 @@ from remaster.processors import Dissonance
 from remaster.processors.dissonance import RejectedTake
 from remaster.regenerate import Request, Take
 from sori.cli import main
-from tests.signals import GYEMYEONJO, PYEONGJO, Note, drum_loop, gugak_phrase, pluck_melody, wind_line
+from tests.signals import (
+    GYEMYEONJO,
+    PYEONGJO,
+    Note,
+    drum_loop,
+    gugak_phrase,
+    karplus_strong,
+    midi_hz,
+    pluck_melody,
+    wind_line,
+)
 
 from .conftest import write_wav
 
@@ -273,8 +283,8 @@ def test_octave_flips_of_a_frame_or_two_are_folded_into_the_note_but_an_octave_l
 
 
 def test_a_0_1_s_note_the_tracker_hears_for_six_frames_is_a_note() -> None:
-    # a reel's E5, F5, D5 at 0.1 s a note: the tracker lost the F5's first frames to the E5 (six 16 ms frames left,
-    # 0.096 s), and without the F5 a lone E5 was taken for a stray tone; four frames are a transition, no note
+    # a reel's E5, F5, D5: the tracker held the F5 for six 16 ms frames (0.096 s) before an octave flip, and without
+    # the F5 the lone E5 before it was taken for a stray tone; four frames are a transition, no note
     for frames, count in ((6, 3), (4, 2)):
         cents = [7600.0] * 14 + [7700.0] * frames + [7400.0] * 14
         notes = find_notes(_track(cents, [-12.0] * len(cents)))
@@ -1423,8 +1433,6 @@ def test_an_out_of_key_note_the_network_hears_struck_twice_is_no_finding() -> No
 
 
 def test_basic_pitch_hears_a_plucked_tone_struck_twice_and_one_struck_once() -> None:
-    from tests.signals import karplus_strong, midi_hz
-
     rng = np.random.default_rng(3)
     pluck = karplus_strong(midi_hz(70), 1.2, SR, rng)
     twice = np.zeros(int(1.6 * SR), np.float32)
@@ -1492,8 +1500,6 @@ def test_a_fifth_partial_of_may_be_struck_with_the_note_two_octaves_and_a_third_
 
 
 def test_basic_pitch_hears_a_reedy_d4_s_5th_partial_as_its_partial_and_a_held_f_sharp_over_it_as_a_note() -> None:
-    from tests.signals import midi_hz
-
     seconds = np.arange(int(1.6 * SR)) / SR
 
     def tone(midi: int, partials: tuple[float, ...]) -> np.ndarray:
@@ -1528,8 +1534,6 @@ def test_a_detuned_note_the_line_leaps_to_is_no_finding_where_it_is_the_5th_part
 
 
 def test_basic_pitch_tells_a_partial_of_a_plucked_f_sharp_from_a_c_sharp_struck_over_it() -> None:
-    from tests.signals import karplus_strong, midi_hz
-
     rng = np.random.default_rng(5)
 
     def take(*strikes: tuple[int, float]) -> np.ndarray:
