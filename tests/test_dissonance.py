@@ -308,6 +308,26 @@ def test_a_note_split_by_an_octave_slip_takes_the_pitch_of_its_far_longer_piece(
     assert even[-1].centre == 6402.0 and even[-1].level_db == -9.0
 
 
+def test_a_brief_steady_note_is_a_piece_only_of_a_longer_ornamented_note_beside_it() -> None:
+    # a hornpipe's D5 played 50 cents sharp for 0.14 s, then an E-flat 5 the tracker heard for 0.08 s with no steady
+    # pitch: the slip is a note of its own, judged and found, not the crest of the E-flat's ornament
+    def note(start: float, seconds: float, cents: float, steady: bool = True) -> FoundNote:
+        return FoundNote(start, start + seconds, cents, seconds, 0.0, 0.0, 0.0, -12.0, 6.0, steady=steady)
+
+    line = [note(0.18 * i, 0.17, 100.0 * m)
+            for i, m in enumerate([70, 72, 74, 75, 77, 75, 74, 72, 70, 74, 77, 82, 81, 79, 77, 75, 74, 72, 70, 69, 70])]
+    t = line[-1].start + 0.18
+    slip = note(t + 0.18, 0.14, 7451.0)
+    brief = note(t + 0.32, 0.08, 7494.0, steady=False)
+    notes = [*line, note(t, 0.18, 7400.0), slip, brief, note(t + 0.40, 0.14, 7413.0)]
+    assert dissonance._ornament_pieces(notes) == set()
+    _, judged, _, _ = judge_notes(notes, CheckParams(style="western"))
+    assert [(n.centre, f.kind) for n, f in zip(notes, judged, strict=True) if f] == [(7451.0, "detuned")]
+    # the same slip beside a 0.3 s ornamented E-flat is still a still moment of that note's vibrato
+    held = [*line, note(t, 0.18, 7400.0), slip, replace(brief, end=brief.start + 0.3)]
+    assert dissonance._ornament_pieces(held) == {id(slip)}
+
+
 @pytest.mark.parametrize(("mode", "seed"), [(PYEONGJO, 0), (GYEMYEONJO, 0), (PYEONGJO, 1), (GYEMYEONJO, 2)])
 def test_ornamented_gugak_phrase_in_tune_is_not_flagged(mode: list[int], seed: int) -> None:
     piece = gugak_phrase(SR, np.random.default_rng(seed), mode=mode, vibrato_cents=100)
