@@ -308,6 +308,34 @@ def test_a_note_split_by_an_octave_slip_takes_the_pitch_of_its_far_longer_piece(
     assert even[-1].centre == 6402.0 and even[-1].level_db == -9.0
 
 
+def test_a_note_the_tracker_left_for_two_octaves_and_came_back_to_is_one_note() -> None:
+    # a banjo's B-flat 4 (bwv264): the tracker read 0.13 s of it two octaves up and then the B-flat 4 again; the
+    # three pieces are one note, found once, not a note and its ringing half judged apart
+    line = [FoundNote(t, t + 0.6, 6900.0 + 200 * (t % 2), 0.5, 0.0, 0.0, 0.0, -28.0, 11.0) for t in (0.0, 0.7)]
+    head = FoundNote(1.4, 1.56, 7002.0, 0.15, 0.0, 0.0, 0.0, level_db=-15.8, onset_db=15.1)
+    slip = FoundNote(1.56, 1.72, 9403.0, 0.13, 0.0, 0.0, 0.0, level_db=-30.0, onset_db=-2.0)
+    rest = FoundNote(1.72, 2.04, 7000.0, 0.32, 0.0, 0.0, 0.0, level_db=-39.0, onset_db=-1.8)
+    merged = merge_octave_slips([*line, head, slip, rest], gap_s=0.08)
+    assert [(n.start, n.end, round(n.centre, -1)) for n in merged[2:]] == [(1.4, 2.04, 7000.0)]
+    assert merged[-1].onset_db == 15.1
+    # struck again after the slip, it is a note of its own; with no slip before it, a piece at the same pitch is left
+    # as `find_notes` cut it
+    again = merge_octave_slips([*line, head, slip, replace(rest, onset_db=9.0)], gap_s=0.08)
+    assert [n.start for n in again[2:]] == [1.4, 1.72]
+    assert len(merge_octave_slips([*line, head, rest], gap_s=0.08)) == 4
+
+
+def test_an_attack_the_tracker_reads_an_octave_low_starts_a_note_not_ends_the_one_before() -> None:
+    # a shakuhachi's B3 tongued three times (altdeu10-8): each attack read as B2 for about 0.13 s, then B3
+    pieces = []
+    for start in (0.33, 0.76, 1.19):
+        pieces += [FoundNote(start, start + 0.13, 4697.0, 0.12, 0.0, 0.0, 0.0, level_db=-10.0, onset_db=10.0),
+                   FoundNote(start + 0.13, start + 0.43, 5893.0, 0.28, 0.0, 0.0, 0.0, level_db=-9.6, onset_db=0.7)]
+    merged = merge_octave_slips(pieces, gap_s=0.08)
+    assert [(n.start, n.centre) for n in merged] == [(0.33, 5893.0), (0.76, 5893.0), (1.19, 5893.0)]
+    assert all(n.onset_db == 10.0 for n in merged)
+
+
 def test_a_brief_steady_note_is_a_piece_only_of_a_longer_ornamented_note_beside_it() -> None:
     # a hornpipe's D5 played 50 cents sharp for 0.14 s, then an E-flat 5 the tracker heard for 0.08 s with no steady
     # pitch: the slip is a note of its own, judged and found, not the crest of the E-flat's ornament

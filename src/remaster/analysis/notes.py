@@ -389,7 +389,7 @@ def find_notes(track: PitchTrack, params: NoteParams | None = None) -> list[Note
             slide_in_cents=float(seg[0] - centre), slide_out_cents=float(seg[-1] - centre),
             level_db=float(np.median(track.level_db[s:e])), onset_db=onset, decay_db=decay, is_tail=bool(tail),
             steady=steady))
-    return merge_octave_slips(notes, max_gap * hop + hop)
+    return merge_octave_slips(notes, max_gap * hop + hop, onset_db=p.onset_db)
 
 
 # Of two pieces of a note split by the tracker's octave slip, one this many times as long as the other is the
@@ -397,19 +397,27 @@ def find_notes(track: PitchTrack, params: NoteParams | None = None) -> list[Note
 SLIP_LENGTH_RATIO = 2.0
 
 
-def merge_octave_slips(notes: list[Note], gap_s: float, cents: float = 30.0) -> list[Note]:
+def merge_octave_slips(notes: list[Note], gap_s: float, cents: float = 30.0, onset_db: float = 6.0) -> list[Note]:
     """A tracker's octave (or double-octave) error splits a note where it jumps a whole number of octaves and back:
     touching pieces a whole number of octaves apart (within `cents`) are one note, at the pitch of the piece
     `SLIP_LENGTH_RATIO` times as long as the other, else of the piece nearer the line's register (the median of its
     notes). The note is as loud as its louder piece and struck as its first: a slip onto the attack leaves the
-    note's right pitch in its quieter ringing part."""
+    note's right pitch in its quieter ringing part.
+
+    A piece struck anew (its level rising by `onset_db` or more) starts a note, whatever its pitch: a shakuhachi's
+    repeated B3, each attack read an octave low, is three notes, not each attack the end of the note before it. And
+    where a note so merged ends on the piece the tracker slipped to, the piece after it, back within `cents / 2` of
+    the note's pitch and not struck, is the rest of that note: a banjo's B-flat 4 read two octaves up for 0.13 s and
+    then at B-flat 4 again is one note (two, each judged, gave two findings for one sour note)."""
     register = float(np.median([n.centre for n in notes])) if notes else 0.0
     out: list[Note] = []
+    away = False        # the last note of `out` ends on a piece an octave off its pitch
     for n in notes:
         prev = out[-1] if out else None
         jump = n.centre - prev.centre if prev is not None else 0.0
-        if (prev is not None and n.start - prev.end <= gap_s and abs(jump) > 600
-                and abs(jump - 1200 * round(jump / 1200)) <= cents):
+        octave = abs(jump) > 600 and abs(jump - 1200 * round(jump / 1200)) <= cents
+        back = away and abs(jump) <= cents / 2
+        if prev is not None and n.start - prev.end <= gap_s and n.onset_db < onset_db and (octave or back):
             longer, shorter = sorted((prev, n), key=lambda x: x.duration, reverse=True)
             if longer.duration >= SLIP_LENGTH_RATIO * shorter.duration:
                 keep = longer
@@ -418,6 +426,8 @@ def merge_octave_slips(notes: list[Note], gap_s: float, cents: float = 30.0) -> 
             out[-1] = replace(keep, start=prev.start, end=n.end, stable_s=prev.stable_s + n.stable_s,
                               level_db=max(prev.level_db, n.level_db), onset_db=prev.onset_db,
                               is_tail=prev.is_tail)
+            away = octave and keep is not n
             continue
+        away = False
         out.append(n)
     return out
