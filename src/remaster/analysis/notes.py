@@ -397,7 +397,8 @@ def find_notes(track: PitchTrack, params: NoteParams | None = None) -> list[Note
 SLIP_LENGTH_RATIO = 2.0
 
 
-def merge_octave_slips(notes: list[Note], gap_s: float, cents: float = 30.0, onset_db: float = 6.0) -> list[Note]:
+def merge_octave_slips(notes: list[Note], gap_s: float, cents: float = 30.0,
+                       onset_db: float = NoteParams.model_fields["onset_db"].default) -> list[Note]:
     """A tracker's octave (or double-octave) error splits a note where it jumps a whole number of octaves and back:
     touching pieces a whole number of octaves apart (within `cents`) are one note, at the pitch of the piece
     `SLIP_LENGTH_RATIO` times as long as the other, else of the piece nearer the line's register (the median of its
