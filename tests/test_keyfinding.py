@@ -137,6 +137,32 @@ def test_a_minor_keys_lone_leading_tone_is_its_own_where_it_leads() -> None:
     assert keyfinding.holds([m % 12 for m in [*leaping, 68, 64]])[a_minor, g_sharp] == 1.0   # twice: kept
 
 
+# boehme10-2's cut (Essen), in F major: it never sounds E-flat, so it reads about as well as D minor
+BOEHME = [(65, 1.5), (67, 0.5), (69, 1.0), (67, 1.0), (70, 1.0), (69, 1.0), (67, 0.5), (64, 0.5), (65, 1.0), (74, 1.0),
+          (72, 1.0), (70, 1.0), (69, 1.0)]
+
+
+def test_a_raised_6th_beside_its_own_natural_6th_is_no_step_of_the_minor_key() -> None:
+    """B beside B-flat is D minor's 6th bent, not a step up its scale: D minor no longer holds a lone B so. A raised
+    6th a semitone from another tone, and a raised 7th beside the natural 7th (C-sharp beside C), are still its own."""
+    d_minor = KEYS.index(("minor", 2))
+    b, c_sharp = 11, 1
+    beside_b_flat = [62, 64, 65, 67, 69, 71, 70, 69, 67, 65, 64, 62]
+    on_to_c = [62, 64, 65, 67, 69, 71, 72, 70, 69, 67, 65, 64, 62]
+    c_then_c_sharp = [62, 64, 65, 67, 69, 72, 73, 74, 70, 69, 67, 65, 64, 62]
+    assert keyfinding.holds([m % 12 for m in beside_b_flat])[d_minor, b] == 0.0
+    assert keyfinding.holds([m % 12 for m in on_to_c])[d_minor, b] == 1.0
+    assert keyfinding.holds([m % 12 for m in c_then_c_sharp])[d_minor, c_sharp] == 1.0
+
+
+@pytest.mark.parametrize("beat", [0.5, 1.0])
+def test_a_c_pushed_down_to_b_beside_an_f_major_tunes_b_flat_is_out_of_key(beat) -> None:
+    """The tune reads as D minor about as well as F major, and its B (the C before B-flat, a semitone down) was D
+    minor's raised 6th moving by a semitone: it passed."""
+    assert flagged(written(BOEHME, beat=beat)) == []
+    assert flagged(written(BOEHME, {10: 71}, beat=beat)) == [(10, "out_of_key")]
+
+
 def test_a_pentatonic_tunes_passing_tones_are_those_of_the_key_the_model_reads_around_it() -> None:
     """Read as a pentatonic mode, the tune's lone C is a passing tone of the key around it. Picked by profile and
     first and last note, that key was one without C, and the C was found out of key; the key model, read on the
