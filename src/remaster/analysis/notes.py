@@ -45,6 +45,10 @@ from .pitch import PitchTrack
 STEP_CENTS = 30.0
 STEP_SPREAD_CENTS = 10.0
 STEP_FRAMES = 3
+# ... and each side holds for STEP_HOLD_S at least, though a note may be shorter (`min_note_s`): held for 0.08 s, the
+# crest and trough of a vibrato 20-30 cents wide at 4.5 Hz read as two flat stretches a step apart (31 of 9,425
+# vibratos of 10-150 cents at 2-8 Hz were cut so; none at 0.1 s, and no count of the pools moved).
+STEP_HOLD_S = 0.1
 # A stretch this long that holds within `steady_cents` is a note even between two lower (or higher) ones: the
 # crest of a vibrato cycle at 4 Hz or faster stays that close to its top for under 0.15 s.
 PLATEAU_S = 0.2
@@ -263,9 +267,10 @@ def _spread(x: np.ndarray) -> float:
 
 
 def _steps(light: np.ndarray, level: np.ndarray, p: NoteParams, hop: float) -> list[int]:
-    """Frames where a held span steps from one pitch to another (see STEP_CENTS): the `min_note_s` before and after
-    each hold their own pitch tightly, with at most STEP_FRAMES frames of transition between them."""
-    w = max(3, round(p.min_note_s / hop))
+    """Frames where a held span steps from one pitch to another (see STEP_CENTS): the STEP_HOLD_S (or `min_note_s`,
+    if longer) before and after each hold their own pitch tightly, with at most STEP_FRAMES frames of transition
+    between them."""
+    w = max(3, round(max(p.min_note_s, STEP_HOLD_S) / hop))
     if len(light) < 2 * w or np.ptp(light[1:-1]) < STEP_CENTS:
         return []
 
