@@ -149,7 +149,7 @@ def test_a_raised_6th_beside_its_own_natural_6th_is_no_step_of_the_minor_key() -
     b, c_sharp = 11, 1
     beside_b_flat = [62, 64, 65, 67, 69, 71, 70, 69, 67, 65, 64, 62]
     on_to_c = [62, 64, 65, 67, 69, 71, 72, 70, 69, 67, 65, 64, 62]
-    c_then_c_sharp = [62, 64, 65, 67, 69, 72, 73, 74, 70, 69, 67, 65, 64, 62]
+    c_then_c_sharp = [62, 64, 65, 67, 69, 72, 73, 69, 67, 65, 64, 62]     # its only semitone is to C
     assert keyfinding.holds([m % 12 for m in beside_b_flat])[d_minor, b] == 0.0
     assert keyfinding.holds([m % 12 for m in on_to_c])[d_minor, b] == 1.0
     assert keyfinding.holds([m % 12 for m in c_then_c_sharp])[d_minor, c_sharp] == 1.0

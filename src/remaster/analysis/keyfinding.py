@@ -104,7 +104,7 @@ def holds(pitch_classes: Sequence[int]) -> np.ndarray:
 def _by_semitone(pcs: Sequence[int], i: int, but: int | None = None) -> bool:
     # by pitch class: a line the tracker hears an octave off, or with a bass note in it, still moves by a semitone
     # (by the notes' own semitones: on written notes 2 more out-of-key notes found, but on the set 8 more false
-    # findings in accompanied takes, 7 of them one tune's, for 1 more error found)
+    # findings, 7 of them in one tune's accompanied takes, for 1 more error found)
     return any((pcs[j] - pcs[i]) % 12 in (1, 11) and pcs[j] != but for j in (i - 1, i + 1) if 0 <= j < len(pcs))
 
 
