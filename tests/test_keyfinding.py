@@ -344,3 +344,35 @@ def test_moved_to_moves_with_a_transposition(pairs, data, shift) -> None:
     index = data.draw(st.integers(0, len(pairs) - 1))
     notes, moved = _tenths(pairs), _tenths(pairs, shift)
     assert keyfinding.moved_to(notes, notes[index], 0.0) == keyfinding.moved_to(moved, moved[index], 0.0)
+
+
+# A reel in A major in 16th notes at 121 BPM (0.124 s, none sure), its one G-sharp a neighbour between two A5s, and
+# three notes held 0.3 s (sure) that spell D major, as a pad's bleed into the track does (HigginsBestHornpipe)
+REEL = [69, 73, 76, 73, 69, 73, 76, 81, 80, 81, 78, 76, 73, 69, 71, 73,
+        69, 73, 76, 73, 71, 69, 71, 73, 76, 78, 76, 73, 71, 69, 66, 69,
+        69, 73, 76, 73, 69, 74, 76, 78, 76, 73, 71, 69, 71, 73, 69, 66]
+REEL_HELD = {16: 62, 32: 66, 47: 69}
+
+
+def _reel(held: dict[int, int], held_s: float = 0.3) -> list[Note]:
+    notes, t = [], 0.0
+    for i, midi in enumerate(REEL):
+        seconds = held_s if i in held else 0.124
+        notes.append(Note(t, t + seconds - 0.004, 100.0 * held.get(i, midi), seconds - 0.014, 3.0, 0.0, 0.0,
+                          level_db=-12.0, onset_db=4.0))
+        t += seconds
+    return notes
+
+
+def test_three_sure_notes_are_too_few_to_read_the_key_on(monkeypatch) -> None:
+    # D, F-sharp and A alone read D major at 0.998, which holds no G-sharp; all 48 notes read A major
+    assert _out_of_key(_reel(REEL_HELD)) == []
+    monkeypatch.setattr(dissonance, "KEY_SURE_NOTES", 1)
+    assert _out_of_key(_reel(REEL_HELD)) == ["Ab5+0"]
+    # with KEY_SURE_NOTES sure notes or more, the key is read on them alone: 15 notes held 0.2 s spelling D major
+    # hear the G-sharp out of key, where all the notes, the brief A major line outweighing them, would not
+    held = {i: (62, 66, 69)[(i // 3) % 3] for i in range(0, len(REEL), 3) if i != 9}
+    monkeypatch.setattr(dissonance, "KEY_SURE_NOTES", 12)
+    assert len(held) == 15 and _out_of_key(_reel(held, 0.2)) == ["Ab5+0"]
+    monkeypatch.setattr(dissonance, "KEY_SURE_NOTES", 16)
+    assert _out_of_key(_reel(held, 0.2)) == []
