@@ -773,6 +773,74 @@ def test_a_tone_the_tracker_lost_once_is_kept_where_the_melody_line_hears_it_twi
     assert flagged == ([(7000.0, "out_of_key")] if found else []), flagged
 
 
+# AfterTheHareReel's run at 150 BPM as a steel guitar plays it, in A major (0.1 s notes, 0.2 s where the tune holds):
+# its E5 sounded 100 cents flat, E-flat 5, is the note the tracker lost
+HARE = [(76, 0.1), (74, 0.1), (73, 0.1), (69, 0.1), (69, 0.2), (63 + 12, 0.2), (83, 0.1), (81, 0.1), (80, 0.1),
+        (81, 0.1), (76, 0.1), (78, 0.1), (76, 0.1), (78, 0.1), (73, 0.2), (69, 0.2), (71, 0.2), (73, 0.2), (74, 0.2),
+        (76, 0.2), (78, 0.2), (80, 0.2), (81, 0.4)]
+
+
+def _hare(lost: int | None = 5, rest_s: float = 0.0, crest: bool = False) -> tuple[list[FoundNote], list[FoundNote]]:
+    """The tracker's notes of HARE without note `lost` (`rest_s` more silence on each side of it; `crest`: the notes
+    around it half a semitone under its tone, as the two sides of a vibrato swinging up to it), and the melody line's
+    notes of all of it."""
+    sung, t = [], 0.0
+    for k, (midi, seconds) in enumerate(HARE):
+        t += rest_s if k in (lost, (lost or 0) + 1) else 0.0
+        centre = 100.0 * HARE[lost][0] - 50.0 if crest and lost and abs(k - lost) == 1 else None
+        sung.append(FoundNote(t, t + seconds, centre or 100.0 * midi, seconds, 0, 0, 0, level_db=-15.0, onset_db=8.0))
+        t += seconds
+    return [n for k, n in enumerate(sung) if k != lost], sung
+
+
+def _lost_findings(tracked: list[FoundNote], line: list[FoundNote]) -> list[tuple[float, str, str]]:
+    notes, judged, _, _ = judge_notes(tracked, CheckParams(), line=line)
+    return [(round(n.start, 2), f.kind, f.found) for n, f in zip(notes, judged, strict=True) if f is not None]
+
+
+def test_a_note_the_tracker_lost_inside_a_phrase_is_judged_as_the_melody_line_heard_it() -> None:
+    tracked, line = _hare()
+    # the tracker never heard the E-flat: without the line there is nothing to judge
+    assert _lost_findings(tracked, []) == []
+    assert _lost_findings(tracked, line) == [(0.6, "out_of_key", "Eb5+0")]
+    # the line's other notes, those the tracker heard too, are not judged twice
+    notes = judge_notes(tracked, CheckParams(), line=line)[0]
+    assert len(notes) == len(tracked) + 1
+    # heard by the tracker, it is found as its own note; the line adds nothing
+    assert _lost_findings(_hare(None)[0], line) == [(0.6, "out_of_key", "Eb5+0")]
+
+
+def test_a_line_note_in_a_rest_or_on_a_vibratos_crest_is_no_lost_note() -> None:
+    tracked, line = _hare()
+    assert dissonance._lost_by_the_tracker(line, tracked, tracked) == [line[5]]
+    # in a rest the line follows the pad
+    tracked, line = _hare(rest_s=0.3)
+    assert dissonance._lost_by_the_tracker(line, tracked, tracked) == []
+    assert _lost_findings(tracked, line) == []
+    # between two pieces of a note on its tone, a gap is where a vibrato swung
+    tracked, line = _hare(crest=True)
+    assert dissonance._lost_by_the_tracker(line, tracked, tracked) == []
+
+
+@given(heard=st.lists(st.tuples(st.integers(48, 84), st.floats(0.05, 0.6), st.floats(0.0, 0.3)), min_size=1,
+                      max_size=12),
+       line=st.lists(st.tuples(st.integers(24, 108), st.floats(0.0, 6.0), st.floats(0.05, 0.6)), max_size=20))
+def test_a_lost_note_is_a_line_note_the_tracker_left_uncovered_inside_a_phrase(
+        heard: list[tuple[int, float, float]], line: list[tuple[int, float, float]]) -> None:
+    tracked, t = [], 0.0
+    for midi, seconds, gap in heard:
+        tracked.append(FoundNote(t, t + seconds, 100.0 * midi, seconds, 0, 0, 0))
+        t += seconds + gap
+    sung = [FoundNote(start, start + seconds, 100.0 * midi, seconds, 0, 0, 0) for midi, start, seconds in line]
+    for n in dissonance._lost_by_the_tracker(sung, tracked, tracked):
+        assert n in sung and n.duration >= dissonance.SURE_S
+        assert min(m.centre for m in tracked) - 50 <= n.centre <= max(m.centre for m in tracked) + 50
+        covered = sum(max(0.0, min(n.end, m.end) - max(n.start, m.start)) for m in tracked)
+        assert covered <= dissonance.LOST_COVERED_SHARE * n.duration + 1e-9
+        assert any(m.start < n.start and n.start - m.end <= dissonance.LOST_FLANK_S for m in tracked)
+        assert any(m.end > n.end and m.start - n.end <= dissonance.LOST_FLANK_S for m in tracked)
+
+
 @given(heard=st.lists(st.integers(48, 84), min_size=1, max_size=12),
        line=st.lists(st.tuples(st.integers(24, 108), st.floats(0.0, 8.0)), max_size=20))
 def test_the_melody_line_keeps_only_tones_it_sounds_twice_within_the_trackers_pitches(
