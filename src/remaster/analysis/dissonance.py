@@ -902,8 +902,8 @@ def _within_the_trackers_pitches(line: Sequence[Note], heard: Sequence[Note]) ->
 # follow: a vibraphone's G4 swinging a semitone read an A-flat 4 there). It is judged for its tone only (`out_of_key`):
 # the line's pitch comes from a posteriorgram of three bins to the semitone. (Cached trials: 3 errors more found, the
 # set's AfterTheHareReel and book3-404 over its pad, the held-out tunes' boehme10-3 over its pad, and no false finding
-# more on the three pools. Without the flanks and the distance, 4 found and 21 false findings more: a pad's F5 in a
-# rest of 0001-0050-4's 9 accompanied takes, slides of ornamented takes.)
+# more on the three pools. Without the flanks and the distance, 4 found and 14 false findings more: a pad's F5 in a
+# rest of 0001-0050-4's 9 accompanied takes, line notes of ornamented takes 80 cents off the reference.)
 LOST_COVERED_SHARE = 0.3
 LOST_FLANK_S = 0.15
 LOST_APART_CENTS = 70.0
@@ -965,9 +965,8 @@ def judge_notes(notes: Sequence[Note], params: CheckParams | None = None, voices
     A melody's `line`, the notes of Basic Pitch's melody line where it was computed, says which tones the tune keeps
     using as well (`_kept_on_the_line`), and where the tracker lost a note of a `mono` take inside a phrase, the
     line's note is judged for its tone and merged in (`_lost_by_the_tracker`). Returns (notes, findings per note,
-    reference, scale). (`check` calls it on
-    the notes it tracked; given written notes it shows what the check would find were the transcription perfect: see
-    benchmarks/bench_scale.py.)"""
+    reference, scale). (`check` calls it on the notes it tracked; given written notes it shows what the check would
+    find were the transcription perfect: see benchmarks/bench_scale.py.)"""
     p = params if params is not None else CheckParams()
     found_notes = list(notes)
     reference = estimate_reference(found_notes) if p.reference_cents is None else float(p.reference_cents)
