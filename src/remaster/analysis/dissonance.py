@@ -971,11 +971,11 @@ def judge_notes(notes: Sequence[Note], params: CheckParams | None = None, voices
     found_notes = list(notes)
     reference = estimate_reference(found_notes) if p.reference_cents is None else float(p.reference_cents)
     heard = heard_notes(found_notes, p.quiet_db)
+    line_heard = heard_notes(line, p.quiet_db)
     if voices == "poly":
         kept = _kept_in_a_mix(heard, reference)
     else:
-        kept = kept_pitch_classes(heard, reference) | _kept_on_the_line(heard_notes(line, p.quiet_db), heard,
-                                                                         reference)
+        kept = kept_pitch_classes(heard, reference) | _kept_on_the_line(line_heard, heard, reference)
     chosen = _scale(p, heard, found_notes, reference, kept, voices)
     tolerance = _tolerance(p, chosen, voices)
     # one line, a melody (the chords of a mix are read by `_judge_in_chords`); after the tolerance, which the size of
@@ -989,8 +989,8 @@ def judge_notes(notes: Sequence[Note], params: CheckParams | None = None, voices
                      else min(tolerance, PLAIN_OWN_TOLERANCE))
     judged = [_judge_heard(n, reference, chosen, tolerance, p.min_sour_s, own, plain, own_tolerance)
               if id(n) in heard_ids else None for n in found_notes]
-    if voices == "mono" and line:
-        lost = _lost_by_the_tracker(heard_notes(line, p.quiet_db), found_notes, heard)
+    if voices == "mono" and line_heard:
+        lost = _lost_by_the_tracker(line_heard, found_notes, heard)
         lost_judged = [judge(n, reference, chosen, tolerance, p.min_sour_s) for n in lost]
         found_notes, judged = _merged(found_notes, judged, lost,
                                       [f if f is not None and f.kind == "out_of_key" else None for f in lost_judged])
