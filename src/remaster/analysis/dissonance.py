@@ -887,6 +887,8 @@ def _kept_on_the_line(line: Sequence[Note], heard: Sequence[Note], reference: fl
     trials, stop 64: 3 false findings fewer, EyesRight's C-sharp in 2 held-out takes and an out-of-key finding on the
     second pool's altdeu10-4; nothing found lost on any pool.)"""
     within = _within_the_trackers_pitches(line, heard)
+    if not within:      # nothing heard beside the tracker: what it keeps, judge_notes counts already
+        return frozenset()
     return kept_pitch_classes(within, reference) | kept_pitch_classes([*heard, *within], reference)
 
 
