@@ -858,13 +858,15 @@ def _sure_of_key(p: CheckParams, chosen: Scale | None, heard: Sequence[Note], re
                  kept: frozenset[int]) -> Scale | None:
     """`chosen` less the tones the melody's key holds with a probability under 1 - KEY_SURE, but for those the take
     keeps using. The key is read on the heard notes whose centre is sure, where there are KEY_SURE_NOTES of them: an
-    accompaniment's brief or sliding bleed into the track should not move it. Not for a declared scale, nor for gugak
-    (its modes are no major or minor key)."""
+    accompaniment's brief or sliding bleed into the track should not move it; a lone raised tone of a minor key may
+    still pass by step between brief notes heard beside it (`keyfinding.passing`). Not for a declared scale, nor for
+    gugak (its modes are no major or minor key)."""
     if not _key_read(p, chosen) or not heard:
         return chosen
     sure = [n for n in heard if _sure(n)]
     read_on = sure if len(sure) >= KEY_SURE_NOTES else heard
-    allowed = kept | (chosen.pitch_classes & likely_tones(read_on, reference, KEY_SURE))
+    in_time = sorted(heard, key=lambda n: n.start)
+    allowed = kept | (chosen.pitch_classes & likely_tones(read_on, reference, KEY_SURE, beside=in_time))
     if not allowed or allowed == chosen.pitch_classes:     # none left: a reading and a key with no tone in common
         return chosen
     return replace(chosen, degrees=tuple(d for d in chosen.degrees if (chosen.tonic + d) % 12 in allowed),

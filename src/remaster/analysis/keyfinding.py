@@ -113,6 +113,33 @@ def _tones(notes: Sequence[Note], reference: float) -> tuple[list[int], list[flo
     return [grid_step(n.centre, reference) % 12 for n in notes], [max(n.stable_s, n.duration) for n in notes]
 
 
+def _passes(steps: Sequence[int], i: int, but: int) -> bool:
+    # by step from the note before to the note after (in pitch, not pitch class: a bass note two octaves under is no
+    # step), one way, one of the two steps a semitone not to or from the pitch class `but`
+    if not 0 < i < len(steps) - 1:
+        return False
+    into, out = steps[i] - steps[i - 1], steps[i + 1] - steps[i]
+    one_way = {into, out} <= {1, 2} or {into, out} <= {-1, -2}
+    return one_way and ((abs(into) == 1 and steps[i - 1] % 12 != but) or (abs(out) == 1 and steps[i + 1] % 12 != but))
+
+
+def passing(steps: Sequence[int]) -> np.ndarray:
+    """Per key (`KEYS`), 1 for a minor key's raised 6th or 7th sounded in one note only that passes by step between
+    the notes beside it, one way, one step a semitone (not from or to the natural 6th, as `holds` asks), as D, E, F
+    passes in G minor; else 0. `steps`: each note's tone (MIDI, on the take's grid), in order. `holds` asks a
+    semitone of the notes the key is read on, which may leave out a brief note beside the tone: `likely_tones` asks
+    this of all the notes."""
+    pcs = [int(s) % 12 for s in steps]
+    table = np.zeros_like(_HOLDS)
+    counts = np.bincount(pcs, minlength=12)
+    for row, (mode, tonic) in enumerate(KEYS):
+        for step in _RAISED if mode == "minor" else ():
+            pc = (tonic + step) % 12
+            if counts[pc] == 1 and _passes(steps, pcs.index(pc), (pc - 1) % 12 if step == _RAISED[0] else -1):
+                table[row, pc] = 1.0
+    return table
+
+
 def probability_in_key(probs: np.ndarray, table: np.ndarray = _HOLDS) -> np.ndarray:
     """Per pitch class, the probability that the melody's key holds it (`table`: which key holds which tone, as
     `holds` reads them for a melody)."""
@@ -125,13 +152,17 @@ def probability_in_key(probs: np.ndarray, table: np.ndarray = _HOLDS) -> np.ndar
 LONE_VOTE_NOTES = 16
 
 
-def likely_tones(notes: Sequence[Note], reference: float, sure: float) -> frozenset[int]:
+def likely_tones(notes: Sequence[Note], reference: float, sure: float,
+                 beside: Sequence[Note] | None = None) -> frozenset[int]:
     """The pitch classes that are out of the key with a probability under `sure` (those a finding can be sure of
-    are the rest)."""
+    are the rest). `beside`: the take's notes in order of time, where `notes` are some of them: the key is read on
+    those, but a lone raised tone may pass between notes beside it that they leave out (`passing`)."""
     if not notes:
         return frozenset(range(12))
     pcs, durations = _tones(notes, reference)
     table = holds(pcs)
+    if beside is not None:
+        table = np.maximum(table, passing([grid_step(n.centre, reference) for n in beside]))
     inside = probability_in_key(probabilities(pcs, durations), table)
     if len(notes) >= LONE_VOTE_NOTES:
         for pc in np.flatnonzero(np.bincount(pcs, minlength=12) == 1):
