@@ -97,12 +97,12 @@ OWN_WITNESSES = 2
 # and nothing found lost on any pool.)
 PLAIN_OWN_TOLERANCE = 25.0
 # ... but a note within LONGEST_NEAR cents of the grid, held at least as long as every witness of its tone, is judged
-# against the grid alone: its long steady centre is the surest reading of how the take sounds that tone, and a sample
-# whose attack is sharp reads its brief notes sharp. (0550-0625-557, held-out tunes: a recorder's D5 held 1.27 s at
-# -10 cents from the grid, its briefer D5s over the pad +18 to +20, so 28 cents flat of them, `detuned` in 6
-# accompanied takes. Cached trials: those 6 false findings fewer, nothing else changed on any pool. Without the
-# limit, a slip on a tone's longest note is judged off the grid alone: 30-cent recall 74.4 -> 69.5 % on the set,
-# 57.1 % under `gugak`.)
+# against the grid alone: its long steady centre is the surest reading of how the take sounds that tone, and a take's
+# brief notes may read sharper than its long ones. (0550-0625-557, held-out tunes: a recorder's D5 held 1.27 s at -10
+# cents from the grid, its four brief D5s over the pad +18 to +20, the median of its six witnesses +18, so 28 cents
+# flat of them: `detuned` in 6 accompanied takes. Cached trials: those 6 false findings fewer, nothing else changed on
+# any pool; at 20 cents the same. Without the limit, a slip on a tone's longest note is judged off the grid alone:
+# 30-cent recall 74.4 -> 69.5 % on the set, 71.4 -> 57.1 % on the gugak tunes under `gugak`.)
 LONGEST_NEAR = 12.0
 # In a mix of several voices (`voices: poly`) a note's centre is read from Basic Pitch's pitch contour, three bins to
 # a semitone, between bins by a parabola, with other voices' partials close by: less sure than a tracked line. (On the
