@@ -23,7 +23,7 @@ Krumhansl-Schmuckler with the same profiles (87.1 %), and its probabilities are 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -91,14 +91,22 @@ def holds(pitch_classes: Sequence[int]) -> np.ndarray:
     1,275 and 1,299 found, 29 clean tunes flagged)."""
     pcs = [int(p) % 12 for p in pitch_classes]
     table = _HOLDS.copy()
+    for row, pc, i, natural in _lone_raised(pcs):
+        if not _by_semitone(pcs, i, natural):
+            table[row, pc] = 0.0
+    return table
+
+
+def _lone_raised(pcs: list[int]) -> Iterator[tuple[int, int, int, int | None]]:
+    """Each minor key's raised 6th or 7th that sounds in one note only of `pcs` (pitch classes, in order): the key's
+    row in `KEYS`, the pitch class, that note's index, and the key's natural 6th for its raised 6th (the semitone that
+    does not count: `holds`), None for its raised 7th."""
     counts = np.bincount(pcs, minlength=12)
     for row, (mode, tonic) in enumerate(KEYS):
         for step in _RAISED if mode == "minor" else ():
             pc = (tonic + step) % 12
-            natural = (pc - 1) % 12 if step == _RAISED[0] else None
-            if counts[pc] == 1 and not _by_semitone(pcs, pcs.index(pc), natural):
-                table[row, pc] = 0.0
-    return table
+            if counts[pc] == 1:
+                yield row, pc, pcs.index(pc), (pc - 1) % 12 if step == _RAISED[0] else None
 
 
 def _by_semitone(pcs: Sequence[int], i: int, but: int | None = None) -> bool:
@@ -113,7 +121,7 @@ def _tones(notes: Sequence[Note], reference: float) -> tuple[list[int], list[flo
     return [grid_step(n.centre, reference) % 12 for n in notes], [max(n.stable_s, n.duration) for n in notes]
 
 
-def _passes(steps: Sequence[int], i: int, but: int) -> bool:
+def _passes(steps: Sequence[int], i: int, but: int | None) -> bool:
     # by step from the note before to the note after (in pitch, not pitch class: a bass note two octaves under is no
     # step), one way, one of the two steps a semitone not to or from the pitch class `but`
     if not 0 < i < len(steps) - 1:
@@ -129,14 +137,10 @@ def passing(steps: Sequence[int]) -> np.ndarray:
     passes in G minor; else 0. `steps`: each note's tone (MIDI, on the take's grid), in order. `holds` asks a
     semitone of the notes the key is read on, which may leave out a brief note beside the tone: `likely_tones` asks
     this of all the notes."""
-    pcs = [int(s) % 12 for s in steps]
     table = np.zeros_like(_HOLDS)
-    counts = np.bincount(pcs, minlength=12)
-    for row, (mode, tonic) in enumerate(KEYS):
-        for step in _RAISED if mode == "minor" else ():
-            pc = (tonic + step) % 12
-            if counts[pc] == 1 and _passes(steps, pcs.index(pc), (pc - 1) % 12 if step == _RAISED[0] else -1):
-                table[row, pc] = 1.0
+    for row, pc, i, natural in _lone_raised([int(s) % 12 for s in steps]):
+        if _passes(steps, i, natural):
+            table[row, pc] = 1.0
     return table
 
 
