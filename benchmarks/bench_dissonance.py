@@ -41,9 +41,10 @@ Scoring, per file:
   most of its takes, so the files are no independent draws), and the melodies that carry the false findings;
 - where it is weak: recall (>= 50 cents, >= 0.15 s) and false flags (negatives) by collection and by timbre family
   (plucked/decaying or sustained), and why each missed error (>= 50 cents, >= 0.15 s) was missed, read from the
-  check's own notes and scale (`why_missed`, from the note nearest the sung pitch among those sounding through it):
-  no note there, a note on another voice or octave, too brief as tracked, too quiet or read as a release, its tone in
-  key as the check read the key, passed by a mix's chord rules, or judged within tolerance.
+  check's own notes and scale (`why_missed`, from the note nearest the sung pitch among those sounding through it,
+  or, where none lies within a semitone and a half of it, nearest its tone in another octave): no note there, notes
+  on another voice only, too brief as tracked, too quiet or read as a release, its tone in key as the check read the
+  key, passed by a mix's chord rules, or judged within tolerance.
 
 `--held-out-dir DIR` checks the same way (`voices="poly"`) the ~300 four-part chorales of the corpus that the set's
 mixes do not take (pitch_set.held_out_chorales: cut, scored and rendered as the set's mixes are, clean, -40 cents and
@@ -172,6 +173,11 @@ def match(errors: list[dict], findings: list[dict], voices: int = 1,
     return sorted(out)
 
 
+def _octaves_off(cents: float, sung: float) -> float:
+    off = (cents - sung) % 1200.0
+    return min(off, 1200.0 - off)
+
+
 def why_missed(result: Check, truth: dict, error: dict) -> str:
     """Why the check has no finding on `error`, from its own notes, tuning reference and scale."""
     sung = error.get("expected_midi", 0) * 100.0 + error["cents"] + truth.get("tuning_offset_cents", 0.0)
@@ -183,7 +189,11 @@ def why_missed(result: Check, truth: dict, error: dict) -> str:
         return "no note"
     note = min(under, key=lambda n: abs(n.centre - sung))
     if abs(note.centre - sung) > 150.0:
-        return "another voice or octave"
+        # a note read an octave or more off keeps the sung tone and its cents, and is judged on them: why it passed
+        # is read from it (a tone the key as read holds, most often), not put down to the tracker
+        note = min(under, key=lambda n: _octaves_off(n.centre, sung))
+        if _octaves_off(note.centre, sung) > 150.0:
+            return "another voice"
     p = CheckParams()
     if max(note.stable_s, note.duration) < p.min_sour_s:
         return "too brief as tracked"

@@ -63,7 +63,11 @@ def test_why_a_note_in_a_mix_was_missed_is_read_from_the_note_at_its_pitch() -> 
 
     assert why([soprano, tenor]) == \
         "passed by the chord rules (a tone the mix keeps, a triad or seventh chord, an overtone)"
-    assert why([soprano]) == "another voice or octave"
+    assert why([soprano]) == "another voice"
+    # read an octave up, the wrong note keeps its tone; read an octave up and a semitone low, its tone is in key
+    assert why([soprano, _note(1.0, 1.4, 75)], voices="mono") == "judged within tolerance"
+    assert why([soprano, _note(1.0, 1.4, 74)], voices="mono") == "in key as the key was read"
+    assert why([_note(1.0, 1.4, 50)], voices="mono") == "in key as the key was read"     # so, an octave down
     assert why([]) == "no note"
     assert why([soprano, _note(1.0, 1.4, 62)]) == "in key as the key was read"      # heard a semitone low
     assert why([soprano, tenor], voices="mono") == "judged within tolerance"
