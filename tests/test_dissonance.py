@@ -1735,3 +1735,57 @@ def test_basic_pitch_tells_a_partial_of_a_plucked_f_sharp_from_a_c_sharp_struck_
     for audio, expected in ((take((54, 0.2)), True), (take((54, 0.2), (73, 0.5)), False)):
         note, onset, _ = multipitch.posteriorgrams(audio, dissonance.CREPE_RATE)
         assert multipitch.a_twelfth_over(note, onset, 7300.0, 0.5, 1.0) is expected
+
+
+def _cut_short(brief_s: float = 0.11, line_midi: int = 68, line_s: float = 0.3,
+               split: bool = False) -> tuple[list[FoundNote], list[FoundNote]]:
+    """A C major phrase of 0.3 s notes whose sixth, A-flat 4 for A4, the tracker hears for `brief_s` only before it
+    goes over to the bass's F2 (dva0-3 over its pad); `split`: heard as two pieces, 0.19 s and 0.1 s. The melody
+    line's notes hold every note as sung, its sixth at `line_midi` for `line_s`."""
+    tune = [60, 64, 67, 72, 71, 68, 67, 65, 64, 62, 60, 64, 65, 67, 69, 71, 72, 69, 67, 64, 62, 60]
+    tracked, line, t = [], [], 0.0
+    for k, m in enumerate(tune):
+        if k != 5:
+            tracked.append(FoundNote(t, t + 0.3, 100.0 * m, 0.3, 0, 0, 0, onset_db=8.0))
+        elif split:
+            tracked += [FoundNote(t, t + 0.19, 6800.0, 0.19, 0, 0, 0, onset_db=8.0),
+                        FoundNote(t + 0.2, t + 0.3, 6800.0, 0.1, 0, 0, 0)]
+        else:
+            tracked += [FoundNote(t, t + brief_s, 6800.0, brief_s, 0, 0, 0, onset_db=8.0),
+                        FoundNote(t + brief_s, t + 0.3, 4100.0, 0.3 - brief_s, 0, 0, 0)]
+        line.append(FoundNote(t, t + (line_s if k == 5 else 0.3), 100.0 * (line_midi if k == 5 else m),
+                              line_s if k == 5 else 0.3, 0, 0, 0, onset_db=8.0))
+        t += 0.3
+    return tracked, line
+
+
+def test_a_note_the_tracker_cuts_short_is_judged_where_the_melody_line_holds_it() -> None:
+    def found(tracked: list[FoundNote], line: list[FoundNote]) -> list[tuple[float, str, str]]:
+        notes, judged, _, _ = judge_notes(tracked, CheckParams(style="western"), line=line)
+        return [(round(n.start, 2), f.kind, f.found) for n, f in zip(notes, judged, strict=True) if f is not None]
+
+    tracked, line = _cut_short()
+    assert found(tracked, []) == []                 # 0.11 s alone is too brief to judge
+    assert found(tracked, line) == [(1.5, "out_of_key", "Ab4+0")]
+    # the line holds another pitch there, or holds the note too briefly itself: nothing more is sure
+    assert found(*_cut_short(line_midi=69)) == []
+    assert found(*_cut_short(line_s=0.12)) == []
+    # a note heard in two pieces, the first long enough to be found: found once
+    tracked, line = _cut_short(split=True)
+    assert found(tracked, line) == [(1.5, "out_of_key", "Ab4+0")]
+    assert found(tracked, []) == [(1.5, "out_of_key", "Ab4+0")]
+
+
+@given(brief_s=st.floats(0.08, 0.3), line_cents=st.floats(6650.0, 6950.0), line_s=st.floats(0.05, 0.6))
+@settings(max_examples=40, deadline=None)
+def test_the_line_only_ever_adds_a_finding_on_a_brief_note_it_holds_near_its_pitch_for_long_enough(
+        brief_s: float, line_cents: float, line_s: float) -> None:
+    tracked, line = _cut_short(brief_s=round(brief_s, 3))
+    line[5] = replace(line[5], end=line[5].start + line_s, centre=line_cents, stable_s=line_s)
+    with_line = judge_notes(tracked, CheckParams(style="western"), line=line)[1]
+    alone = judge_notes(tracked, CheckParams(style="western"))[1]
+    added = [k for k, (a, b) in enumerate(zip(with_line, alone, strict=True)) if (a is None) != (b is None)]
+    for k in added:
+        assert alone[k] is None and max(tracked[k].stable_s, tracked[k].duration) < dissonance.SURE_S
+        assert abs(line_cents - tracked[k].centre) <= dissonance.LINE_HOLDS_CENTS
+        assert line_s >= dissonance.SURE_S
