@@ -159,7 +159,8 @@ class CheckParams(Params):
     min_periodicity: float = param(0.5, unit="fraction", ge=0.0, le=1.0,
                                    description="frames CREPE is less sure of than this have no pitch")
     min_sour_s: float = param(0.12, unit="s", ge=0.0, le=10.0, description="shortest sour note that is a finding "
-                         "(its length as tracked: a note that sounds 0.15 s keeps its pitch for about 0.12 s)")
+                         "(its length as tracked: a note that sounds 0.15 s keeps its pitch for about 0.12 s; a "
+                         "shorter one too where Basic Pitch's melody line holds it 0.15 s or more)")
     scale: ScaleSpec | None = param(None, unit="scale", description="declare the scale instead of estimating it")
     reference_cents: float | None = param(None, unit="cents", ge=-50, le=50,
                                           description="tuning offset from A = 440 Hz 12-TET; default: estimated")
