@@ -361,11 +361,16 @@ def _ornament_pieces(notes: Sequence[Note], gap_s: float = 0.08, near_cents: flo
     return out
 
 
+def _overlap(a: Note, b: Note) -> float:
+    """Seconds two notes sound together (negative: the gap between them)."""
+    return min(a.end, b.end) - max(a.start, b.start)
+
+
 def _clashes(note: Note, others: Sequence[Note], reference: float) -> bool:
     """Whether a note sounds a semitone (or a major seventh, a minor ninth) against another for most of the shorter."""
     own = grid_step(note.centre, reference)
     for o in others:
-        overlap = min(o.end, note.end) - max(o.start, note.start)
+        overlap = _overlap(o, note)
         if o is not note and overlap > 0.5 * min(o.duration, note.duration) \
                 and (own - grid_step(o.centre, reference)) % 12 in (1, 11):
             return True
@@ -410,7 +415,7 @@ DOUBLING_STEPS = (12, 24, 36)
 def _with(note: Note, others: Sequence[Note]) -> list[Note]:
     """The other notes sounding through more than half of `note`."""
     return [o for o in others
-            if o is not note and min(o.end, note.end) - max(o.start, note.start) > 0.5 * note.duration]
+            if o is not note and _overlap(o, note) > 0.5 * note.duration]
 
 
 def _lies_over(note: Note, others: Sequence[Note], reference: float, steps: Sequence[int]) -> bool:
@@ -944,7 +949,7 @@ def _lost_by_the_tracker(line: Sequence[Note], found: Sequence[Note], heard: Seq
     LOST_COVERED_SHARE); `found`: the tracker's notes, `heard`: those a listener hears."""
     out = []
     for n in _within_the_trackers_pitches(line, heard):
-        covered = sum(max(0.0, min(n.end, m.end) - max(n.start, m.start)) for m in found)
+        covered = sum(max(0.0, _overlap(n, m)) for m in found)
         before = max((m for m in heard if m.start < n.start), key=lambda m: m.end, default=None)
         after = min((m for m in heard if m.end > n.end), key=lambda m: m.start, default=None)
         if (n.duration >= SURE_S and covered <= LOST_COVERED_SHARE * n.duration
@@ -983,10 +988,6 @@ def _held_on_the_line(notes: Sequence[Note], judged: list[Finding | None], heard
         if holding and not found_there:
             out[i] = judge_brief(n)
     return out
-
-
-def _overlap(a: Note, b: Note) -> float:
-    return min(a.end, b.end) - max(a.start, b.start)
 
 
 # A tone struck again at once is meant: a slip is one note, and a tone re-attacked on the next note (a level rise of
