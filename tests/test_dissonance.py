@@ -813,6 +813,19 @@ def test_a_note_the_tracker_lost_inside_a_phrase_is_judged_as_the_melody_line_he
     assert len(judge_notes(_hare(None)[0], CheckParams(), line=line)[0]) == len(HARE)
 
 
+@pytest.mark.parametrize(("cents", "found"), [(47.0, True), (-45.0, True), (30.0, False), (-38.0, False)])
+def test_a_lost_note_is_detuned_only_when_the_line_hears_it_clearly_off(cents: float, found: bool) -> None:
+    # the E5 in tune with A major, sounded off it: the line's pitch is less sure than the tracker's, so a lost note is
+    # judged against LOST_TOLERANCE (40 cents), not the take's 25 (bwv291's F4 50 cents sharp, heard 47 cents off)
+    tracked, line = _hare()
+    line[5] = replace(line[5], centre=7600.0 + cents)
+    expected = [(0.6, "detuned", f"E5{cents:+.0f}")] if found else []
+    assert _lost_findings(tracked, line) == expected
+    # heard by the tracker, even a note 30 cents off is judged against the take's own tolerance (25)
+    judged = judge_notes(line, CheckParams())[1]
+    assert judged[5] is not None and judged[5].kind == "detuned"
+
+
 def test_a_line_note_in_a_rest_or_on_a_vibratos_crest_is_no_lost_note() -> None:
     tracked, line = _hare()
     assert dissonance._lost_by_the_tracker(line, tracked, tracked) == [line[5]]
