@@ -1330,6 +1330,25 @@ def test_the_narrower_tolerance_against_a_tones_witnesses_is_for_plain_takes_wit
                         own_tolerance=25.0) is None
 
 
+@pytest.mark.parametrize(("steady_s", "found"), [(0.14, False), (0.15, True), (0.18, True)])
+def test_a_note_steady_too_briefly_is_judged_against_the_grid_not_its_witnesses(steady_s: float, found: bool) -> None:
+    """0351-0400-356's D5 over its pad (second pool): 0.18 s long but steady for 0.14 s, 11 cents flat of the grid,
+    where the take sounds its D5s 15 cents sharp: 26 cents under them, `detuned` in 5 accompanied takes, the clean
+    one among them. A centre held still that briefly is less sure than its witnesses'."""
+    def d5(start: float, seconds: float, steady: float, cents: float) -> FoundNote:
+        return FoundNote(start, start + seconds, 7400.0 + cents, steady, 5.0, 0.0, 0.0, -20.0)
+
+    brief = d5(0.0, 0.18, steady_s, -11.0)
+    witnesses = [d5(1.0 + k, 0.3, 0.3, 15.0) for k in range(4)]
+    own = own_intonation([*witnesses, brief], 0.0)
+    judged = _judge_heard(brief, 0.0, None, 25.0, 0.15, own, True, 25.0)
+    assert (judged is not None and judged.kind == "detuned" and judged.cents < -25) == found
+    # against the grid, a note steady that briefly is still found where it is off the grid itself
+    off = d5(0.0, 0.18, steady_s, -30.0)
+    own = own_intonation([*witnesses, off], 0.0)
+    assert _judge_heard(off, 0.0, None, 25.0, 0.15, own, True, 25.0).kind == "detuned"
+
+
 def test_a_tones_longest_note_near_the_grid_is_judged_against_the_grid_not_its_briefer_witnesses() -> None:
     """A recorder's D5 held 1.2 s, 10 cents flat of the grid, where its three briefer D5s read 18 cents sharp (a
     sample whose attack is sharp, over a pad): 28 cents off them, yet its long steady centre is the surest reading of

@@ -96,6 +96,13 @@ OWN_WITNESSES = 2
 # 73.4 % and 62.9 -> 64.3 % on the held-out tune pools, 50-cent 89.6 -> 90.1 % on the first; no false finding more
 # and nothing found lost on any pool.)
 PLAIN_OWN_TOLERANCE = 25.0
+# ... where the note itself held a steady pitch for SURE_S or more: a note that lasts 0.15 s but holds still for less
+# has a centre less sure than its witnesses', and is judged against the grid as a take that is not plain judges it.
+# (0351-0400-356, second pool: a D5 of 0.18 s over its pad, steady for 0.14 s, 11 cents flat of the grid and 26 under
+# its nine witnesses, which the take sounds 1 to 22 cents sharp: `detuned` in 5 accompanied takes, the clean one
+# among them. Cached trials, stop 67: those 5 false findings fewer, precision 92.9 -> 94.4 %, and the only other
+# change on any pool a 30-cent slip of 0.11 s no longer found (book3-402, outside the 0.15 s figures). Steady for 0.2 s
+# asked instead: 30-cent recall 74.4 -> 72.0 % on the set, 76.6 -> 71.9 % on the held-out tunes.)
 # ... but a note within LONGEST_NEAR cents of the grid, held at least as long as every witness of its tone, is judged
 # against the grid alone: its long steady centre is the surest reading of how the take sounds that tone, and a take's
 # brief notes may read sharper than its long ones. (0550-0625-557, held-out tunes: a recorder's D5 held 1.27 s at -10
@@ -301,7 +308,8 @@ def _judge_heard(note: Note, reference: float, scale: Scale | None, tolerance: f
     judged against them alone: a slip of 30 cents on a tone the take sounds 10 cents the other way elsewhere is 40
     cents off it, though 20 off the grid (the global reference sits between the takes' tones). There it is allowed
     `own_tolerance` (default `tolerance`; see PLAIN_OWN_TOLERANCE). Not a note near the grid held at least as long
-    as every witness of its tone (`longest`: per grid tone, the longest witness; see LONGEST_NEAR).
+    as every witness of its tone (`longest`: per grid tone, the longest witness; see LONGEST_NEAR), nor one held
+    steady for less than SURE_S (see PLAIN_OWN_TOLERANCE), whose centre is less sure than its witnesses'.
 
     A brief note (under SURE_S) off the grid by more than its wider tolerance is not excused by the other notes of
     its tone: that tolerance already allows for how unsure its centre is, and one other note 13 cents flat had let a
@@ -309,8 +317,8 @@ def _judge_heard(note: Note, reference: float, scale: Scale | None, tolerance: f
     others = [off for i, off in own.get(grid_step(note.centre, reference), {}).items() if i != id(note)]
     own_reference = reference + float(np.median(others)) if others else None
     short = PLAIN_SHORT_TOLERANCE if plain else SHORT_TOLERANCE
-    if own_reference is not None and plain and len(others) >= OWN_WITNESSES and not _held_longest(note, reference,
-                                                                                                  longest):
+    if (own_reference is not None and plain and len(others) >= OWN_WITNESSES and note.stable_s >= SURE_S
+            and not _held_longest(note, reference, longest)):
         return judge(note, own_reference, scale, tolerance if own_tolerance is None else own_tolerance, min_sour_s,
                      short)
     finding = judge(note, reference, scale, tolerance, min_sour_s, short)
