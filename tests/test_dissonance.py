@@ -1240,6 +1240,24 @@ def test_voices_auto_reads_every_voice_where_the_tracker_is_mostly_under_the_top
     assert decide_voices(track, np.zeros(16000, np.float32), chords=False)[0] == ("melody" if read == "poly" else read)
 
 
+@pytest.mark.parametrize(("voiced", "read"), [(0.15, "mono"), (0.05, "poly")])
+def test_a_line_the_tracker_hears_only_at_its_attacks_is_still_one_line(monkeypatch, voiced: float, read: str) -> None:
+    # plucked notes over a pad and drums: the tracker holds the C5 only just after each attack (the second pool's
+    # 0301-0350-306, a shamisen, 14-17 % of its loud frames) and never follows the pad's chords, which it cannot
+    # pitch; the top line says the tracker is on the tune, so one line leads. Hearing a pitch in 5 % of the loud
+    # frames, no line does, and every voice is read.
+    frames = 300
+    contour = np.zeros((frames, 264), np.float32)
+    contour[:, 3 * (72 - 21) + 1] = 0.8
+    contour[:, 3 * (50 - 21) + 1] = 0.8
+    monkeypatch.setattr(multipitch, "posteriorgrams", lambda mono, rate: (None, None, contour))
+    pitched = (np.arange(frames) % 20) < round(20 * voiced)
+    hz = np.where(pitched, 523.25, np.nan)
+    track = PitchTrack(np.arange(frames) / multipitch.FPS, hz, pitched.astype(float), np.full(frames, -20.0),
+                       1.0 / multipitch.FPS)
+    assert decide_voices(track, np.zeros(16000, np.float32))[0] == read
+
+
 def _line_with(cents_of: dict[int, float], slip: tuple[int, float] | None = None) -> tuple[np.ndarray, list[Note]]:
     """A C major wind line (0.4 s notes, three Es) whose tones are sounded `cents_of` off, and one note slipped."""
     midis = [60, 62, 64, 65, 67, 69, 67, 65, 64, 62, 60, 67, 69, 71, 72, 67, 65, 64, 62, 60]
