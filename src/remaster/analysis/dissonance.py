@@ -1050,9 +1050,9 @@ def judge_notes(notes: Sequence[Note], params: CheckParams | None = None, voices
     For `voices="poly"`, the chord rules, and the notes Basic Pitch `missed` judged for their tone and merged in.
     A melody's `line`, the notes of Basic Pitch's melody line where it was computed, says which tones the tune keeps
     using as well (`_kept_on_the_line`), and where the tracker lost a note of a `mono` take inside a phrase, the
-    line's note is judged (its tone, and its tuning against LOST_TOLERANCE) and merged in (`_lost_by_the_tracker`). Returns (notes, findings per note,
-    reference, scale). (`check` calls it on the notes it tracked; given written notes it shows what the check would
-    find were the transcription perfect: see benchmarks/bench_scale.py.)"""
+    line's note is judged (its tone, and its tuning against LOST_TOLERANCE) and merged in (`_lost_by_the_tracker`).
+    Returns (notes, findings per note, reference, scale). (`check` calls it on the notes it tracked; given written
+    notes it shows what the check would find were the transcription perfect: see benchmarks/bench_scale.py.)"""
     p = params if params is not None else CheckParams()
     found_notes = list(notes)
     reference = estimate_reference(found_notes) if p.reference_cents is None else float(p.reference_cents)
