@@ -826,6 +826,34 @@ def test_a_lost_note_is_detuned_only_when_the_line_hears_it_clearly_off(cents: f
     assert judged[5] is not None and judged[5].kind == "detuned"
 
 
+def _held_across(first_cents: float, second_cents: float) -> tuple[list[FoundNote], list[FoundNote]]:
+    """A C major tune whose two F4s in a row (0.3 s and 0.45 s) the tracker holds as one note 6 cents flat, pulled by a
+    pad's F, and the melody line's notes, which hear the two F4s `first_cents` and `second_cents` off (irl-3)."""
+    tune = [(60, 0.3), (62, 0.3), (64, 0.3), (65, 0.8), (67, 0.3), (65, 0.3), (64, 0.3), (62, 0.3), (60, 0.6)]
+    tracked, t = [], 0.0
+    for midi, seconds in tune:
+        tracked.append(FoundNote(t, t + seconds, 100.0 * midi, seconds, 0, 0, 0, level_db=-15.0, onset_db=8.0))
+        t += seconds
+    held = tracked[3]
+    tracked[3] = replace(held, centre=6494.0)
+    pieces = [replace(held, end=held.start + 0.3, centre=6500.0 + first_cents, stable_s=0.3),
+              replace(held, start=held.start + 0.35, centre=6500.0 + second_cents, stable_s=0.45)]
+    return tracked, [*tracked[:3], *pieces, *tracked[4:]]
+
+
+@pytest.mark.parametrize(("first", "second", "found"), [(47.0, -11.0, True), (-48.0, -4.0, True),
+                                                        (30.0, -11.0, False), (47.0, 40.0, False)])
+def test_a_note_the_tracker_holds_across_a_sour_repeat_is_split_where_the_line_hears_two(
+        first: float, second: float, found: bool) -> None:
+    # the line hears the first F4 clearly off (LOST_TOLERANCE) and the second where the tracker reads the note: the
+    # first is found, at its time; a piece 30 cents off is within the line's tolerance, and where no piece lies where
+    # the tracker reads the note, the line's pitch does not say the tracker was pulled
+    tracked, line = _held_across(first, second)
+    assert _lost_findings(tracked, []) == []
+    expected = [(0.9, "detuned", f"F4{first:+.0f}")] if found else []
+    assert _lost_findings(tracked, line) == expected
+
+
 def test_a_line_note_in_a_rest_or_on_a_vibratos_crest_is_no_lost_note() -> None:
     tracked, line = _hare()
     assert dissonance._lost_by_the_tracker(line, tracked, tracked) == [line[5]]
