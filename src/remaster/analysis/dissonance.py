@@ -1011,7 +1011,7 @@ def _held_on_the_line(notes: Sequence[Note], judged: list[Finding | None], heard
     return out
 
 
-# A tracked note can hold one pitch across two notes of one tone, the first sounded sour, where the accompaniment
+# A tracked note can hold one pitch across two notes of one tone, one of them sounded sour, where the accompaniment
 # pulls the tracker towards the in-tune tone (irl-3 over its pad: an F4 50 cents sharp and the F4 after it, read as
 # one F4 6 cents flat; the pad sounds F). Where the melody line hears such a note in two, one piece where the tracker
 # reads it (within SPLIT_AGREE_CENTS) and another of SURE_S or more at least LOST_TOLERANCE from it, that other piece
