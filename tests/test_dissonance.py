@@ -43,6 +43,7 @@ from remaster.analysis.tuning import (
     declared_scale,
     estimate_reference,
     estimate_scale,
+    grid_step,
     in_key,
     kept_pitch_classes,
     melody_key,
@@ -852,6 +853,31 @@ def test_a_note_the_tracker_holds_across_a_sour_repeat_is_split_where_the_line_h
     assert _lost_findings(tracked, []) == []
     expected = [(0.9, "detuned", f"F4{first:+.0f}")] if found else []
     assert _lost_findings(tracked, line) == expected
+
+
+@given(heard=st.lists(st.tuples(st.integers(48, 84), st.floats(-40.0, 40.0), st.floats(0.1, 1.5)), min_size=1,
+                      max_size=8),
+       line=st.lists(st.tuples(st.integers(0, 7), st.floats(0.0, 1.0), st.floats(0.05, 1.0), st.floats(-60.0, 60.0)),
+                     max_size=16))
+def test_a_split_piece_is_a_line_note_on_a_heard_notes_tone_clearly_off_where_another_piece_agrees(
+        heard: list[tuple[int, float, float]], line: list[tuple[int, float, float, float]]) -> None:
+    tracked, t = [], 0.0
+    for midi, cents, seconds in heard:
+        tracked.append(FoundNote(t, t + seconds, 100.0 * midi + cents, seconds, 0, 0, 0))
+        t += seconds
+    sung = [FoundNote(tracked[k % len(tracked)].start + at, tracked[k % len(tracked)].start + at + seconds,
+                      round(tracked[k % len(tracked)].centre / 100.0) * 100.0 + cents, seconds, 0, 0, 0)
+            for k, at, seconds, cents in line]
+    ids = {id(n) for n in tracked}
+    for m in dissonance._split_by_the_line(tracked, [None] * len(tracked), ids, sung, 0.0):
+        assert m in sung and m.duration >= dissonance.SURE_S
+        (n,) = [n for n in tracked if min(n.end, m.end) - max(n.start, m.start) >= 0.8 * m.duration - 1e-9]
+        assert abs(m.centre - n.centre) >= dissonance.LOST_TOLERANCE
+        assert grid_step(m.centre, 0.0) == grid_step(n.centre, 0.0)
+        assert any(abs(a.centre - n.centre) <= dissonance.SPLIT_AGREE_CENTS and (a.end <= m.start or a.start >= m.end)
+                   for a in sung)
+    # a note with a finding already is never split
+    assert dissonance._split_by_the_line(tracked, [object()] * len(tracked), ids, sung, 0.0) == []
 
 
 def test_a_line_note_in_a_rest_or_on_a_vibratos_crest_is_no_lost_note() -> None:
