@@ -177,7 +177,10 @@ def test_every_take_is_on_target_or_honestly_off_target(take: tuple[np.ndarray, 
         assert "silent" in str(e) or "-70 LUFS gate" in str(e), e
         assert integrated_loudness(audio - audio.mean(axis=1, keepdims=True), rate) < -65
         return
-    assert_promise_kept(m.report, m.audio, m.sample_rate, signal_seconds(audio, rate))
+    # graded on the master's own signal, as `compliance` measures it: the gain can lift a quiet tail over the -60 dBFS
+    # frame floor. (Asked on the take's own seconds, the check failed once in a full run of the suite and passed
+    # alone: sparse hits at 8 kHz, 2.45 s of signal in the take, graded on loudness as a master of 3 s or more.)
+    assert_promise_kept(m.report, m.audio, m.sample_rate, signal_seconds(m.audio, m.sample_rate))
 
 
 def test_a_ten_minute_take_keeps_the_promise() -> None:
