@@ -1104,14 +1104,17 @@ def judge_notes(notes: Sequence[Note], params: CheckParams | None = None, voices
     judged = [_judge_heard(n, reference, chosen, tolerance, p.min_sour_s, own, plain, own_tolerance, longest)
               if id(n) in heard_ids else None for n in found_notes]
     if voices == "mono" and line_heard:
+        def on_the_line(n: Note) -> Finding | None:
+            """A note the melody line alone heard: its pitch is less sure than the tracker's (LOST_TOLERANCE)."""
+            return judge(n, reference, chosen, max(tolerance, LOST_TOLERANCE), p.min_sour_s)
+
         lost = _lost_by_the_tracker(line_heard, found_notes, heard)
-        found_notes, judged = _merged(found_notes, judged, lost, [judge(n, reference, chosen, max(
-            tolerance, LOST_TOLERANCE), p.min_sour_s) for n in lost])
+        found_notes, judged = _merged(found_notes, judged, lost, [on_the_line(n) for n in lost])
         judged = _held_on_the_line(found_notes, judged, heard_ids, line_heard, p.min_sour_s, lambda n: _judge_heard(
             n, reference, chosen, tolerance, 0.0, own, plain, own_tolerance, longest))
-        split = [(m, judge(m, reference, chosen, max(tolerance, LOST_TOLERANCE), p.min_sour_s))
-                 for m in _split_by_the_line(found_notes, judged, heard_ids, line_heard, reference)]
-        split = [(m, f) for m, f in split if f is not None]     # the tracked note stands for the rest
+        # a piece of a tracked note judged so joins the notes only with a finding: the tracked note stands for the rest
+        split = [(m, f) for m in _split_by_the_line(found_notes, judged, heard_ids, line_heard, reference)
+                 if (f := on_the_line(m)) is not None]
         found_notes, judged = _merged(found_notes, judged, [m for m, _ in split], [f for _, f in split])
     if voices != "poly" and _key_read(p, chosen):
         # the key read on the whole take is not the key of every stretch of it, and a tone struck again is meant
