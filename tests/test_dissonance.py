@@ -1273,6 +1273,15 @@ def test_a_tune_over_a_loud_bass_is_read_from_its_top_line() -> None:
     assert np.nanmedian(result.track.cents) > 7000                    # the report plots the line the notes came from
 
 
+def _c5_over_d3(monkeypatch, frames: int = 300) -> int:
+    """Basic Pitch's contour of a C5 line over a D3 voice, as strong, for every take `frames` long; returns `frames`."""
+    contour = np.zeros((frames, 264), np.float32)
+    contour[:, 3 * (72 - 21) + 1] = 0.8
+    contour[:, 3 * (50 - 21) + 1] = 0.8
+    monkeypatch.setattr(multipitch, "posteriorgrams", lambda mono, rate: (None, None, contour))
+    return frames
+
+
 @pytest.mark.parametrize(("under", "read"), [(0.0, "mono"), (0.2, "melody"), (0.6, "poly")])
 def test_voices_auto_reads_every_voice_where_the_tracker_is_mostly_under_the_top_line(monkeypatch, under: float,
                                                                                      read: str) -> None:
@@ -1281,11 +1290,7 @@ def test_voices_auto_reads_every_voice_where_the_tracker_is_mostly_under_the_top
     # top line read); on the D3 most of the time: no one voice leads, as in a chorale, where the tracker is handed
     # from voice to voice (poly: on the evaluation set's chorale mixes, 6 of 36 wrong notes were found from the top
     # line, 23 so). Under style gugak, whose modes the chord rules do not know, the top line is read all the same.
-    frames = 300
-    contour = np.zeros((frames, 264), np.float32)
-    contour[:, 3 * (72 - 21) + 1] = 0.8
-    contour[:, 3 * (50 - 21) + 1] = 0.8
-    monkeypatch.setattr(multipitch, "posteriorgrams", lambda mono, rate: (None, None, contour))
+    frames = _c5_over_d3(monkeypatch)
     on_d3 = np.arange(frames) < round(under * frames)
     hz = np.where(on_d3, 146.83, 523.25)
     track = PitchTrack(np.arange(frames) / multipitch.FPS, hz, np.ones(frames), np.full(frames, -20.0),
@@ -1300,11 +1305,7 @@ def test_a_line_the_tracker_hears_only_at_its_attacks_is_still_one_line(monkeypa
     # 0301-0350-306, a shamisen, 14-17 % of its loud frames) and never follows the pad's chords, which it cannot
     # pitch; the top line says the tracker is on the tune, so one line leads. Hearing a pitch in 5 % of the loud
     # frames, no line does, and every voice is read.
-    frames = 300
-    contour = np.zeros((frames, 264), np.float32)
-    contour[:, 3 * (72 - 21) + 1] = 0.8
-    contour[:, 3 * (50 - 21) + 1] = 0.8
-    monkeypatch.setattr(multipitch, "posteriorgrams", lambda mono, rate: (None, None, contour))
+    frames = _c5_over_d3(monkeypatch)
     pitched = (np.arange(frames) % 20) < round(20 * voiced)
     hz = np.where(pitched, 523.25, np.nan)
     track = PitchTrack(np.arange(frames) / multipitch.FPS, hz, pitched.astype(float), np.full(frames, -20.0),
