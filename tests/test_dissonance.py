@@ -1596,6 +1596,56 @@ def test_a_quiet_missed_peak_a_semitone_off_an_octave_of_a_found_note_is_not_jud
     assert [(f.kind, f.found[:2]) for f in findings] == ([("out_of_key", "C#")] if found else [])
 
 
+C_MAJOR = [[48, 64, 67, 72], [53, 65, 69, 72], [55, 62, 67, 71]] * 3        # C, F, G major, three times over
+
+
+def _note(start: float, end: float, midi: float, level_db: float = 0.0) -> FoundNote:
+    return FoundNote(start, end, 100.0 * midi, end - start, 0.0, 0.0, 0.0, level_db=level_db)
+
+
+def test_a_note_whose_start_only_the_spectrum_heard_is_judged_from_that_start_as_one_note() -> None:
+    # a wrong C#5 against the last C major chord's C5: the network heard it from 9.3 s, the spectrum from 9.0 s. It is
+    # one note, one finding from where it begins, not a missed note and a found one judged apart.
+    last = [_note(9.0, 10.0, m) for m in (48, 64, 67, 72)]
+    found = _poly_findings([*_chord_notes(C_MAJOR), *last, _note(9.3, 10.0, 73)], [_note(9.0, 9.28, 73)])
+    assert [(f.kind, f.found[:3], f.start, f.end) for f in found] == [("out_of_key", "C#5", 9.0, 10.0)]
+    # the start joins the found note of its key that follows it at once, and no other
+    late, rest = dissonance._with_late_onsets([_note(9.3, 10.0, 73)], [_note(9.0, 9.28, 73), _note(9.0, 9.28, 74),
+                                                                      _note(8.0, 8.5, 73)], 0.0)
+    assert [(n.start, n.end) for n in late] == [(9.0, 10.0)]
+    assert [(n.start, round(n.centre)) for n in rest] == [(9.0, 7400), (8.0, 7300)]
+
+
+@pytest.mark.parametrize(("f3_span", "found"), [
+    ((9.25, 9.75), False),      # inside the F#3, from after its start to before its end: its peak read twice
+    ((9.0, 10.0), True),        # struck with it: a wrong F3 against the F#3
+])
+def test_a_missed_note_inside_one_a_semitone_away_is_that_voice_read_twice(f3_span: tuple[float, float],
+                                                                           found: bool) -> None:
+    # a D major mix whose last chord's F#3 the network missed; the spectrum reads it, and an F3 beside it
+    d_major = [[50, 57, 62, 66], [43, 59, 62, 67], [45, 57, 64, 73]] * 3
+    last = [_note(9.0, 10.0, m) for m in (50, 62, 69)]
+    findings = _poly_findings([*_chord_notes(d_major), *last], [_note(9.0, 10.0, 54), _note(*f3_span, 53)])
+    assert [(f.kind, f.found[:2]) for f in findings] == ([("out_of_key", "F3")] if found else [])
+
+
+@pytest.mark.parametrize(("g4_pieces", "found"), [
+    ([(8.0, 9.2)], False),               # the G major chord's G4 ringing 0.2 s into the next chord: its release
+    ([(8.0, 8.95), (8.95, 9.2)], False),  # the same release heard as a note of its own: one note, read whole
+    ([(8.0, 9.3)], True),                # held on 0.3 s: an F#4 against it clashes
+    ([(9.0, 9.25)], True),               # a G4 struck with the F#4: a clash
+])
+def test_a_chromatic_tone_against_the_release_of_the_chord_before_is_no_clash(
+        g4_pieces: list[tuple[float, float]], found: bool) -> None:
+    # a C major mix; its last chord D major (a secondary dominant: its F#4 of 0.25 s a chord tone), struck as the G
+    # major chord's G4, a semitone over the F#4, rings on
+    chords = [*C_MAJOR[:8], [43, 59, 62]]
+    notes = [*_chord_notes(chords), *(_note(a, b, 67) for a, b in g4_pieces)]
+    last = [_note(9.0, 10.0, m) for m in (50, 57)] + [_note(9.0, 9.25, 66)]
+    findings = _poly_findings([*notes, *last])
+    assert [(f.kind, f.found[:3]) for f in findings] == ([("out_of_key", "F#4")] if found else [])
+
+
 def test_a_tone_the_network_heard_only_as_partials_is_not_one_the_mix_keeps(monkeypatch: pytest.MonkeyPatch) -> None:
     # a C major mix whose G major chords the network heard with an F#6 over their B4 (its third partial): F# sounds
     # in three places, but no voice sings it, so a G4 sung F#4 in the last C major chord is out of key all the same
