@@ -1646,6 +1646,18 @@ def test_a_chromatic_tone_against_the_release_of_the_chord_before_is_no_clash(
     assert [(f.kind, f.found[:3]) for f in findings] == ([("out_of_key", "F#4")] if found else [])
 
 
+@pytest.mark.parametrize(("gap_s", "found"), [
+    (0.25, True),       # one wrong note the network read in two pieces: one place of F#, and out of key
+    (0.45, False),      # F# struck twice in one voice: a tone the mix comes back to
+])
+def test_a_wrong_note_read_in_two_pieces_is_one_place_of_its_tone(gap_s: float, found: bool) -> None:
+    # a C major mix whose last chord holds an F#4 against its G4; the soprano moves from C5 to D5 between the pieces
+    last = [_note(9.0, 10.0, m) for m in (48, 64, 67)] + [_note(9.0, 9.3, 72), _note(9.3, 10.0, 74)]
+    pieces = [_note(9.0, 9.4, 66), _note(9.4 + gap_s, 10.0, 66)]
+    findings = _poly_findings([*_chord_notes(C_MAJOR), *last, *pieces])
+    assert {(f.kind, f.found[:3]) for f in findings} == ({("out_of_key", "F#4")} if found else set())
+
+
 def test_a_tone_the_network_heard_only_as_partials_is_not_one_the_mix_keeps(monkeypatch: pytest.MonkeyPatch) -> None:
     # a C major mix whose G major chords the network heard with an F#6 over their B4 (its third partial): F# sounds
     # in three places, but no voice sings it, so a G4 sung F#4 in the last C major chord is out of key all the same
