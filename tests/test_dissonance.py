@@ -1599,8 +1599,9 @@ def test_a_quiet_missed_peak_a_semitone_off_an_octave_of_a_found_note_is_not_jud
 C_MAJOR = [[48, 64, 67, 72], [53, 65, 69, 72], [55, 62, 67, 71]] * 3        # C, F, G major, three times over
 
 
-def _note(start: float, end: float, midi: float, level_db: float = 0.0) -> FoundNote:
-    return FoundNote(start, end, 100.0 * midi, end - start, 0.0, 0.0, 0.0, level_db=level_db)
+def _note(start: float, end: float, midi: float) -> FoundNote:
+    """A steady note of a mix from `start` to `end` on MIDI note `midi`."""
+    return FoundNote(start, end, 100.0 * midi, end - start, 0.0, 0.0, 0.0)
 
 
 def test_a_note_whose_start_only_the_spectrum_heard_is_judged_from_that_start_as_one_note() -> None:

@@ -565,8 +565,8 @@ SMEAR_SPAN_S = 0.1
 def _kept_in_a_mix(notes: Sequence[Note], reference: float) -> frozenset[int]:
     """The pitch classes a mix keeps using (`kept_pitch_classes`), counted on the notes that are neither a low
     partial of a note sounding with them nor its tone doubled over it (OVERTONE_STEPS, DOUBLING_STEPS), a key's notes
-    close together one place (MIX_PLACE_GAP_S): the network
-    hears a fifth's and a third's partials as notes, and a wrong tone was kept for the partials of two chord tones.
+    close together one place (MIX_PLACE_GAP_S). The network hears a fifth's and a third's partials as notes, and a
+    wrong tone was kept for the partials of two chord tones.
     (Held-out chorale mixes: wrong notes found 167 -> 172 of 297, false findings 197 -> 196, clean mixes flagged 54
     of 300 both, flat mixes 46 -> 48; the set's mixes as before. Less the partials alone: 172 found, 202 false.)"""
     order = sorted(notes, key=lambda n: n.start)
