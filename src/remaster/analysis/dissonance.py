@@ -490,8 +490,10 @@ JOIN_GAP_S = 0.05
 JOIN_CENTS = 30.0
 
 
-def _whole_notes(notes: Sequence[Note], reference: float) -> dict[int, Note | None]:
-    """For each note split in pieces (keyed by `id`): its first piece maps to the whole note, later pieces to None."""
+def _runs_on_one_key(notes: Sequence[Note], reference: float, gap_s: float,
+                     cents: float = float("inf")) -> list[list[Note]]:
+    """The notes in runs, each on one key: a note joins the run before it where it starts at most `gap_s` after the
+    run's end, its centre within `cents` of the last note's."""
 
     def step(n: Note) -> int:
         return grid_step(n.centre, reference)
@@ -499,13 +501,18 @@ def _whole_notes(notes: Sequence[Note], reference: float) -> dict[int, Note | No
     runs: list[list[Note]] = []
     for n in sorted(notes, key=lambda n: (step(n), n.start)):
         last = runs[-1] if runs else []
-        if last and step(n) == step(last[-1]) and n.start - max(p.end for p in last) <= JOIN_GAP_S \
-                and abs(n.centre - last[-1].centre) <= JOIN_CENTS:
+        if last and step(n) == step(last[-1]) and n.start - max(p.end for p in last) <= gap_s \
+                and abs(n.centre - last[-1].centre) <= cents:
             last.append(n)
         else:
             runs.append([n])
+    return runs
+
+
+def _whole_notes(notes: Sequence[Note], reference: float) -> dict[int, Note | None]:
+    """For each note split in pieces (keyed by `id`): its first piece maps to the whole note, later pieces to None."""
     out: dict[int, Note | None] = {}
-    for run in (r for r in runs if len(r) > 1):
+    for run in (r for r in _runs_on_one_key(notes, reference, JOIN_GAP_S, JOIN_CENTS) if len(r) > 1):
         out[id(run[0])] = replace(run[0], end=max(p.end for p in run), stable_s=sum(p.stable_s for p in run))
         out.update({id(p): None for p in run[1:]})
     return out
@@ -591,17 +598,8 @@ MIX_PLACE_GAP_S = 0.3
 
 def _one_place_per_key(notes: Sequence[Note], reference: float) -> list[Note]:
     """The notes, those of one key less than MIX_PLACE_GAP_S apart joined into one."""
-    out: list[Note] = []
-    last: dict[int, int] = {}
-    for n in sorted(notes, key=lambda n: n.start):
-        step = grid_step(n.centre, reference)
-        k = last.get(step)
-        if k is not None and n.start - out[k].end <= MIX_PLACE_GAP_S:
-            out[k] = replace(out[k], end=max(out[k].end, n.end))
-        else:
-            last[step] = len(out)
-            out.append(n)
-    return out
+    return [replace(run[0], end=max(p.end for p in run))
+            for run in _runs_on_one_key(notes, reference, MIX_PLACE_GAP_S)]
 
 
 def _smeared(note: Note, found: Sequence[Note], reference: float) -> bool:
