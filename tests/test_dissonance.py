@@ -1855,6 +1855,62 @@ def test_a_fifth_partial_of_may_be_struck_with_the_note_two_octaves_and_a_third_
     assert not fifth(_active(k66=(0, 40)), with_it, 8986.0, 10 / multipitch.FPS, end)  # two octaves under: not asked
 
 
+def test_an_inharmonic_partial_asks_for_a_key_under_whose_out_of_tune_partial_the_note_lies() -> None:
+    partial, end = multipitch.an_inharmonic_partial, 40 / multipitch.FPS
+    g3 = _active(k55=(0, 40))
+    assert partial(g3, 9651.0, 0.0, end, 0.0)             # C7+51 over a G3: its 11th partial
+    assert partial(g3, 9641.0, 0.0, end, -10.0)           # the same in a take tuned 10 cents flat
+    assert partial(_active(k64=(0, 40)), 9769.0, 0.0, end, 0.0)     # D7-31 over an E4: its 7th partial
+    assert not partial(g3, 9625.0, 0.0, end, 0.0)         # 26 cents off the partial: a sour C7 of its own
+    assert not partial(g3, 9651.0, 0.0, end, -30.0)       # the take's G3 30 cents flat puts its partial elsewhere
+    assert not partial(_active(k55=(0, 40), k96=(0, 40)), 9651.0, 0.0, end, 0.0)     # C7 heard on its own key
+    assert not partial(_active(k55=(0, 12)), 9651.0, 0.0, end, 0.0)  # the G3 gone by the note's middle
+    assert not partial(_active(k43=(0, 40)), 9651.0, 0.0, end, 0.0)  # an octave lower: the 22nd partial, not asked
+
+
+def test_a_detuned_note_the_line_leaps_to_on_an_out_of_tune_partial_of_a_note_under_it_is_no_finding() -> None:
+    # bwv245.5 for winds, read from its top line: a leap from B4 up to C7 44 cents sharp (the 11th partial of its G3,
+    # the 13th of its E3) and back down to A4
+    fps = multipitch.FPS
+    line = [FoundNote(a / fps, b / fps, c, 0.3, 0.0, 0.0, 0.0) for a, b, c in ((0, 20, 7101.0), (20, 40, 9644.0),
+                                                                              (40, 60, 6901.0))]
+    detuned = Finding(line[1].start, line[1].end, "detuned", 44.0, "C7+44", "C7", 2147.0, 2093.0, 1.0)
+    onset, contour = np.zeros((60, 88), np.float32), np.zeros((60, 264), np.float32)
+    under = (_active(k52=(0, 60), k55=(0, 60)), onset, contour)
+    assert dissonance._a_partial_in_the_mix(line, [None, detuned, None], under, 1.3) == [None] * 3
+    # a line that stays up there (C7+44, then D7-33, the 7th partial of an E4) lies octaves above the tune
+    up = [*line[:2], replace(line[1], start=line[2].start, end=line[2].end, centre=9767.0)]
+    high = (_active(k52=(0, 60), k55=(0, 40), k64=(40, 60)), onset, contour)
+    d7 = replace(detuned, start=up[2].start, end=up[2].end, cents=-33.0, found="D7-33", expected="D7")
+    assert dissonance._a_partial_in_the_mix([*up, line[0], line[0]], [None, detuned, d7, None, None], high,
+                                            1.3) == [None] * 5
+    over_d3 = (_active(k50=(0, 60)), onset, contour)          # no partial of a D3 lies there
+    assert dissonance._a_partial_in_the_mix(line, [None, detuned, None], over_d3, 1.3) == [None, detuned, None]
+    # a sour violin D5 30 cents flat over the bass's E2 (book1-11 over its pad) lies on the E2's 7th partial, which
+    # Basic Pitch alone heard; the line walks to it by step: a note of the tune
+    walk = [replace(n, centre=c) for n, c in zip(line, (7200.0, 7367.0, 7600.0), strict=True)]
+    sour = replace(detuned, cents=-33.0, found="D5-33", expected="D5")
+    assert dissonance._a_partial_in_the_mix(walk, [None, sour, None], (_active(k40=(0, 60)), onset, contour),
+                                            0.0) == [None, sour, None]
+    out_of_key = replace(detuned, kind="out_of_key", cents=100.0)    # a tone is judged by its own rules
+    assert dissonance._a_partial_in_the_mix(line, [None, out_of_key, None], under, 1.3) == [None, out_of_key, None]
+
+
+def test_basic_pitch_hears_a_reedy_g3_and_not_its_11th_partial_and_a_c7_played_over_it() -> None:
+    seconds = np.arange(int(1.6 * SR)) / SR
+    envelope = np.clip((seconds - 0.2) / 0.02, 0.0, 1.0) * (seconds < 1.4)
+
+    def tone(hz: float, partials: dict[int, float]) -> np.ndarray:
+        return envelope * sum(a * np.sin(2 * np.pi * hz * k * seconds) for k, a in partials.items())
+
+    reed = tone(midi_hz(55), {1: 1.0, 2: 0.3, 3: 0.5, 5: 0.3, 7: 0.2, 9: 0.15, 11: 0.25})   # 11th: C7+51
+    c7 = tone(midi_hz(96) * 2 ** (51 / 1200), {1: 1.0, 2: 0.2})
+    for audio, expected in ((0.2 * reed, True), (0.2 * reed + 0.1 * c7, False)):
+        x = soxr.resample(audio.astype(np.float32), SR, dissonance.CREPE_RATE, "HQ")
+        note = multipitch.posteriorgrams(x, dissonance.CREPE_RATE)[0]
+        assert multipitch.an_inharmonic_partial(note, 9651.0, 0.25, 1.2, 0.0) is expected
+
+
 def test_basic_pitch_hears_a_reedy_d4_s_5th_partial_as_its_partial_and_a_held_f_sharp_over_it_as_a_note() -> None:
     seconds = np.arange(int(1.6 * SR)) / SR
 

@@ -445,6 +445,37 @@ def a_fifth_partial_of(note: np.ndarray, onset: np.ndarray, centre: float, start
     return _a_partial(note, onset, centre, start_s, end_s, FIFTH_PARTIAL_KEYS, struck_with_it=True)
 
 
+# A line's note is an out-of-tune partial of a lower one (`an_inharmonic_partial`) where it lies within
+# INHARMONIC_CENTS of the 7th, 11th, 13th or 14th partial of a key the network hears through half its middle or more,
+# and its own key is heard through under PARTIAL_SHARE of it. Those partials lie 31, 49, 41 and 31 cents off the equal-
+# tempered grid, so a line that takes one for the tune reads a sour note where nothing is sour: the top line of a
+# chorale for winds read C7 44 cents sharp over its G3 and E3 (their 11th and 13th partials) and D7 33 cents flat
+# over an E4 (its 7th). A sour melody note lies on such a partial only where its error happens to match the
+# partial's, within a few cents.
+INHARMONIC_PARTIALS = (7, 11, 13, 14)
+INHARMONIC_CENTS = 15.0
+
+
+def an_inharmonic_partial(note: np.ndarray, centre: float, start_s: float, end_s: float, reference: float) -> bool:
+    """Whether a note at `centre` (MIDI cents) from `start_s` to `end_s` lies on an out-of-tune partial of a key the
+    network hears under it (see INHARMONIC_PARTIALS); `reference`: the take's offset from the grid in cents, which the
+    lower note shares; `note`: the take's note posteriorgram (`posteriorgrams`)."""
+    active = note > NOTE_ON
+    frames = _note_frames(start_s, end_s, len(active))
+    if frames is None:
+        return False
+    middle = frames[2]
+    own = round(centre / 100.0) - KEY0
+    if _share(active, (own - 1, own, own + 1), middle) >= PARTIAL_SHARE:
+        return False
+    for k in INHARMONIC_PARTIALS:
+        under = centre - reference - 1200.0 * np.log2(k)
+        key = round(under / 100.0)
+        if abs(under - 100.0 * key) <= INHARMONIC_CENTS and _share(active, (key - KEY0,), middle) >= SOUNDS_SHARE:
+            return True
+    return False
+
+
 def _a_partial(note: np.ndarray, onset: np.ndarray, centre: float, start_s: float, end_s: float, keys: int,
                struck_with_it: bool) -> bool:
     active = note > NOTE_ON
