@@ -1868,9 +1868,9 @@ def test_an_inharmonic_partial_asks_for_a_key_under_whose_out_of_tune_partial_th
     assert not partial(_active(k43=(0, 40)), 9651.0, 0.0, end, 0.0)  # an octave lower: the 22nd partial, not asked
 
 
-def test_a_detuned_note_the_line_leaps_to_on_an_out_of_tune_partial_of_a_note_under_it_is_no_finding() -> None:
-    # bwv245.5 for winds, read from its top line: a leap from B4 up to C7 44 cents sharp (the 11th partial of its G3,
-    # the 13th of its E3) and back down to A4
+def test_a_detuned_note_two_octaves_over_the_line_on_an_out_of_tune_partial_of_a_note_under_it_is_no_finding() -> None:
+    # bwv245.5 for winds, read from its top line: B4, then C7 44 cents sharp (the 11th partial of its G3, the 13th of
+    # its E3), then A4
     fps = multipitch.FPS
     line = [FoundNote(a / fps, b / fps, c, 0.3, 0.0, 0.0, 0.0) for a, b, c in ((0, 20, 7101.0), (20, 40, 9644.0),
                                                                               (40, 60, 6901.0))]
@@ -1878,7 +1878,7 @@ def test_a_detuned_note_the_line_leaps_to_on_an_out_of_tune_partial_of_a_note_un
     onset, contour = np.zeros((60, 88), np.float32), np.zeros((60, 264), np.float32)
     under = (_active(k52=(0, 60), k55=(0, 60)), onset, contour)
     assert dissonance._a_partial_in_the_mix(line, [None, detuned, None], under, 1.3) == [None] * 3
-    # a line that stays up there (C7+44, then D7-33, the 7th partial of an E4) lies octaves above the tune
+    # a line that stays up there (C7+44, then D7-33, the 7th partial of an E4)
     up = [*line[:2], replace(line[1], start=line[2].start, end=line[2].end, centre=9767.0)]
     high = (_active(k52=(0, 60), k55=(0, 40), k64=(40, 60)), onset, contour)
     d7 = replace(detuned, start=up[2].start, end=up[2].end, cents=-33.0, found="D7-33", expected="D7")
@@ -1886,12 +1886,16 @@ def test_a_detuned_note_the_line_leaps_to_on_an_out_of_tune_partial_of_a_note_un
                                             1.3) == [None] * 5
     over_d3 = (_active(k50=(0, 60)), onset, contour)          # no partial of a D3 lies there
     assert dissonance._a_partial_in_the_mix(line, [None, detuned, None], over_d3, 1.3) == [None, detuned, None]
-    # a sour violin D5 30 cents flat over the bass's E2 (book1-11 over its pad) lies on the E2's 7th partial, which
-    # Basic Pitch alone heard; the line walks to it by step: a note of the tune
-    walk = [replace(n, centre=c) for n, c in zip(line, (7200.0, 7367.0, 7600.0), strict=True)]
-    sour = replace(detuned, cents=-33.0, found="D5-33", expected="D5")
-    assert dissonance._a_partial_in_the_mix(walk, [None, sour, None], (_active(k40=(0, 60)), onset, contour),
-                                            0.0) == [None, sour, None]
+    # sour notes of a tune on a partial of its bass, which Basic Pitch alone heard: a violin's D5 30 cents flat walked
+    # to by step over an E2 (its 7th partial; book1-11 over its pad), a harp's A3 50 cents sharp read an octave up as
+    # B-flat 4 35 cents flat and leapt to over a C2 (its 7th; fink0-3), an A5 50 cents sharp, the top of an Irish tune,
+    # over an E2 (its 11th; O'Neill's 0001-0050-6)
+    for centres, bass, cents in (((7200.0, 7367.0, 7600.0), "k40", -33.0), ((5700.0, 6965.0, 5500.0), "k36", -35.0),
+                                 ((6900.0, 8153.0, 6700.0), "k40", -47.0)):
+        tune = [replace(n, centre=c) for n, c in zip(line, centres, strict=True)]
+        sour = replace(detuned, cents=cents)
+        assert dissonance._a_partial_in_the_mix(tune, [None, sour, None], (_active(**{bass: (0, 60)}), onset, contour),
+                                                0.0) == [None, sour, None]
     out_of_key = replace(detuned, kind="out_of_key", cents=100.0)    # a tone is judged by its own rules
     assert dissonance._a_partial_in_the_mix(line, [None, out_of_key, None], under, 1.3) == [None, out_of_key, None]
 
