@@ -1832,11 +1832,11 @@ def test_an_out_of_key_note_on_the_3rd_partial_of_a_lower_one_is_no_finding() ->
     contour, onset = np.zeros((60, 264), np.float32), np.zeros((60, 88), np.float32)
     partial = (_active(k54=(0, 40)), onset, contour)
     played = (_active(k54=(0, 40), k73=(0, 40)), onset, contour)
-    assert dissonance._a_partial_in_the_mix([note], [finding], partial) == [None]
-    assert dissonance._a_partial_in_the_mix([note], [finding], played) == [finding]
-    assert dissonance._a_partial_in_the_mix([note], [finding], None) == [finding]
+    assert dissonance._a_partial_in_the_mix([note], [finding], partial, 0.0) == [None]
+    assert dissonance._a_partial_in_the_mix([note], [finding], played, 0.0) == [finding]
+    assert dissonance._a_partial_in_the_mix([note], [finding], None, 0.0) == [finding]
     detuned = replace(finding, kind="detuned", cents=-40.0)     # a sour note a fifth over the bass's stays sour
-    assert dissonance._a_partial_in_the_mix([note], [detuned], partial) == [detuned]
+    assert dissonance._a_partial_in_the_mix([note], [detuned], partial, 0.0) == [detuned]
 
 
 def test_a_fifth_partial_of_may_be_struck_with_the_note_two_octaves_and_a_third_under_it() -> None:
@@ -1940,13 +1940,13 @@ def test_a_detuned_note_the_line_leaps_to_is_no_finding_where_it_is_the_5th_part
     grams = (_active(k62=(12, 24)), _onsets(60, k62=[12]), np.zeros((60, 264), np.float32))
     leapt = line(6600.0, 8927.0, 6200.0)
     sour = Finding(leapt[1].start, leapt[1].end, "detuned", -32.0, "F6+27", "F#6", 1419.0, 1480.0, 0.6)
-    assert dissonance._a_partial_in_the_mix(leapt, [None, sour, None], grams) == [None, None, None]
+    assert dissonance._a_partial_in_the_mix(leapt, [None, sour, None], grams, 0.0) == [None, None, None]
     # the tune itself up there, each neighbour within an octave of it: a sour note stays, as it does with no network
     for notes in (line(8800.0, 8927.0, 6200.0), line(6600.0, 8927.0, 8600.0)):
-        assert dissonance._a_partial_in_the_mix(notes, [None, sour, None], grams) == [None, sour, None]
-    assert dissonance._a_partial_in_the_mix(leapt, [None, sour, None], None) == [None, sour, None]
+        assert dissonance._a_partial_in_the_mix(notes, [None, sour, None], grams, 0.0) == [None, sour, None]
+    assert dissonance._a_partial_in_the_mix(leapt, [None, sour, None], None, 0.0) == [None, sour, None]
     alone = [leapt[1]]                                               # no line around it to leap from
-    assert dissonance._a_partial_in_the_mix(alone, [sour], grams) == [sour]
+    assert dissonance._a_partial_in_the_mix(alone, [sour], grams, 0.0) == [sour]
 
 
 def test_basic_pitch_tells_a_partial_of_a_plucked_f_sharp_from_a_c_sharp_struck_over_it() -> None:

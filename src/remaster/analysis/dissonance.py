@@ -862,7 +862,7 @@ PARTIAL_HIGH_CENTS = 2400.0
 
 
 def _a_partial_in_the_mix(notes: Sequence[Note], judged: list[Finding | None],
-                          grams: Posteriorgrams | None, reference: float = 0.0) -> list[Finding | None]:
+                          grams: Posteriorgrams | None, reference: float) -> list[Finding | None]:
     """A melody's `out_of_key` note that the network hears as the 3rd partial of a lower one
     (`multipitch.a_twelfth_over`) is no finding: the line took an overtone for the tune. (Held-out tunes: 6 false
     findings fewer, precision 83.6 -> 85.1 %; the second pool 1 fewer, 84.3 -> 84.5 %; the set 2 fewer, 92.0 -> 92.5

@@ -460,14 +460,10 @@ def an_inharmonic_partial(note: np.ndarray, centre: float, start_s: float, end_s
     """Whether a note at `centre` (MIDI cents) from `start_s` to `end_s` lies on an out-of-tune partial of a key the
     network hears under it (see INHARMONIC_PARTIALS); `reference`: the take's offset from the grid in cents, which the
     lower note shares; `note`: the take's note posteriorgram (`posteriorgrams`)."""
-    active = note > NOTE_ON
-    frames = _note_frames(start_s, end_s, len(active))
-    if frames is None:
+    unheard = _unheard(note, centre, start_s, end_s)
+    if unheard is None:
         return False
-    middle = frames[2]
-    own = round(centre / 100.0) - KEY0
-    if _share(active, (own - 1, own, own + 1), middle) >= PARTIAL_SHARE:
-        return False
+    active, _s, middle = unheard
     for k in INHARMONIC_PARTIALS:
         under = centre - reference - 1200.0 * np.log2(k)
         key = round(under / 100.0)
@@ -476,17 +472,30 @@ def an_inharmonic_partial(note: np.ndarray, centre: float, start_s: float, end_s
     return False
 
 
-def _a_partial(note: np.ndarray, onset: np.ndarray, centre: float, start_s: float, end_s: float, keys: int,
-               struck_with_it: bool) -> bool:
+def _unheard(note: np.ndarray, centre: float, start_s: float, end_s: float) -> tuple[np.ndarray, int, slice] | None:
+    """(the active note posteriorgram, the note's first frame, its middle half) where the network hears the note's own
+    key, or a neighbour, through under PARTIAL_SHARE of its middle, as a partial's is; None where it hears it more, or
+    the note has no frame."""
     active = note > NOTE_ON
     frames = _note_frames(start_s, end_s, len(active))
     if frames is None:
+        return None
+    first, _stop, middle = frames
+    own = round(centre / 100.0) - KEY0
+    if _share(active, (own - 1, own, own + 1), middle) >= PARTIAL_SHARE:
+        return None
+    return active, first, middle
+
+
+def _a_partial(note: np.ndarray, onset: np.ndarray, centre: float, start_s: float, end_s: float, keys: int,
+               struck_with_it: bool) -> bool:
+    unheard = _unheard(note, centre, start_s, end_s)
+    if unheard is None:
         return False
-    s, _e, middle = frames
+    active, s, middle = unheard
     own = round(centre / 100.0) - KEY0
     low = (own - keys - 1, own - keys, own - keys + 1)
-    if (_share(active, low, middle) < SOUNDS_SHARE
-            or _share(active, (own - 1, own, own + 1), middle) >= PARTIAL_SHARE):
+    if _share(active, low, middle) < SOUNDS_SHARE:
         return False
     near = round(STRIKE_NEAR_S * FPS)
     span = onset[max(0, s - near):s + near + 1]
