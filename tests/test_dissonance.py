@@ -2017,3 +2017,25 @@ def test_the_line_only_ever_adds_a_finding_on_a_brief_note_it_holds_near_its_pit
         assert alone[k] is None and max(tracked[k].stable_s, tracked[k].duration) < dissonance.SURE_S
         assert abs(line_cents - tracked[k].centre) <= dissonance.LINE_HOLDS_CENTS
         assert line_s >= dissonance.SURE_S
+
+
+G_MAJOR = [[43, 59, 62, 67], [48, 60, 64, 67], [50, 57, 62, 66]] * 3        # G, C, D major, three times over
+
+
+@pytest.mark.parametrize(("struck_with", "found"), [
+    ((57, 60), False),      # struck in an F major chord (A3, C4) and held on under the G major chord after it
+    ((57,), True),          # struck with one other tone only: no chord it was held from
+    ((59, 67), True),       # struck with B3 and G4: no triad with F
+])
+def test_a_foreign_tone_struck_in_a_triad_and_held_into_the_next_chord_is_a_chord_tone(
+        struck_with: tuple[int, ...], found: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a G major mix whose bass F3 (no tone of G major) sounds from 9.0 s to 10.4 s, under a G major chord from 9.6 s:
+    # through its middle, F with G, B and D makes no triad
+    held = _note(9.0, 10.4, 53)
+    struck = [_note(9.0, 9.6, m) for m in struck_with]
+    after = [_note(9.6, 10.6, m) for m in (59, 62, 67)]
+    mix = [*_chord_notes(G_MAJOR), held, *struck, *after]
+    assert [(f.kind, f.found[:2]) for f in _poly_findings(mix)] == ([("out_of_key", "F3")] if found else [])
+    # judged by its middle alone, as before stop 70, the F3 held from an F major chord was out of key too
+    monkeypatch.setattr(dissonance, "STRUCK_TONES", 99)
+    assert [(f.kind, f.found[:2]) for f in _poly_findings(mix)] == [("out_of_key", "F3")]
