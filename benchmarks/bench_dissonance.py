@@ -484,10 +484,31 @@ def poly_table(rs: list[Result], title: str = "3-4 voice chorale mixes") -> tupl
         f, n = flag_rate(rs, v)
         if n:
             print(f"files flagged, {v}: {f}/{n} {pct(f, n)}")
+    poly_weak(rs)
     audio_s = sum(r.truth["seconds"] for r in rs)
     wall = sum(r.seconds for r in rs)
     print(f"{len(rs)} mixes, {audio_s:.0f} s of audio in {wall:.1f} s: {audio_s / wall:.1f}x real time")
     return ratio(*recall(rs, ("out_of_key",))), ratio(*flag_rate(rs, "clean"))
+
+
+def poly_weak(rs: list[Result]) -> dict[str, tuple[int, int, int, int, int]]:
+    """Where the poly path is weak, by the mixes' scoring (strings, organ, winds, choir): out-of-key notes found,
+    their number, those with no note at their pitch in any octave (`another voice`: the transcription lost them),
+    clean mixes flagged, their number. Printed where the mixes have more than one scoring."""
+    by: dict[str, list[Result]] = defaultdict(list)
+    for r in rs:
+        by[r.truth.get("scoring", "?")].append(r)
+    rows = {}
+    for scoring, group in sorted(by.items()):
+        lost = sum(w == "another voice" for r in group for i, w in r.why.items()
+                   if r.errors[i]["kind"] == "out_of_key")
+        rows[scoring] = (*recall(group, ("out_of_key",)), lost, *flag_rate(group, "clean"))
+    if len(rows) > 1:
+        print(f"{'by scoring':12s} {'out_of_key found':>22s} {'none at its pitch':>20s} {'clean flagged':>18s}")
+        for scoring, (found, n, lost, flagged, clean) in rows.items():
+            print(f"{scoring:12s} {found:9d}/{n:<4d} {pct(found, n)} {lost:20d} "
+                  f"{flagged:6d}/{clean:<4d} {pct(flagged, clean)}")
+    return rows
 
 
 def auto_table(rs_mono: list[Result], paths_poly: list[Path], tracker: str, device: str = "cpu") -> None:

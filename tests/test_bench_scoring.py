@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from types import SimpleNamespace
 
-from bench_dissonance import Result, by_the_issues_paths, match, spread, why_missed, with_sour_renderings
+from bench_dissonance import Result, by_the_issues_paths, match, poly_weak, spread, why_missed, with_sour_renderings
 
 from remaster.analysis.notes import Note
 
@@ -135,3 +135,21 @@ def test_a_slip_injected_on_a_note_the_soundfont_renders_sour_is_scored_apart_at
     # a sour note with no slip on it is added apart, as before
     clean = with_sour_renderings(tmp_path / "jig_clean.wav", {**truth, "errors": []})["errors"]
     assert [(e["index"], e["kind"], e["cents"]) for e in clean] == [(2, "rendering", -38.0), (4, "rendering", -38.0)]
+
+
+def _mix(scoring: str, variant: str, found: bool = False, why: str = "", flagged: bool = False) -> Result:
+    """A chorale mix of one scoring: an out-of-key note found or missed (and why), or a clean mix flagged or not."""
+    errors = [{"start": 1.0, "end": 1.5, "sounding_s": 0.5, "kind": "out_of_key", "cents": 100.0}] \
+        if variant == "out_of_key" else []
+    findings = [_finding(1.0, 1.5, 61.0)] if found or flagged else []
+    r = Result(Path(f"poly-{scoring}_{variant}.wav"), {"scoring": scoring, "variant": variant, "errors": errors},
+               findings, 1.0, "auto", "poly", matches=[(0, 0)] if found else [])
+    r.why = {0: why} if variant == "out_of_key" and not found else {}
+    return r
+
+
+def test_the_poly_table_says_which_scoring_the_transcription_loses_wrong_notes_in() -> None:
+    mixes = [_mix("choir", "out_of_key", why="another voice"), _mix("choir", "out_of_key", why="in key as read"),
+             _mix("choir", "out_of_key", found=True), _mix("choir", "clean", flagged=True),
+             _mix("organ", "out_of_key", found=True), _mix("organ", "clean"), _mix("organ", "clean", flagged=True)]
+    assert poly_weak(mixes) == {"choir": (1, 3, 1, 1, 1), "organ": (1, 1, 0, 1, 2)}
