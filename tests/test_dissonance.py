@@ -2039,3 +2039,15 @@ def test_a_foreign_tone_struck_in_a_triad_and_held_into_the_next_chord_is_a_chor
     # judged by its middle alone, as before stop 70, the F3 held from an F major chord was out of key too
     monkeypatch.setattr(dissonance, "STRUCK_TONES", 99)
     assert [(f.kind, f.found[:2]) for f in _poly_findings(mix)] == [("out_of_key", "F3")]
+
+
+@pytest.mark.parametrize(("other", "found"), [
+    (98, False),        # a D7 of 0.15 s, four octaves and a semitone over the C#3: a partial the network heard
+    (86, True),         # a D6, three octaves and a semitone over it: a clash still
+    (62, True),         # a D4 sung against it
+])
+def test_a_semitone_four_octaves_away_is_no_clash(other: int, found: bool) -> None:
+    # a C major mix ending on an A major chord, its C#3 (no tone of C major) a chord tone; a D sounds over it briefly
+    last = [_note(9.0, 10.0, m) for m in (45, 49, 64, 69)] + [_note(9.2, 9.35, other)]
+    findings = _poly_findings([*_chord_notes(C_MAJOR), *last])
+    assert [(f.kind, f.found[:3]) for f in findings] == ([("out_of_key", "C#3")] if found else [])

@@ -383,17 +383,24 @@ def _overlap(a: Note, b: Note) -> float:
 # a clean mix more flagged. The set's mixes: 1 wrong note lost, found by its clash with the tenor's B-flat 3 ringing
 # on, as the bass's that it truly clashes with went unheard.)
 RELEASE_S = 0.25
+# Nor is a note more than this many semitones away (three octaves and a semitone): the network hears a high partial of
+# an organ's or a wind's note as a note of its own (a D7 or a C7 for 0.1 s over a mix), and a tone four octaves from
+# another makes no clash a listener hears. (Held-out chorale mixes, cached trials: clean ones flagged 38 -> 37 of 300,
+# those 40 cents flat 39 -> 37, bwv310's organ C#3 against a D7 of 0.12 s among them; wrong notes found 183 as before.
+# At 35 or 30, bwv414's wrong C#4 was lost: it clashes with a D7 three octaves and a semitone over it.)
+CLASH_MAX_STEPS = 37
 
 
 def _clashes(note: Note, others: Sequence[Note], reference: float) -> bool:
     """Whether a note sounds a semitone (or a major seventh, a minor ninth) against another for most of the shorter,
-    that other no release of the chord before it (RELEASE_S)."""
+    that other no release of the chord before it (RELEASE_S) and at most CLASH_MAX_STEPS from it."""
     own = grid_step(note.centre, reference)
     for o in others:
         if o.start < note.start - RELEASE_S and o.end < note.start + RELEASE_S:
             continue
+        apart = own - grid_step(o.centre, reference)
         if o is not note and _overlap(o, note) > 0.5 * min(o.duration, note.duration) \
-                and (own - grid_step(o.centre, reference)) % 12 in (1, 11):
+                and apart % 12 in (1, 11) and abs(apart) <= CLASH_MAX_STEPS:
             return True
     return False
 
