@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from types import SimpleNamespace
 
+import pytest
 from bench_dissonance import Result, by_the_issues_paths, match, poly_weak, spread, why_missed, with_sour_renderings
 
 from remaster.analysis.notes import Note
@@ -153,3 +154,16 @@ def test_the_poly_table_says_which_scoring_the_transcription_loses_wrong_notes_i
              _mix("choir", "out_of_key", found=True), _mix("choir", "clean", flagged=True),
              _mix("organ", "out_of_key", found=True), _mix("organ", "clean"), _mix("organ", "clean", flagged=True)]
     assert poly_weak(mixes) == {"choir": (1, 3, 1, 1, 1), "organ": (1, 1, 0, 1, 2)}
+
+
+def test_the_transcription_measure_reads_each_written_note_against_the_note_on_its_key_that_overlaps_it_most() -> None:
+    from bench_transcription import measure
+
+    written = [{"start": 1.0, "sounding_s": 1.0, "midi": 60}, {"start": 1.0, "sounding_s": 1.0, "midi": 64},
+               {"start": 2.0, "sounding_s": 0.5, "midi": 67}]
+    # the C4 read late and in two pieces, the E4 a semitone off (on another key), the G4 only by the spectrum pass
+    notes = [_note(1.3, 1.6, 60), _note(1.65, 2.2, 60), _note(1.0, 2.0, 65)]
+    m = measure(notes, [_note(2.0, 2.5, 67)], written)
+    assert m["lost"] == [0.0, 1.0, 0.0]
+    assert m["onset"] == [pytest.approx(0.65)] and m["end"] == [pytest.approx(0.2)]
+    assert m["covered"] == [pytest.approx(0.65)]
