@@ -391,12 +391,17 @@ RELEASE_S = 0.25
 CLASH_MAX_STEPS = 37
 
 
+def _a_release(other: Note, note: Note) -> bool:
+    """Whether `other` is the release of the chord before `note` (RELEASE_S)."""
+    return other.start < note.start - RELEASE_S and other.end < note.start + RELEASE_S
+
+
 def _clashes(note: Note, others: Sequence[Note], reference: float) -> bool:
     """Whether a note sounds a semitone (or a major seventh, a minor ninth) against another for most of the shorter,
     that other no release of the chord before it (RELEASE_S) and at most CLASH_MAX_STEPS from it."""
     own = grid_step(note.centre, reference)
     for o in others:
-        if o.start < note.start - RELEASE_S and o.end < note.start + RELEASE_S:
+        if _a_release(o, note):
             continue
         apart = own - grid_step(o.centre, reference)
         if o is not note and _overlap(o, note) > 0.5 * min(o.duration, note.duration) \
@@ -500,8 +505,7 @@ def _struck_with(note: Note, others: Sequence[Note], reference: float) -> set[in
     """The tones sounding through most of a note's first STRUCK_S (or first half), less the releases of the chord
     before it (RELEASE_S) and any that may be another's overtone."""
     head = replace(note, end=note.start + min(STRUCK_S, 0.5 * note.duration))
-    live = [o for o in others if o is not note
-            and not (o.start < note.start - RELEASE_S and o.end < note.start + RELEASE_S)]
+    live = [o for o in others if o is not note and not _a_release(o, note)]
     return _tones_through(head, note, live, reference)
 
 
