@@ -47,11 +47,12 @@ def measure(notes: list[Note], missed: list[Note], written: list[dict]) -> dict[
     return out
 
 
-def spread(values: list[float]) -> str:
+def spread(values: list[float], sign: str = "+") -> str:
+    """The median, with the 10th and 90th percentiles."""
     if not values:
         return "-"
     p10, p50, p90 = np.percentile(values, [10, 50, 90])
-    return f"{p50:+.2f} ({p10:+.2f} to {p90:+.2f})"
+    return f"{p50:{sign}.2f} ({p10:{sign}.2f} to {p90:{sign}.2f})"
 
 
 def main() -> int:
@@ -76,7 +77,7 @@ def main() -> int:
     print(f"\n{'scoring':10s} {'notes':>6s} {'lost':>6s} {'onset, s':>24s} {'end, s':>24s} {'covered':>24s}")
     for scoring, m in sorted(by.items()):
         print(f"{scoring:10s} {len(m['lost']):6d} {100 * np.mean(m['lost']):5.1f}% {spread(m['onset']):>24s} "
-              f"{spread(m['end']):>24s} {spread(m['covered']):>24s}")
+              f"{spread(m['end']):>24s} {spread(m['covered'], ''):>24s}")
     return 0
 
 
