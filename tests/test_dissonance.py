@@ -2051,3 +2051,16 @@ def test_a_semitone_four_octaves_away_is_no_clash(other: int, found: bool) -> No
     last = [_note(9.0, 10.0, m) for m in (45, 49, 64, 69)] + [_note(9.2, 9.35, other)]
     findings = _poly_findings([*_chord_notes(C_MAJOR), *last])
     assert [(f.kind, f.found[:3]) for f in findings] == ([("out_of_key", "C#3")] if found else [])
+
+
+@pytest.mark.parametrize(("midi", "seconds", "found"), [
+    (97, 0.15, False),      # a C#7 of 0.15 s: a high partial the network heard as a note
+    (97, 0.5, True),        # held 0.5 s, it is judged
+    (85, 0.15, True),       # a C#6 of 0.15 s, under C7, is judged
+])
+def test_a_brief_note_at_c7_or_over_in_a_mix_is_no_finding(midi: int, seconds: float, found: bool) -> None:
+    # a C major mix; over its last chord a C-sharp (no tone of C major) against a D a semitone over it
+    last = [_note(9.0, 10.0, m) for m in (48, 64, 67, 72)]
+    last += [_note(9.1, 9.8, midi + 1), _note(9.2, 9.2 + seconds, midi)]
+    findings = _poly_findings([*_chord_notes(C_MAJOR), *last])
+    assert [(f.kind, f.found[:2]) for f in findings] == ([("out_of_key", "C#")] if found else [])
