@@ -543,6 +543,19 @@ def test_rough_marks_clashing_chords_not_in_tune_harmony() -> None:
     assert clash and clash[0].roughness > 0.16, [f.to_dict() for f in clash]
 
 
+def test_a_cluster_in_a_mix_read_as_poly_is_found_by_its_notes_not_as_rough() -> None:
+    # the poly path judges every voice by the chord rules, so a mix's roughness (which rises with its timbre: a
+    # choir patch) makes no finding there; the cluster C4-C#4-D4-D#4 is found by its clashing notes instead
+    t = np.arange(3 * SR) / SR
+    x = sum(0.8 ** k * np.sin(2 * np.pi * 261.63 * 2 ** (s / 12) * (k + 1) * t) for s in range(4) for k in range(6))
+    cluster = (0.3 * x / np.abs(x).max())[None, :]
+    poly = check(cluster, SR, voices="poly")
+    assert poly.voices == "poly"
+    assert {f.kind for f in poly.findings} == {"out_of_key"}, [f.to_dict() for f in poly.findings]
+    assert "C#4" in [f.found[:3] for f in poly.findings]
+    assert "rough" in {f.kind for f in check(cluster, SR, voices="mono").findings}
+
+
 # ------------------------------------------------------------------------------------------------ processor
 SOUR = {3: 60.0}
 
@@ -2039,6 +2052,24 @@ def test_a_foreign_tone_struck_in_a_triad_and_held_into_the_next_chord_is_a_chor
     # judged by its middle alone, as before stop 70, the F3 held from an F major chord was out of key too
     monkeypatch.setattr(dissonance, "STRUCK_TONES", 99)
     assert [(f.kind, f.found[:2]) for f in _poly_findings(mix)] == [("out_of_key", "F3")]
+
+
+@pytest.mark.parametrize(("before", "after", "found"), [
+    (60, 57, False),    # C4-B-flat 3-A3 over a C major chord: a passing seventh
+    (55, 57, True),     # reached by a leap up from G3: no passing note
+    (60, 60, True),     # and back up to C4: no seventh's way down
+])
+def test_a_passing_seventh_in_a_mix_is_no_wrong_note(before: int, after: int, found: bool,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # a C major mix; over its last C major chord (C3, E4, G4) the tenor moves from BEFORE to a B-flat 3 (no tone of
+    # C major) to AFTER, read as the network reads an organ: each note begun 0.05 s late and ringing 0.2 s on
+    last = [_note(9.0, 10.0, m) for m in (48, 64, 67)] + [_note(10.0, 11.0, m) for m in (53, 65, 69)]
+    tenor = [_note(9.05, 9.7, before), _note(9.55, 10.2, 58), _note(10.05, 10.7, after)]
+    mix = [*_chord_notes(C_MAJOR), *last, *tenor]
+    assert [(f.kind, f.found[:3]) for f in _poly_findings(mix)] == ([("out_of_key", "Bb3")] if found else [])
+    # without the passing-seventh rule, as before stop 71, the B-flat 3 was out of key
+    monkeypatch.setattr(dissonance, "PASSING_STEPS", ())
+    assert [(f.kind, f.found[:3]) for f in _poly_findings(mix)] == [("out_of_key", "Bb3")]
 
 
 @pytest.mark.parametrize(("other", "found"), [
