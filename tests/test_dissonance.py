@@ -528,27 +528,25 @@ def test_roughness_separates_a_cluster_from_a_triad() -> None:
                                                                                       np.ones(2))
 
 
+def _harmonic_chord(semitones: tuple[int, ...], seconds: float = 3.0) -> np.ndarray:
+    """Tones `semitones` over C4, each with six harmonics falling 0.8 per step: (1, frames) at SR."""
+    t = np.arange(round(seconds * SR)) / SR
+    x = sum(0.8 ** k * np.sin(2 * np.pi * 261.63 * 2 ** (s / 12) * (k + 1) * t) for s in semitones for k in range(6))
+    return (0.3 * x / np.abs(x).max())[None, :]
+
+
 def test_rough_marks_clashing_chords_not_in_tune_harmony() -> None:
     # the default threshold sits above the roughest in-tune music of the evaluation set (a Bach chorale, 0.15): a
     # dominant seventh is not rough, a cluster of four semitones is
-    t = np.arange(3 * SR) / SR
-
-    def chord(semitones: tuple[int, ...]) -> np.ndarray:
-        x = sum(0.8 ** k * np.sin(2 * np.pi * 261.63 * 2 ** (s / 12) * (k + 1) * t)
-                for s in semitones for k in range(6))
-        return (0.3 * x / np.abs(x).max())[None, :]
-
-    assert [f.kind for f in check(chord((0, 4, 7, 10)), SR).findings if f.kind == "rough"] == []
-    clash = [f for f in check(chord((0, 1, 2, 3)), SR).findings if f.kind == "rough"]
+    assert [f.kind for f in check(_harmonic_chord((0, 4, 7, 10)), SR).findings if f.kind == "rough"] == []
+    clash = [f for f in check(_harmonic_chord((0, 1, 2, 3)), SR).findings if f.kind == "rough"]
     assert clash and clash[0].roughness > 0.16, [f.to_dict() for f in clash]
 
 
 def test_a_cluster_in_a_mix_read_as_poly_is_found_by_its_notes_not_as_rough() -> None:
     # the poly path judges every voice by the chord rules, so a mix's roughness (which rises with its timbre: a
     # choir patch) makes no finding there; the cluster C4-C#4-D4-D#4 is found by its clashing notes instead
-    t = np.arange(3 * SR) / SR
-    x = sum(0.8 ** k * np.sin(2 * np.pi * 261.63 * 2 ** (s / 12) * (k + 1) * t) for s in range(4) for k in range(6))
-    cluster = (0.3 * x / np.abs(x).max())[None, :]
+    cluster = _harmonic_chord((0, 1, 2, 3))
     poly = check(cluster, SR, voices="poly")
     assert poly.voices == "poly"
     assert {f.kind for f in poly.findings} == {"out_of_key"}, [f.to_dict() for f in poly.findings]
