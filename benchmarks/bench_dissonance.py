@@ -87,7 +87,7 @@ except ImportError:  # run from a checkout without the package installed
     from remaster.analysis.dissonance import check
 from remaster import audio as audio_io
 from remaster.analysis.dissonance import Check, CheckParams, heard_notes
-from remaster.analysis.tuning import grid_step
+from remaster.analysis.tuning import SCALES, grid_step
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pitch_set import PLUCKED, POSITIVE, prepare, rendered_cents, sour_renderings, truth_path
@@ -178,6 +178,21 @@ def _octaves_off(cents: float, sung: float) -> float:
     return min(off, 1200.0 - off)
 
 
+IN_A_MODE = "in key as read, and a mode holds it with the tune's other tones"
+
+
+def _a_mode_holds(truth: dict, error: dict) -> bool:
+    """Whether one of the seven diatonic modes holds the wrong tone together with every other tone the tune is
+    written with: a tune that never sounds one tone of a mode (a hexatonic or pentatonic one), or a short one, gives
+    a listener who does not know it nothing to hear a slip onto that tone as wrong."""
+    notes = truth.get("notes")
+    if not notes or "index" not in error:
+        return False
+    wrong = round(error.get("found_midi", error["expected_midi"] + error["cents"] / 100.0)) % 12
+    tones = {round(n["midi"]) % 12 for k, n in enumerate(notes) if k != error["index"]} | {wrong}
+    return any(tones <= {(tonic + d) % 12 for d in SCALES["major"]} for tonic in range(12))
+
+
 def why_missed(result: Check, truth: dict, error: dict) -> str:
     """Why the check has no finding on `error`, from its own notes, tuning reference and scale."""
     sung = error.get("expected_midi", 0) * 100.0 + error["cents"] + truth.get("tuning_offset_cents", 0.0)
@@ -202,7 +217,7 @@ def why_missed(result: Check, truth: dict, error: dict) -> str:
     step = grid_step(note.centre, result.reference_cents)
     if error["kind"] == "out_of_key" or abs(error["cents"]) >= 100:
         if result.scale is not None and step % 12 in result.scale.pitch_classes:
-            return "in key as the key was read"
+            return IN_A_MODE if _a_mode_holds(truth, error) else "in key as the key was read"
         if result.voices == "poly":
             return "passed by the chord rules (a tone the mix keeps, a triad or seventh chord, an overtone)"
     return "judged within tolerance"

@@ -11,7 +11,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from types import SimpleNamespace
 
 import pytest
-from bench_dissonance import Result, by_the_issues_paths, match, poly_weak, spread, why_missed, with_sour_renderings
+from bench_dissonance import (
+    IN_A_MODE,
+    Result,
+    by_the_issues_paths,
+    match,
+    poly_weak,
+    spread,
+    why_missed,
+    with_sour_renderings,
+)
 
 from remaster.analysis.notes import Note
 
@@ -72,6 +81,23 @@ def test_why_a_note_in_a_mix_was_missed_is_read_from_the_note_at_its_pitch() -> 
     assert why([]) == "no note"
     assert why([soprano, _note(1.0, 1.4, 62)]) == "in key as the key was read"      # heard a semitone low
     assert why([soprano, tenor], voices="mono") == "judged within tolerance"
+
+
+def test_a_slip_that_a_mode_holds_with_the_tunes_other_tones_is_told_apart() -> None:
+    # a tune on C D E G A B (no F, no F-sharp), its second note, E4, played as F4: the F completes C major
+    written = [60, 64, 62, 67, 69, 71, 60]
+    truth = {"notes": [{"midi": m} for m in written]}
+    slip = {"start": 1.0, "end": 1.4, "sounding_s": 0.4, "kind": "detuned", "cents": 100.0, "expected_midi": 64,
+            "found_midi": 65.0, "index": 1}
+    c_major = SimpleNamespace(pitch_classes=frozenset({0, 2, 4, 5, 7, 9, 11}))
+    heard = SimpleNamespace(notes=[_note(1.0, 1.4, 65)], reference_cents=0.0, scale=c_major, voices="mono")
+    assert why_missed(heard, truth, slip) == IN_A_MODE
+    # the same slip where the tune also sounds F-sharp: no mode holds F and F-sharp, so the F can be heard as wrong
+    sharp = {"notes": [*truth["notes"], {"midi": 66}]}
+    assert why_missed(heard, sharp, slip) == "in key as the key was read"
+    # the slipped note's own written tone does not count: E sounds only there, and the rest, C D E-flat G A B-flat,
+    # is B-flat major with the F (E and E-flat together are in no mode)
+    assert why_missed(heard, {"notes": [{"midi": m} for m in (60, 64, 62, 63, 67, 69, 70)]}, slip) == IN_A_MODE
 
 
 def _result(melody: str, style: str, checked_as: str) -> Result:
