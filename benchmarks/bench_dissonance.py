@@ -44,7 +44,9 @@ Scoring, per file:
   check's own notes and scale (`why_missed`, from the note nearest the sung pitch among those sounding through it,
   or, where none lies within a semitone and a half of it, nearest its tone in another octave): no note there, notes
   on another voice only, too brief as tracked, too quiet or read as a release, its tone in key as the check read the
-  key, passed by a mix's chord rules, or judged within tolerance.
+  key (told apart where one of the seven modes holds it with every other tone the tune is written with: a slip that
+  completes a hexatonic or pentatonic tune's mode gives a listener who does not know the tune nothing to hear),
+  passed by a mix's chord rules, or judged within tolerance.
 
 `--held-out-dir DIR` checks the same way (`voices="poly"`) the ~300 four-part chorales of the corpus that the set's
 mixes do not take (pitch_set.held_out_chorales: cut, scored and rendered as the set's mixes are, clean, -40 cents and
