@@ -462,9 +462,11 @@ def why_table(solo: list[Result], acc: list[Result]) -> None:
                 if r.variant in BIG and e["sounding_s"] >= 0.15:
                     c[why] += 1
         counts.append(c)
-    print(f"\n{'why missed (>= 50c, >= 0.15 s)':34s} {'solo':>8s} {'accompanied':>12s}")
-    for why in sorted(set(counts[0]) | set(counts[1]), key=lambda w: -(counts[0][w] + counts[1][w])):
-        print(f"{why:34s} {counts[0][why]:8d} {counts[1][why]:12d}")
+    whys = sorted(set(counts[0]) | set(counts[1]), key=lambda w: -(counts[0][w] + counts[1][w]))
+    width = max([34, *map(len, whys)])
+    print(f"\n{'why missed (>= 50c, >= 0.15 s)':{width}s} {'solo':>8s} {'accompanied':>12s}")
+    for why in whys:
+        print(f"{why:{width}s} {counts[0][why]:8d} {counts[1][why]:12d}")
 
 
 def list_misses(rs: list[Result]) -> None:
