@@ -88,7 +88,7 @@ except ImportError:  # run from a checkout without the package installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from remaster.analysis.dissonance import check
 from remaster import audio as audio_io
-from remaster.analysis.dissonance import Check, CheckParams, heard_notes
+from remaster.analysis.dissonance import Check, CheckParams, _fits, heard_notes
 from remaster.analysis.tuning import SCALES, grid_step
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -192,7 +192,7 @@ def _a_mode_holds(truth: dict, error: dict) -> bool:
         return False
     wrong = round(error.get("found_midi", error["expected_midi"] + error["cents"] / 100.0)) % 12
     tones = {round(n["midi"]) % 12 for k, n in enumerate(notes) if k != error["index"]} | {wrong}
-    return any(tones <= {(tonic + d) % 12 for d in SCALES["major"]} for tonic in range(12))
+    return _fits(tones, (SCALES["major"],))
 
 
 def why_missed(result: Check, truth: dict, error: dict) -> str:

@@ -535,10 +535,11 @@ def _passing(note: Note, others: Sequence[Note], reference: float) -> bool:
     """Whether a note is reached by a step down from a note ending near its start and left by a step down to one
     beginning after it (PASSING_S, PASSING_FROM_S)."""
     own = grid_step(note.centre, reference)
-    above = [o for o in others if grid_step(o.centre, reference) - own in PASSING_STEPS]
-    below = [o for o in others if own - grid_step(o.centre, reference) in PASSING_STEPS]
-    return (any(o.start < note.start and abs(o.end - note.start) <= PASSING_S for o in above)
-            and any(note.start + PASSING_FROM_S < o.start < note.end + PASSING_S for o in below))
+    steps = [(o, grid_step(o.centre, reference) - own) for o in others]
+    return (any(up in PASSING_STEPS and o.start < note.start and abs(o.end - note.start) <= PASSING_S
+                for o, up in steps)
+            and any(-up in PASSING_STEPS and note.start + PASSING_FROM_S < o.start < note.end + PASSING_S
+                    for o, up in steps))
 
 
 def _in_a_chord(note: Note, others: Sequence[Note], reference: float) -> bool:
