@@ -2093,3 +2093,14 @@ def test_a_brief_note_at_c7_or_over_in_a_mix_is_no_finding(midi: int, seconds: f
     last += [_note(9.1, 9.8, midi + 1), _note(9.2, 9.2 + seconds, midi)]
     findings = _poly_findings([*_chord_notes(C_MAJOR), *last])
     assert [(f.kind, f.found[:2]) for f in findings] == ([("out_of_key", "C#")] if found else [])
+
+
+@pytest.mark.parametrize(("midi", "found"), [
+    (95.6, False),      # a C7 read 40 cents flat: at C7 on the grid, a high partial
+    (83.6, True),       # a C6 read 40 cents flat is judged: detuned
+])
+def test_a_brief_note_is_at_c7_by_its_tone_not_its_centre(midi: float, found: bool) -> None:
+    # a C major mix; over its last chord a brief note 40 cents flat of a C
+    last = [_note(9.0, 10.0, m) for m in (48, 64, 67, 72)] + [_note(9.2, 9.35, midi)]
+    findings = _poly_findings([*_chord_notes(C_MAJOR), *last])
+    assert [f.kind for f in findings] == (["detuned"] if found else [])
