@@ -1,7 +1,7 @@
 """Quick trials of the pitch check's rules: bench_dissonance.py's own scoring, on cached tracker and network outputs.
 
     .venv/bin/python benchmarks/trial.py NAME [--pools set,gugak,setpoly,tunes,fresh,heldout] [--cache DIR]
-        [--set MODULE.NAME=VALUE ...] [--patch FILE.py ...] [--against BASE] [--workers 2]
+        [--set MODULE.NAME=VALUE ...] [--patch FILE.py ...] [--against BASE] [--workers 2] [--only NAME,...]
 
 A rule of the check (`remaster.analysis.dissonance`, `keyfinding`, `notes`, `multipitch`'s rules) changes what is
 judged, not what the trackers hear, yet a run of the full benchmark spends most of its 25 minutes in SwiftF0, Basic
@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import hashlib
 import inspect
+import io
 import json
 import pickle
 import sys
@@ -135,7 +137,8 @@ def _worker_setup(cache: Path, settings: list[str], patches: list[Path]) -> None
 
 
 def _check(paths: list[Path], style: str | None, voices: str) -> list[bench.Result]:
-    return bench.run(paths, "swiftf0", style, voices, "trial")
+    with contextlib.redirect_stdout(io.StringIO()):      # its progress lines, per chunk, say nothing here
+        return bench.run(paths, "swiftf0", style, voices, "trial")
 
 
 def run_pool(pool: str, paths: list[Path], workers: int, setup: tuple[Path, list[str], list[Path]]) -> list:
@@ -191,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patch", dest="patches", action="append", default=[], type=Path)
     parser.add_argument("--against", help="an earlier trial's name: list what changed, file by file")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--only", help="comma-separated parts of file names: check only the files named so")
     for key, folder in FOLDERS.items():
         parser.add_argument("--" + key.replace("_", "-"), dest=key, type=Path, default=folder)
     args = parser.parse_args(argv)
@@ -207,7 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     results.mkdir(parents=True, exist_ok=True)
     setup = (args.cache, args.settings, [p.resolve() for p in args.patches])
     for pool in pools:
-        rs = run_pool(pool, pool_paths(pool, folders), args.workers, setup)
+        paths = pool_paths(pool, folders)
+        if args.only:
+            paths = [p for p in paths if any(part in p.name for part in args.only.split(","))]
+        rs = run_pool(pool, paths, args.workers, setup)
         (results / f"{args.name}_{pool}.pkl").write_bytes(pickle.dumps(rs))
         print(summary(pool, rs), flush=True)
         if args.against:
