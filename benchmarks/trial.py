@@ -75,10 +75,21 @@ def _digest(value: Any) -> str:
     return h.hexdigest()
 
 
+def _fingerprint(source: Any) -> str:
+    """A module's source and the values of its constants (a `--set` changes those, not the source), a function's
+    source, or any other value's repr."""
+    if inspect.ismodule(source):
+        constants = {k: v for k, v in vars(source).items() if k.isupper()}
+        return inspect.getsource(source) + repr(sorted(constants.items(), key=lambda kv: kv[0]))
+    if inspect.isfunction(source):
+        return inspect.getsource(source)
+    return repr(source)
+
+
 def memoised(func: Callable, cache: Path, *sources: Any) -> Callable:
-    """`func` with its results kept in `cache`, keyed by its arguments and the source of `sources` (modules or
-    functions: the code that decides what it returns)."""
-    code = hashlib.sha1("".join(inspect.getsource(s) for s in sources).encode()).hexdigest()[:12]
+    """`func` with its results kept in `cache`, keyed by its arguments and by `sources` (modules, functions or
+    values: the code and the constants that decide what it returns)."""
+    code = hashlib.sha1("".join(_fingerprint(s) for s in sources).encode()).hexdigest()[:12]
     folder = cache / f"{func.__name__}-{code}"
     folder.mkdir(parents=True, exist_ok=True)
 
@@ -101,8 +112,9 @@ def install_cache(cache: Path) -> None:
     track = memoised(pitch.track_pitch, cache, pitch, swiftf0, crepe)
     pitch.track_pitch = dissonance.track_pitch = track
     dissonance.roughness_track = memoised(roughness.roughness_track, cache, roughness)
-    multipitch.posteriorgrams = memoised(multipitch.posteriorgrams, cache, multipitch.posteriorgrams,
-                                         multipitch.session)
+    m = multipitch     # not its whole module: a trial of its rules keeps the network's outputs
+    multipitch.posteriorgrams = memoised(m.posteriorgrams, cache, m.posteriorgrams, m.session,
+                                         (m.RATE, m.WINDOW, m.HOP, m.OVERLAP, m.OUTPUTS, m.MODEL_SHA256))
 
 
 def apply_changes(settings: list[str], patches: list[Path]) -> None:
@@ -119,7 +131,7 @@ def apply_changes(settings: list[str], patches: list[Path]) -> None:
 
 def pool_paths(pool: str, folders: dict[str, Path]) -> list[Path]:
     folder_key, held_out, part, _, _ = POOLS[pool]
-    paths = prepare(folders[folder_key], 0, held_out=held_out, verbose=False)
+    paths = prepare(folders[folder_key], 0, held_out=held_out)   # renders a pool not made yet
     if held_out:
         return paths
     truths = {p: json.loads(truth_path(p).read_text()) for p in paths}
@@ -132,8 +144,9 @@ def _worker_setup(cache: Path, settings: list[str], patches: list[Path]) -> None
     import torch
 
     torch.set_num_threads(1)
+    apply_changes(settings, [])     # before the cache: its keys read the constants the trackers use
     install_cache(cache)
-    apply_changes(settings, patches)
+    apply_changes([], patches)
 
 
 def _check(paths: list[Path], style: str | None, voices: str) -> list[bench.Result]:
@@ -156,7 +169,8 @@ def summary(pool: str, rs: list) -> str:
         f, m = bench.recall(rs, ("out_of_key",))
         flags = ", ".join(f"{v} flagged {a}/{b}" for v in ("clean", "offset")
                           for a, b in [bench.flag_rate(rs, v)] if b)
-        return f"{pool}: out_of_key found {f}/{m} {bench.pct(f, m)}, {flags}, precision {t}/{n} {bench.pct(t, n)}"
+        return f"{pool}: out_of_key found {f}/{m} {bench.pct(f, m)}, {flags or 'no negatives'}, precision {t}/{n} " \
+               f"{bench.pct(t, n)}"
     f, m = bench.recall(rs, bench.BIG, min_s=0.15)
     f30, m30 = bench.recall(rs, ("detune30",), min_s=0.15)
     flags = ", ".join(f"{v} {a}/{b}" for v in bench.NEGATIVES for a, b in [bench.flag_rate(rs, v)] if b)

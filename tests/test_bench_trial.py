@@ -52,6 +52,17 @@ def test_a_change_to_the_code_behind_a_result_is_never_read_from_the_cache(tmp_p
     trial.memoised(track, tmp_path, trial.roughness)(np.ones(4), 16000)   # other source: another folder
     assert len(calls) == 2
     assert len(list(tmp_path.iterdir())) == 2
+    # a constant the computation reads, set by a trial (`--set`), is part of the key too
+    trial.memoised(track, tmp_path, (22050, 256))(np.ones(4), 16000)
+    trial.memoised(track, tmp_path, (22050, 512))(np.ones(4), 16000)
+    assert len(calls) == 4
+
+
+def test_a_module_s_constants_are_part_of_its_fingerprint(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = trial._fingerprint(trial.roughness)
+    name = next(k for k in vars(trial.roughness) if k.isupper() and isinstance(getattr(trial.roughness, k), float))
+    monkeypatch.setattr(trial.roughness, name, getattr(trial.roughness, name) + 1.0)
+    assert trial._fingerprint(trial.roughness) != before
 
 
 def test_a_setting_is_applied_and_a_bad_one_stops_with_what_is_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
