@@ -7,10 +7,10 @@ A rule of the check (`remaster.analysis.dissonance`, `keyfinding`, `notes`, `mul
 judged, not what the trackers hear, yet a run of the full benchmark spends most of its 25 minutes in SwiftF0, Basic
 Pitch and the roughness track. Here those three (`pitch.track_pitch`, `multipitch.posteriorgrams`,
 `roughness.roughness_track`) are memoised on disk, keyed by the audio's bytes, the call's arguments and the source
-of the code that computes them, so a trial of a rule on every pool takes minutes, and a change to a tracker's code
-is never read from a stale cache. Each file is checked as the benchmark checks it (`bench_dissonance.run`: style
-auto, voices auto for the melodies; style gugak for `gugak`; voices poly for the mixes), and matched and scored by
-the same functions.
+and constants of the code that computes them, so a trial of a rule on every pool takes minutes, and a change to a
+tracker's code is never read from a stale cache. Each file is checked as the benchmark checks it
+(`bench_dissonance.run`: style auto, voices auto for the melodies; style gugak for `gugak`; voices poly for the
+mixes), and matched and scored by the same functions.
 
 - `--set dissonance.TOLERANCE_CENTS=40` sets a module constant (any module under `remaster.analysis`; the value is
   read as a Python literal) before the run; `--patch FILE.py` runs FILE in a namespace of its own that holds those
