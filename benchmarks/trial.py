@@ -117,16 +117,40 @@ def install_cache(cache: Path) -> None:
                                          (m.RATE, m.WINDOW, m.HOP, m.OVERLAP, m.OUTPUTS, m.MODEL_SHA256))
 
 
-def apply_changes(settings: list[str], patches: list[Path]) -> None:
+def parsed_settings(settings: list[str]) -> list[tuple[Any, str, Any]]:
+    """(module, name, value) for each `--set MODULE.NAME=VALUE`; one line and an exit for a name that does not exist
+    or a value that is no Python literal."""
+    out = []
     for setting in settings:
         name, _, value = setting.partition("=")
         module, _, attr = name.partition(".")
         if module not in MODULES or not hasattr(MODULES[module], attr):
             raise SystemExit(f"--set {setting}: no {name}; allowed: MODULE.NAME=VALUE, MODULE one of "
                              f"{', '.join(MODULES)}")
-        setattr(MODULES[module], attr, ast.literal_eval(value))
+        try:
+            out.append((MODULES[module], attr, ast.literal_eval(value)))
+        except (ValueError, SyntaxError):
+            raise SystemExit(f"--set {setting}: {value!r} is no Python literal; allowed: a number, a quoted string, "
+                             f"a tuple, True, False, None") from None
+    return out
+
+
+def apply_changes(settings: list[str], patches: list[Path]) -> None:
+    for module, attr, value in parsed_settings(settings):
+        setattr(module, attr, value)
     for patch in patches:
         exec(compile(patch.read_text(), str(patch), "exec"), dict(MODULES))
+
+
+def check_changes(settings: list[str], patches: list[Path]) -> None:
+    """A trial's changes checked before any work, not applied: they are applied in the workers only, which, forked
+    from this process, would run a patch twice (a function it wraps wrapped twice)."""
+    parsed_settings(settings)
+    for patch in patches:
+        try:
+            compile(patch.read_text(), str(patch), "exec")
+        except SyntaxError as e:
+            raise SystemExit(f"--patch {patch}: line {e.lineno}: {e.msg}") from None
 
 
 def pool_paths(pool: str, folders: dict[str, Path]) -> list[Path]:
@@ -175,7 +199,7 @@ def summary(pool: str, rs: list) -> str:
     f30, m30 = bench.recall(rs, ("detune30",), min_s=0.15)
     flags = ", ".join(f"{v} {a}/{b}" for v in bench.NEGATIVES for a, b in [bench.flag_rate(rs, v)] if b)
     return (f"{pool}: recall >=50c >=0.15s {f}/{m} {bench.pct(f, m)}, 30c {f30}/{m30}, precision {t}/{n} "
-            f"{bench.pct(t, n)}; flagged: {flags}")
+            f"{bench.pct(t, n)}; flagged: {flags or 'no negatives'}")
 
 
 def differences(base: list, new: list) -> list[str]:
@@ -219,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     missing = [p for p in args.patches if not p.is_file()]
     if missing:
         parser.error(f"--patch {missing[0]}: no such file")
-    apply_changes(args.settings, args.patches)     # here too: a bad --set stops before any work
+    check_changes(args.settings, args.patches)
     folders = {k: getattr(args, k) for k in FOLDERS}
     results = args.cache / "results"
     results.mkdir(parents=True, exist_ok=True)

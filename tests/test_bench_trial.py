@@ -73,6 +73,22 @@ def test_a_setting_is_applied_and_a_bad_one_stops_with_what_is_allowed(monkeypat
         trial.apply_changes(["dissonance.NO_SUCH_RULE=1"], [])
     with pytest.raises(SystemExit, match=r"no os\.path"):
         trial.apply_changes(["os.path=1"], [])
+    with pytest.raises(SystemExit, match=r"'forty' is no Python literal"):
+        trial.apply_changes(["dissonance.HIGH_CENTS=forty"], [])
+    assert dissonance.HIGH_CENTS == 1.5
+
+
+def test_a_trial_s_changes_are_checked_before_any_work_but_not_run(tmp_path: Path) -> None:
+    # run in the main process and again in a worker forked from it, a patch wrapping a function would wrap it twice
+    patch = tmp_path / "p.py"
+    patch.write_text("raise RuntimeError('ran in the main process')\n")
+    trial.check_changes([], [patch])
+    bad = tmp_path / "bad.py"
+    bad.write_text("def (:\n")
+    with pytest.raises(SystemExit, match=r"--patch .*bad\.py: line 1"):
+        trial.check_changes([], [bad])
+    with pytest.raises(SystemExit, match=r"no dissonance\.NO_SUCH_RULE"):
+        trial.check_changes(["dissonance.NO_SUCH_RULE=1"], [])
 
 
 def _result(variant: str, errors: list[dict], findings: list[dict], matches: list) -> Result:
